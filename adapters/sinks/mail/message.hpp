@@ -1,0 +1,58 @@
+// Composing RFC 5322 / MIME messages with mimetic, with what mimetic gets
+// wrong fixed here (see REFERENCE.md "Mail").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "daemon/expected.hpp"
+
+namespace herald::mail {
+
+struct Address {
+  std::string display;  // UTF-8, may be empty
+  std::string email;    // addr-spec, ASCII
+};
+
+// Parses "Name <a@b>" or "a@b". bad_input on CR/LF/NUL, missing '@', or
+// non-ASCII in the addr-spec.
+Expected<Address> parse_address(std::string_view text);
+
+struct MessageSpec {
+  Address from;
+  std::vector<Address> to;
+  std::string subject;    // UTF-8, one line
+  std::string text_body;  // UTF-8, LF or CRLF line ends
+  std::string html_body;  // UTF-8; empty = single text/plain part
+  int64_t date = 0;       // Unix seconds for the Date header
+  std::string idempotency_key;  // Message-ID is derived from it (stable across retries)
+  std::string message_id_domain;  // right-hand side of the Message-ID
+  // List headers (RFC 2369, 2919); empty = header omitted.
+  std::string list_id;           // "Lustre discussion <lustre-discuss.lists.lustre.org>"
+  std::string list_post;         // "<mailto:lustre-discuss@lists.lustre.org>" or "NO"
+  std::string list_unsubscribe;  // "<https://...>, <mailto:...>"
+  bool list_unsubscribe_one_click = false;  // adds List-Unsubscribe-Post (RFC 8058)
+  std::string list_archive;
+  std::string list_help;
+  bool precedence_list = false;  // "Precedence: list"
+  std::vector<std::pair<std::string, std::string>> extra_headers;  // ASCII names
+};
+
+// The Message-ID for a key: "<" + hex(sha256(key))[0..32] + "@" + domain + ">".
+std::string message_id_for(std::string_view idempotency_key, std::string_view domain);
+
+// RFC 2047 encoding of a header text (unstructured): ASCII-only text is
+// returned as is; otherwise UTF-8 "B" or "Q" encoded-words of at most 75
+// characters each, split on character boundaries, separated by CRLF SP.
+std::string encode_header_text(std::string_view utf8);
+
+// Composes the whole message: CRLF line ends everywhere, 7-bit headers,
+// lines <= 998 octets, Date, MIME-Version, Message-ID, multipart/alternative
+// (text/plain then text/html, both charset=utf-8, base64 or correct QP) when
+// there is HTML. bad_input if any header value or address has CR, LF or NUL.
+Expected<std::string> compose(const MessageSpec& spec);
+
+}  // namespace herald::mail

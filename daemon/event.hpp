@@ -1,0 +1,28 @@
+// The normalised event every source produces and every later stage reads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace herald {
+
+struct Event {
+  std::string key;       // stable dedup key, e.g. "release:lustre:2.15.7"
+  std::string kind;      // "release.published", "bug.created", ...
+  std::string source;    // name of the configured source that produced it
+  int64_t time = 0;      // when it happened, Unix seconds UTC (0 = unknown)
+  std::string severity = "info";  // info | low | medium | high | critical
+  std::string title;     // one line, no CR/LF
+  std::string url;
+  std::string summary;   // plain text, may be multi-line
+  std::map<std::string, std::string> tags;  // branch, component, priority, class, ...
+  nlohmann::json attributes = nlohmann::json::object();  // source specific
+};
+
+nlohmann::json to_json(const Event& e);
+Event event_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception on bad shape
+
+}  // namespace herald
