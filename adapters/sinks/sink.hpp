@@ -19,6 +19,7 @@ struct OutboxItem {
   std::string sender;                   // mail envelope MAIL FROM
   std::string payload;
   int attempts = 0;                     // attempts made before this one
+  int64_t created_at = 0;               // when the row was written (Unix s)
 };
 
 struct DeliveryResult {

@@ -1,0 +1,27 @@
+// The name -> factory table of source kinds.
+#include "adapters/sources/source.hpp"
+
+#include <stdexcept>
+#include <string_view>
+
+namespace herald {
+
+std::unique_ptr<Source> make_feed_source(const SourceConfig&, const Config&, const Clock&);
+
+namespace {
+struct SourceKind {
+  std::string_view kind;
+  std::unique_ptr<Source> (*make)(const SourceConfig&, const Config&, const Clock&);
+};
+const SourceKind k_source_kinds[] = {
+    {"feed", make_feed_source},
+};
+}  // namespace
+
+std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock) {
+  for (const auto& k : k_source_kinds)
+    if (k.kind == sc.kind) return k.make(sc, cfg, clock);
+  throw std::invalid_argument("unknown source kind '" + sc.kind + "'");
+}
+
+}  // namespace herald

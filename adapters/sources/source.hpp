@@ -1,0 +1,36 @@
+// The source contract: poll once, answer events and the state to commit with them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/clock.hpp"
+#include "daemon/config.hpp"
+#include "daemon/event.hpp"
+#include "daemon/expected.hpp"
+#include "daemon/store.hpp"
+
+namespace herald {
+
+struct PollOutcome {
+  bool unchanged = false;        // 304, or the same bytes as last time
+  std::vector<Event> events;
+  std::vector<bool> announce;    // per event; false = record as seen only
+  std::string cursor, etag, last_modified, content_hash;
+  std::vector<std::string> warnings;  // items skipped, with the reason
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual const SourceConfig& config() const = 0;
+  // One poll. A failure leaves the source's state as it was (the caller
+  // records the error and backs off).
+  virtual Expected<PollOutcome> poll(const SourceState& state) = 0;
+};
+
+// Builds the source for a [[source]] entry by its kind ("feed").
+std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock);
+
+}  // namespace herald

@@ -1,0 +1,330 @@
+// Command-line parsing and the daemon's wiring. `run` builds the daemon
+// step by step (config, logging, store, templates, pipeline), then loops:
+// poll what is due, route, deliver, sleep until the next due time or a
+// signal. Signals are taken by a dedicated thread with sigwait, so no code
+// runs in signal context.
+#include "daemon/cli.hpp"
+
+#include <csignal>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifdef HERALD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "daemon/clock.hpp"
+#include "daemon/config.hpp"
+#include "daemon/log.hpp"
+#include "daemon/pipeline.hpp"
+#include "daemon/render.hpp"
+#include "daemon/store.hpp"
+#include "daemon/util.hpp"
+
+namespace herald {
+
+namespace {
+
+constexpr const char* k_usage = R"(herald — release, EOL and bug announcements for the Lustre community
+
+Usage:
+  herald run [--config FILE] [--once]
+      Run the daemon: poll the sources, route events, deliver mail.
+      --once   poll every source once, deliver what is due, and exit
+               (exit 1 if a poll or a delivery failed; for cron and benchmarks)
+      SIGTERM/SIGINT stop gracefully; SIGHUP reloads the configuration
+      (a bad configuration is reported and the old one keeps running).
+  herald check-config [--config FILE]
+      Validate the configuration and templates; print every error as
+      file:line: message and exit 1, or exit 0.
+  herald outbox list [--state pending|delivered|dead] [--limit N] [--config FILE]
+  herald outbox retry (--all | ID) [--config FILE]
+      Show deliveries; make dead ones pending again.
+  herald --help | --version
+
+The configuration file defaults to $HERALD_CONFIG, else /etc/herald/herald.toml.
+Quick start with bundled sample data: herald run --once --config config/demo.toml
+)";
+
+struct Args {
+  std::string command;
+  std::vector<std::string> positional;
+  std::string config;
+  std::string state;
+  int limit = 50;
+  bool once = false;
+  bool all = false;
+};
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "herald: %s\nTry 'herald --help'.\n", msg.c_str());
+  return 2;
+}
+
+std::string default_config() {
+  if (const char* e = std::getenv("HERALD_CONFIG"); e && *e) return e;
+  return "/etc/herald/herald.toml";
+}
+
+// Loads the config or prints every error; nullopt on failure.
+std::optional<Config> load_or_report(const std::string& path) {
+  auto r = load_config(path);
+  for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+  return r.config;
+}
+
+int cmd_check_config(const Args& a) {
+  auto cfg = load_or_report(a.config);
+  if (!cfg) return 1;
+  auto t = Templates::load(cfg->bundled_templates, cfg->templates_dir);
+  if (!t) {
+    std::fprintf(stderr, "%s\n", t.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s: OK (%zu sources, %zu destinations, %zu routes, %zu templates)\n",
+              a.config.c_str(), cfg->sources.size(), cfg->destinations.size(),
+              cfg->routes.size(), t->names().size());
+  return 0;
+}
+
+std::unique_ptr<Store> open_store(const Config& cfg) {
+  auto store = Store::open(cfg.database);
+  if (!store) {
+    spdlog::critical("{}", store.error().message);
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+int cmd_outbox(const Args& a) {
+  auto cfg = load_or_report(a.config);
+  if (!cfg) return 1;
+  setup_logging(cfg->log_format, "warn");
+  auto store = open_store(*cfg);
+  if (!store) return 1;
+  const std::string sub = a.positional.empty() ? "list" : a.positional[0];
+  if (sub == "list") {
+    for (const auto& r : store->outbox_rows(a.state, a.limit)) {
+      std::printf("%lld\t%s\t%s\tattempts=%d\t%s\t%s%s%s\n", static_cast<long long>(r.id),
+                  r.state.c_str(), r.destination.c_str(), r.attempts,
+                  r.idempotency_key.c_str(), r.subject.c_str(),
+                  r.last_error.empty() ? "" : "\tlast: ", r.last_error.c_str());
+    }
+    return 0;
+  }
+  if (sub == "retry") {
+    std::optional<int64_t> id;
+    if (!a.all) {
+      if (a.positional.size() < 2) return usage_error("outbox retry needs --all or an ID");
+      id = std::atoll(a.positional[1].c_str());
+    }
+    SystemClock clock;
+    auto n = store->retry_dead(id, clock.now());
+    if (!n) {
+      std::fprintf(stderr, "herald: %s\n", n.error().message.c_str());
+      return 1;
+    }
+    std::printf("%d dead deliveries made pending again\n", *n);
+    return 0;
+  }
+  return usage_error("unknown outbox command '" + sub + "'");
+}
+
+// Everything the daemon loop shares with the signal thread.
+struct Control {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> reload{false};
+  int signal = 0;
+};
+
+void notify_systemd([[maybe_unused]] const char* state) {
+#ifdef HERALD_HAVE_SYSTEMD
+  sd_notify(0, state);
+#endif
+}
+
+struct Daemon {
+  Config cfg;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Pipeline> pipeline;
+};
+
+// Builds the daemon from a configuration: store, templates, pipeline.
+std::optional<Daemon> build(Config cfg, const Clock& clock) {
+  Daemon d;
+  auto templates = Templates::load(cfg.bundled_templates, cfg.templates_dir);
+  if (!templates) {
+    spdlog::critical("templates: {}", templates.error().message);
+    return std::nullopt;
+  }
+  d.store = open_store(cfg);
+  if (!d.store) return std::nullopt;
+  d.pipeline = std::make_unique<Pipeline>(cfg, std::move(*templates), *d.store, clock,
+                                          mail_sink_factory(cfg.mail));
+  d.cfg = std::move(cfg);
+  return d;
+}
+
+int cmd_run(const Args& a) {
+  auto cfg = load_or_report(a.config);
+  if (!cfg) return 1;
+  setup_logging(cfg->log_format, cfg->log_level);
+  SystemClock clock;
+  spdlog::info("herald {} starting with {} ({} sources, {} destinations; mail via {})",
+               HERALD_VERSION, a.config, cfg->sources.size(), cfg->destinations.size(),
+               cfg->mail.smtp_url.empty() ? "Maildir " + cfg->mail.maildir
+                                          : cfg->mail.smtp_url);
+  auto daemon = build(std::move(*cfg), clock);
+  if (!daemon) return 1;
+
+  if (a.once) {
+    RunReport rep;
+    daemon->pipeline->poll_sources(true, rep);
+    daemon->pipeline->route_pending(rep);
+    daemon->pipeline->deliver_due(rep);
+    spdlog::info("run --once: {} polls ({} failed, {} unchanged), {} new events, {} deliveries "
+                 "created, {} delivered, {} to retry, {} dead",
+                 rep.polls, rep.poll_failures, rep.unchanged, rep.new_events,
+                 rep.deliveries_created, rep.delivered, rep.retried, rep.dead);
+    return rep.poll_failures || rep.retried || rep.dead || rep.render_failures ? 1 : 0;
+  }
+
+  // Signals go to the signal thread only.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  Control ctl;
+  std::thread signals([&] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      {
+        std::lock_guard lock(ctl.mutex);
+        if (sig == SIGHUP) {
+          ctl.reload = true;
+        } else {
+          ctl.signal = sig;
+          ctl.stop = true;
+        }
+      }
+      ctl.wake.notify_all();
+      if (sig != SIGHUP) return;
+    }
+  });
+
+  notify_systemd("READY=1");
+  uint64_t watchdog_usec = 0;
+#ifdef HERALD_HAVE_SYSTEMD
+  if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+#endif
+  spdlog::info("herald running (pid {})", getpid());
+  while (!ctl.stop) {
+    if (ctl.reload.exchange(false)) {
+      auto fresh = load_config(a.config);
+      if (!fresh.config) {
+        for (const auto& e : fresh.errors) spdlog::error("reload: {}", e.to_string());
+        spdlog::error("reload: configuration has errors; keeping the running one");
+      } else if (auto next = build(std::move(*fresh.config), clock)) {
+        daemon = std::move(next);
+        spdlog::info("reload: configuration {} applied", a.config);
+      } else {
+        spdlog::error("reload: could not apply the new configuration; keeping the running one");
+      }
+    }
+    RunReport rep;
+    daemon->pipeline->poll_sources(false, rep);
+    daemon->pipeline->route_pending(rep);
+    daemon->pipeline->deliver_due(rep, &ctl.stop);
+    notify_systemd("WATCHDOG=1");
+    int64_t wait_s = std::max<int64_t>(1, daemon->pipeline->next_wakeup() - clock.now());
+    auto wait = std::chrono::seconds(wait_s);
+    if (watchdog_usec)
+      wait = std::min<std::chrono::seconds>(
+          wait, std::chrono::seconds(std::max<uint64_t>(1, watchdog_usec / 2'000'000)));
+    std::unique_lock lock(ctl.mutex);
+    ctl.wake.wait_for(lock, wait, [&] { return ctl.stop.load() || ctl.reload.load(); });
+  }
+  notify_systemd("STOPPING=1");
+  spdlog::info("herald stopping on {}; in-flight deliveries finished, the rest stay in the outbox",
+               strsignal(ctl.signal));
+  signals.join();
+  return 0;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  Args a;
+  a.config = default_config();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& s = args[i];
+    auto value = [&](const char* name) -> std::optional<std::string> {
+      if (i + 1 >= args.size()) {
+        usage_error(std::string(name) + " needs a value");
+        return std::nullopt;
+      }
+      return args[++i];
+    };
+    if (s == "-h" || s == "--help" || s == "help") {
+      std::fputs(k_usage, stdout);
+      return 0;
+    } else if (s == "-V" || s == "--version") {
+      std::printf("herald %s\n", HERALD_VERSION);
+      return 0;
+    } else if (s == "-c" || s == "--config") {
+      auto v = value("--config");
+      if (!v) return 2;
+      a.config = *v;
+    } else if (s.rfind("--config=", 0) == 0) {
+      a.config = s.substr(9);
+    } else if (s == "--once") {
+      a.once = true;
+    } else if (s == "--all") {
+      a.all = true;
+    } else if (s == "--state") {
+      auto v = value("--state");
+      if (!v) return 2;
+      a.state = *v;
+    } else if (s == "--limit") {
+      auto v = value("--limit");
+      if (!v) return 2;
+      a.limit = std::atoi(v->c_str());
+    } else if (!s.empty() && s[0] == '-') {
+      return usage_error("unknown option '" + s + "'");
+    } else if (a.command.empty()) {
+      a.command = s;
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  if (a.command.empty()) {
+    std::fputs(k_usage, stderr);
+    return 2;
+  }
+  try {
+    if (a.command == "run") return cmd_run(a);
+    if (a.command == "check-config") return cmd_check_config(a);
+    if (a.command == "outbox") return cmd_outbox(a);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "herald: %s\n", e.what());
+    return 1;
+  }
+  return usage_error("unknown command '" + a.command + "'");
+}
+
+}  // namespace herald

@@ -1,0 +1,458 @@
+// Configuration loading. Every section is described by one table of keys
+// (name, how to read it into the struct); unknown keys are errors with the
+// closest known key as a suggestion. Every error cites file:line, and all
+// errors are collected before giving up, so one run shows them all.
+#include "daemon/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <string_view>
+
+#include "daemon/util.hpp"
+
+namespace herald {
+
+std::string ConfigError::to_string() const {
+  return file + ":" + std::to_string(line) + ": " + message;
+}
+
+const DestinationConfig* Config::destination(const std::string& name) const {
+  for (const auto& d : destinations)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+namespace {
+
+struct Ctx {
+  std::string file;
+  std::string base_dir;
+  std::vector<ConfigError> errors;
+
+  void error(const toml::node& n, std::string msg) {
+    errors.push_back({file, static_cast<int>(n.source().begin.line), std::move(msg)});
+  }
+  void error_at(int line, std::string msg) { errors.push_back({file, line, std::move(msg)}); }
+  std::string path(const std::string& p) const {
+    if (p.empty() || p.find("://") != std::string::npos) return p;
+    std::filesystem::path fp(p);
+    if (fp.is_absolute()) return p;
+    return (std::filesystem::path(base_dir) / fp).lexically_normal().string();
+  }
+};
+
+template <class T>
+struct Key {
+  std::string_view name;
+  std::function<void(Ctx&, const toml::node&, T&)> apply;
+};
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+template <class T>
+std::string suggestion(std::string_view key, const std::vector<Key<T>>& keys) {
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& k : keys) {
+    size_t d = edit_distance(key, k.name);
+    if (d < best_d) best_d = d, best = k.name;
+  }
+  return best.empty() ? "" : "; did you mean '" + best + "'?";
+}
+
+std::optional<std::string> as_string(Ctx& c, const toml::node& n, std::string_view key) {
+  if (auto v = n.value<std::string>()) return *v;
+  c.error(n, "'" + std::string(key) + "' must be a string");
+  return std::nullopt;
+}
+
+void read_string(Ctx& c, const toml::node& n, std::string_view key, std::string& out) {
+  if (auto v = as_string(c, n, key)) out = *v;
+}
+
+void read_bool(Ctx& c, const toml::node& n, std::string_view key, bool& out) {
+  if (auto v = n.value<bool>()) out = *v;
+  else c.error(n, "'" + std::string(key) + "' must be true or false");
+}
+
+void read_int(Ctx& c, const toml::node& n, std::string_view key, int64_t lo, int64_t hi,
+              int64_t& out) {
+  auto v = n.value<int64_t>();
+  if (!v || !n.is_integer()) {
+    c.error(n, "'" + std::string(key) + "' must be an integer");
+  } else if (*v < lo || *v > hi) {
+    c.error(n, "'" + std::string(key) + "' must be between " + std::to_string(lo) + " and " +
+                   std::to_string(hi));
+  } else {
+    out = *v;
+  }
+}
+
+void read_duration(Ctx& c, const toml::node& n, std::string_view key, int64_t& out) {
+  if (auto v = n.value<std::string>()) {
+    if (auto ms = parse_duration_ms(*v)) {
+      out = *ms;
+      return;
+    }
+    c.error(n, "'" + std::string(key) + "': '" + *v +
+                   "' is not a duration (use e.g. 30s, 15m, 2h, 5d, 1h30m)");
+    return;
+  }
+  c.error(n, "'" + std::string(key) + "' must be a duration string such as \"15m\"");
+}
+
+void read_size(Ctx& c, const toml::node& n, std::string_view key, int64_t& out) {
+  if (n.is_integer()) {
+    out = *n.value<int64_t>();
+    return;
+  }
+  if (auto v = n.value<std::string>()) {
+    if (auto b = parse_size(*v)) {
+      out = *b;
+      return;
+    }
+    c.error(n, "'" + std::string(key) + "': '" + *v + "' is not a size (use e.g. 512KiB, 5MiB)");
+    return;
+  }
+  c.error(n, "'" + std::string(key) + "' must be a size such as \"5MiB\"");
+}
+
+void read_strings(Ctx& c, const toml::node& n, std::string_view key, std::vector<std::string>& out) {
+  out.clear();
+  if (auto s = n.value<std::string>()) {
+    out.push_back(*s);
+    return;
+  }
+  const auto* arr = n.as_array();
+  if (!arr) {
+    c.error(n, "'" + std::string(key) + "' must be a string or an array of strings");
+    return;
+  }
+  for (const auto& el : *arr) {
+    if (auto s = el.value<std::string>()) out.push_back(*s);
+    else c.error(el, "'" + std::string(key) + "' must contain only strings");
+  }
+}
+
+void read_choice(Ctx& c, const toml::node& n, std::string_view key,
+                 std::initializer_list<std::string_view> choices, std::string& out) {
+  auto v = as_string(c, n, key);
+  if (!v) return;
+  for (auto ch : choices)
+    if (*v == ch) {
+      out = *v;
+      return;
+    }
+  std::string list;
+  for (auto ch : choices) list += (list.empty() ? "" : ", ") + std::string(ch);
+  c.error(n, "'" + std::string(key) + "' must be one of " + list + ", not '" + *v + "'");
+}
+
+// A secret is given literally, as "env:NAME", or by a *_file key.
+void read_secret(Ctx& c, const toml::node& n, std::string_view key, std::string& out) {
+  auto v = as_string(c, n, key);
+  if (!v) return;
+  if (v->rfind("env:", 0) == 0) {
+    const char* e = std::getenv(v->c_str() + 4);
+    if (!e) c.error(n, "'" + std::string(key) + "': environment variable " + v->substr(4) +
+                           " is not set");
+    else out = e;
+    return;
+  }
+  out = *v;
+}
+
+void read_secret_file(Ctx& c, const toml::node& n, std::string_view key, std::string& out) {
+  auto v = as_string(c, n, key);
+  if (!v) return;
+  auto content = read_file(c.path(*v));
+  if (!content) {
+    c.error(n, "'" + std::string(key) + "': cannot read " + c.path(*v));
+    return;
+  }
+  out = trim(*content);
+}
+
+template <class T>
+void apply_table(Ctx& c, const toml::table& t, std::string_view section,
+                 const std::vector<Key<T>>& keys, T& out) {
+  for (const auto& [k, node] : t) {
+    auto it = std::find_if(keys.begin(), keys.end(), [&](const Key<T>& key) {
+      return key.name == k.str();
+    });
+    if (it == keys.end()) {
+      c.error(node, "unknown key '" + std::string(k.str()) + "' in " + std::string(section) +
+                        suggestion(k.str(), keys));
+      continue;
+    }
+    it->apply(c, node, out);
+  }
+}
+
+#define STR(field) [](Ctx& c, const toml::node& n, auto& o) { read_string(c, n, #field, o.field); }
+#define BOOL(field) [](Ctx& c, const toml::node& n, auto& o) { read_bool(c, n, #field, o.field); }
+#define DUR(key, field) [](Ctx& c, const toml::node& n, auto& o) { read_duration(c, n, key, o.field); }
+#define LIST(field) [](Ctx& c, const toml::node& n, auto& o) { read_strings(c, n, #field, o.field); }
+#define PATH(field) \
+  [](Ctx& c, const toml::node& n, auto& o) { read_string(c, n, #field, o.field); o.field = c.path(o.field); }
+
+const std::vector<Key<Config>> k_herald_keys = {
+    {"database", PATH(database)},
+    {"templates_dir", PATH(templates_dir)},
+    {"log_format", [](Ctx& c, const toml::node& n, Config& o) {
+       read_choice(c, n, "log_format", {"text", "json"}, o.log_format); }},
+    {"log_level", [](Ctx& c, const toml::node& n, Config& o) {
+       read_choice(c, n, "log_level", {"trace", "debug", "info", "warn", "error"}, o.log_level); }},
+};
+
+const std::vector<Key<MailConfig>> k_mail_keys = {
+    {"from", STR(from)},
+    {"domain", STR(domain)},
+    {"smtp_url", STR(smtp_url)},
+    {"tls", [](Ctx& c, const toml::node& n, MailConfig& o) {
+       read_choice(c, n, "tls", {"none", "starttls", "implicit"}, o.tls); }},
+    {"username", STR(username)},
+    {"password", [](Ctx& c, const toml::node& n, MailConfig& o) { read_secret(c, n, "password", o.password); }},
+    {"password_file", [](Ctx& c, const toml::node& n, MailConfig& o) {
+       read_secret_file(c, n, "password_file", o.password); }},
+    {"ca_file", PATH(ca_file)},
+    {"verify_peer", BOOL(verify_peer)},
+    {"timeout", DUR("timeout", timeout_ms)},
+    {"connect_timeout", DUR("connect_timeout", connect_timeout_ms)},
+    {"max_connections", [](Ctx& c, const toml::node& n, MailConfig& o) {
+       int64_t v = o.max_connections; read_int(c, n, "max_connections", 1, 32, v);
+       o.max_connections = static_cast<int>(v); }},
+    {"maildir", PATH(maildir)},
+};
+
+const std::vector<Key<DeliveryConfig>> k_delivery_keys = {
+    {"max_age", DUR("max_age", max_age_ms)},
+    {"backoff_initial", DUR("backoff_initial", backoff_initial_ms)},
+    {"backoff_max", DUR("backoff_max", backoff_max_ms)},
+    {"batch", [](Ctx& c, const toml::node& n, DeliveryConfig& o) {
+       int64_t v = o.batch; read_int(c, n, "batch", 1, 100000, v); o.batch = static_cast<int>(v); }},
+};
+
+const std::vector<Key<LustreConfig>> k_lustre_keys = {
+    {"lts_branches", LIST(lts_branches)},
+    {"ga", STR(ga)},
+    {"rc", STR(rc)},
+    {"dev", STR(dev)},
+};
+
+const std::vector<Key<SourceConfig>> k_source_keys = {
+    {"name", STR(name)},
+    {"kind", [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_choice(c, n, "kind", {"feed"}, o.kind); }},
+    {"url", [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_string(c, n, "url", o.url);
+       if (o.url.find("://") == std::string::npos && !o.url.empty())
+         o.url = "file://" + c.path(o.url); }},
+    {"interval", DUR("interval", interval_ms)},
+    {"timeout", DUR("timeout", timeout_ms)},
+    {"connect_timeout", DUR("connect_timeout", connect_timeout_ms)},
+    {"max_size", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_size(c, n, "max_size", o.max_size); }},
+    {"max_redirects", [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       int64_t v = o.max_redirects; read_int(c, n, "max_redirects", 0, 20, v); o.max_redirects = v; }},
+    {"release_model", [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_choice(c, n, "release_model", {"lustre", "generic"}, o.release_model); }},
+    {"project", STR(project)},
+    {"max_age", DUR("max_age", max_age_ms)},
+    {"changelog", [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_strings(c, n, "changelog", o.changelogs);
+       for (auto& p : o.changelogs) p = c.path(p); }},
+};
+
+const std::vector<Key<DestinationConfig>> k_destination_keys = {
+    {"name", STR(name)},
+    {"kind", [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       read_choice(c, n, "kind", {"mail"}, o.kind); }},
+    {"to", LIST(to)},
+    {"from", STR(from)},
+    {"subject_prefix", STR(subject_prefix)},
+    {"list_id", STR(list_id)},
+    {"list_post", STR(list_post)},
+    {"list_archive", STR(list_archive)},
+    {"list_help", STR(list_help)},
+    {"precedence_list", BOOL(precedence_list)},
+    {"templates", STR(templates)},
+};
+
+const std::vector<Key<RouteConfig>> k_route_keys = {
+    {"kinds", LIST(kinds)},
+    {"tags", [](Ctx& c, const toml::node& n, RouteConfig& o) {
+       const auto* t = n.as_table();
+       if (!t) { c.error(n, "'tags' must be a table such as { audience = \"release\" }"); return; }
+       for (const auto& [k, v] : *t) read_strings(c, v, "tags." + std::string(k.str()), o.tags[std::string(k.str())]);
+     }},
+    {"min_severity", [](Ctx& c, const toml::node& n, RouteConfig& o) {
+       read_choice(c, n, "min_severity", {"info", "low", "medium", "high", "critical"}, o.min_severity); }},
+    {"to", LIST(to)},
+};
+
+#undef STR
+#undef BOOL
+#undef DUR
+#undef LIST
+#undef PATH
+
+template <class T>
+std::vector<std::string> names(const std::vector<Key<T>>& keys) {
+  std::vector<std::string> out;
+  for (const auto& k : keys) out.emplace_back(k.name);
+  return out;
+}
+
+template <class T>
+void read_array_of_tables(Ctx& c, const toml::node& n, std::string_view section,
+                          const std::vector<Key<T>>& keys, std::vector<T>& out) {
+  const auto* arr = n.as_array();
+  if (!arr) {
+    c.error(n, "'" + std::string(section) + "' must be an array of tables: write [[" +
+                   std::string(section) + "]]");
+    return;
+  }
+  for (const auto& el : *arr) {
+    const auto* t = el.as_table();
+    if (!t) {
+      c.error(el, "each " + std::string(section) + " must be a table");
+      continue;
+    }
+    T item;
+    item.line = static_cast<int>(el.source().begin.line);
+    apply_table(c, *t, "[[" + std::string(section) + "]]", keys, item);
+    out.push_back(std::move(item));
+  }
+}
+
+template <class T>
+void read_section(Ctx& c, const toml::node& n, std::string_view section,
+                  const std::vector<Key<T>>& keys, T& out) {
+  const auto* t = n.as_table();
+  if (!t) {
+    c.error(n, "'" + std::string(section) + "' must be a table: write [" + std::string(section) + "]");
+    return;
+  }
+  apply_table(c, *t, "[" + std::string(section) + "]", keys, out);
+}
+
+void validate(Ctx& c, Config& cfg) {
+  std::set<std::string> names;
+  for (auto& s : cfg.sources) {
+    if (s.name.empty()) c.error_at(s.line, "[[source]] needs a 'name'");
+    else if (!names.insert(s.name).second) c.error_at(s.line, "duplicate source name '" + s.name + "'");
+    if (s.kind.empty()) c.error_at(s.line, "[[source]] '" + s.name + "' needs a 'kind' (feed)");
+    if (s.url.empty()) c.error_at(s.line, "[[source]] '" + s.name + "' needs a 'url'");
+    if (s.release_model.empty()) s.release_model = "generic";
+    if (s.interval_ms < 10'000) c.error_at(s.line, "source '" + s.name + "': interval must be at least 10s");
+  }
+  std::set<std::string> dests;
+  for (const auto& d : cfg.destinations) {
+    if (d.name.empty()) c.error_at(d.line, "[[destination]] needs a 'name'");
+    else if (!dests.insert(d.name).second)
+      c.error_at(d.line, "duplicate destination name '" + d.name + "'");
+    if (d.to.empty()) c.error_at(d.line, "destination '" + d.name + "' needs 'to' recipients");
+    for (const auto& r : d.to)
+      if (r.find('@') == std::string::npos || r.find_first_of("\r\n") != std::string::npos)
+        c.error_at(d.line, "destination '" + d.name + "': '" + r + "' is not a mail address");
+  }
+  for (const auto& r : cfg.routes) {
+    if (r.to.empty()) c.error_at(r.line, "[[route]] needs 'to' (destination names)");
+    for (const auto& t : r.to)
+      if (!dests.count(t)) c.error_at(r.line, "[[route]] sends to unknown destination '" + t + "'");
+  }
+  if (cfg.mail.from.find('@') == std::string::npos)
+    c.error_at(0, "[mail] from must be a mail address");
+  if (!cfg.mail.smtp_url.empty() && cfg.mail.smtp_url.rfind("smtp://", 0) != 0 &&
+      cfg.mail.smtp_url.rfind("smtps://", 0) != 0)
+    c.error_at(0, "[mail] smtp_url must start with smtp:// or smtps://");
+  if (cfg.delivery.backoff_initial_ms > cfg.delivery.backoff_max_ms)
+    c.error_at(0, "[delivery] backoff_initial is larger than backoff_max");
+}
+
+}  // namespace
+
+ConfigResult parse_config(const std::string& text, const std::string& path) {
+  ConfigResult result;
+  Ctx c;
+  c.file = path;
+  c.base_dir = std::filesystem::path(path).parent_path().string();
+  if (c.base_dir.empty()) c.base_dir = ".";
+  Config cfg;
+  cfg.path = path;
+  cfg.base_dir = c.base_dir;
+  cfg.bundled_templates = std::string(HERALD_SOURCE_DIR) + "/templates";
+  cfg.database = c.path(cfg.database);
+  cfg.mail.maildir = c.path(cfg.mail.maildir);
+
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    result.errors.push_back(
+        {path, static_cast<int>(e.source().begin.line), std::string(e.description())});
+    return result;
+  }
+  for (const auto& [k, node] : root) {
+    std::string_view key = k.str();
+    if (key == "herald") read_section(c, node, key, k_herald_keys, cfg);
+    else if (key == "mail") read_section(c, node, key, k_mail_keys, cfg.mail);
+    else if (key == "delivery") read_section(c, node, key, k_delivery_keys, cfg.delivery);
+    else if (key == "lustre") read_section(c, node, key, k_lustre_keys, cfg.lustre);
+    else if (key == "source") read_array_of_tables(c, node, key, k_source_keys, cfg.sources);
+    else if (key == "destination") read_array_of_tables(c, node, key, k_destination_keys, cfg.destinations);
+    else if (key == "route") read_array_of_tables(c, node, key, k_route_keys, cfg.routes);
+    else {
+      static const std::vector<Key<int>> k_sections = {
+          {"herald", {}}, {"mail", {}}, {"delivery", {}}, {"lustre", {}},
+          {"source", {}}, {"destination", {}}, {"route", {}}};
+      c.error(node, "unknown section '" + std::string(key) + "'" + suggestion(key, k_sections));
+    }
+  }
+  validate(c, cfg);
+  for (auto& e : c.errors)
+    if (e.line == 0) e.line = 1;
+  std::stable_sort(c.errors.begin(), c.errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
+  result.errors = std::move(c.errors);
+  if (result.errors.empty()) result.config = std::move(cfg);
+  return result;
+}
+
+ConfigResult load_config(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) {
+    ConfigResult r;
+    r.errors.push_back({path, 0, "cannot read the configuration file"});
+    return r;
+  }
+  return parse_config(*text, path);
+}
+
+std::vector<std::string> config_keys(const std::string& section) {
+  if (section == "herald") return names(k_herald_keys);
+  if (section == "mail") return names(k_mail_keys);
+  if (section == "delivery") return names(k_delivery_keys);
+  if (section == "lustre") return names(k_lustre_keys);
+  if (section == "source") return names(k_source_keys);
+  if (section == "destination") return names(k_destination_keys);
+  if (section == "route") return names(k_route_keys);
+  return {};
+}
+
+}  // namespace herald

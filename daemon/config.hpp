@@ -1,0 +1,117 @@
+// herald's configuration: one TOML file read through one table of keys.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace herald {
+
+struct SourceConfig {
+  std::string name;
+  std::string kind;            // "feed"
+  std::string url;             // http(s):// or file://
+  int64_t interval_ms = 15 * 60'000;
+  int64_t timeout_ms = 30'000;
+  int64_t connect_timeout_ms = 10'000;
+  int64_t max_size = 5 * 1024 * 1024;
+  long max_redirects = 5;
+  std::string release_model;   // "lustre" (versions from titles) or "generic"
+  std::string project = "lustre";
+  int64_t max_age_ms = 0;      // entries older than this at first sight are recorded, not announced; 0 = no limit
+  std::vector<std::string> changelogs;  // lustre/ChangeLog files or URLs, searched in order
+  int line = 0;                // where it was defined, for messages
+};
+
+struct DestinationConfig {
+  std::string name;
+  std::string kind = "mail";
+  std::vector<std::string> to;        // recipients ("Name <a@b>" or "a@b")
+  std::string from;                   // overrides [mail].from
+  std::string subject_prefix;         // e.g. "[lustre-announce]"
+  std::string list_id, list_post, list_archive, list_help;
+  bool precedence_list = true;
+  std::string templates = "";         // template set name; default: by event kind
+  int line = 0;
+};
+
+struct RouteConfig {
+  std::vector<std::string> kinds;     // empty = any kind
+  std::map<std::string, std::vector<std::string>> tags;  // all must match (any of the values)
+  std::string min_severity;           // empty = any
+  std::vector<std::string> to;        // destination names
+  int line = 0;
+};
+
+struct MailConfig {
+  std::string from = "herald <herald@localhost>";
+  std::string domain = "localhost";   // Message-ID right-hand side and EHLO
+  std::string smtp_url;               // empty = Maildir
+  std::string tls = "none";           // none | starttls | implicit
+  std::string username;
+  std::string password;               // resolved secret, never logged
+  std::string ca_file;
+  bool verify_peer = true;
+  int64_t timeout_ms = 60'000;
+  int64_t connect_timeout_ms = 10'000;
+  int max_connections = 2;
+  std::string maildir = "var/Maildir";
+};
+
+struct DeliveryConfig {
+  int64_t max_age_ms = 5LL * 86'400'000;  // retry temporary failures this long, then dead
+  int64_t backoff_initial_ms = 60'000;
+  int64_t backoff_max_ms = 6LL * 3'600'000;
+  int batch = 500;                         // rows claimed at once
+};
+
+struct LustreConfig {
+  std::vector<std::string> lts_branches = {"2.15"};
+  std::string ga = "release";   // audience tag for GA releases ("none" = not announced)
+  std::string rc = "testing";
+  std::string dev = "none";
+};
+
+struct Config {
+  std::string path;                   // the file it came from
+  std::string base_dir;               // relative paths are resolved against this
+  std::string database = "var/herald.db";
+  std::string templates_dir;          // overrides bundled templates file by file
+  std::string bundled_templates;      // templates shipped with herald
+  std::string log_format = "text";    // text | json
+  std::string log_level = "info";
+  MailConfig mail;
+  DeliveryConfig delivery;
+  LustreConfig lustre;
+  std::vector<SourceConfig> sources;
+  std::vector<DestinationConfig> destinations;
+  std::vector<RouteConfig> routes;
+
+  const DestinationConfig* destination(const std::string& name) const;
+};
+
+// One problem found in a configuration file.
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  std::string message;
+  std::string to_string() const;  // "file:line: message"
+};
+
+struct ConfigResult {
+  std::optional<Config> config;     // set only when errors is empty
+  std::vector<ConfigError> errors;  // every problem found, in file order
+};
+
+// Loads and validates a configuration file. Relative paths in it are taken
+// relative to the file's directory. Secrets (`*_file`, "env:NAME") are read here.
+ConfigResult load_config(const std::string& path);
+// The same from text, for tests; `path` is only used in messages.
+ConfigResult parse_config(const std::string& text, const std::string& path);
+
+// The keys of a section, for `herald check-config --keys` and suggestions.
+std::vector<std::string> config_keys(const std::string& section);
+
+}  // namespace herald

@@ -1,0 +1,3 @@
+#include "daemon/cli.hpp"
+
+int main(int argc, char** argv) { return herald::cli_main(argc, argv); }

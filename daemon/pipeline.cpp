@@ -1,0 +1,266 @@
+// Pipeline steps. Delivery splits each claimed batch over up to
+// [mail].max_connections sinks, each on its own thread with its own reused
+// connection, then records every outcome in one transaction. Retry delays
+// grow exponentially from backoff_initial to backoff_max with +-20% jitter,
+// and never undercut a server's Retry-After; a row older than max_age, or
+// permanently refused, goes dead.
+#include "daemon/pipeline.hpp"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <future>
+
+#include "adapters/sinks/mail/message.hpp"
+#include "adapters/sinks/mail/transport.hpp"
+#include "daemon/router.hpp"
+#include "daemon/util.hpp"
+
+namespace herald {
+
+namespace {
+
+// Uniform in [lo, hi) from the CSPRNG (no global rand() state).
+double jitter(double lo, double hi) {
+  uint32_t r = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r);
+  return lo + (hi - lo) * (r / 4294967296.0);
+}
+
+}  // namespace
+
+SinkFactory mail_sink_factory(const MailConfig& mail) {
+  if (mail.smtp_url.empty()) {
+    std::string dir = mail.maildir;
+    return [dir] { return mail::make_maildir_sink(dir); };
+  }
+  mail::SmtpOptions o;
+  o.url = mail.smtp_url;
+  o.ehlo_domain = mail.domain;
+  o.tls = mail.tls == "starttls"   ? mail::SmtpOptions::Tls::starttls_required
+          : mail.tls == "implicit" ? mail::SmtpOptions::Tls::implicit
+                                   : mail::SmtpOptions::Tls::none;
+  o.username = mail.username;
+  o.password = mail.password;
+  o.verify_peer = mail.verify_peer;
+  o.ca_file = mail.ca_file;
+  o.connect_timeout_ms = mail.connect_timeout_ms;
+  o.timeout_ms = mail.timeout_ms;
+  return [o] { return mail::make_smtp_sink(o); };
+}
+
+Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& clock,
+                   SinkFactory sinks)
+    : m_cfg(std::move(cfg)),
+      m_templates(std::move(templates)),
+      m_store(store),
+      m_clock(clock),
+      m_make_sink(std::move(sinks)) {
+  for (const auto& sc : m_cfg.sources) m_sources.push_back(make_source(sc, m_cfg, m_clock));
+}
+
+void Pipeline::poll_sources(bool force, RunReport& report) {
+  for (auto& src : m_sources) {
+    const SourceConfig& sc = src->config();
+    SourceState state = m_store.source_state(sc.name);
+    const int64_t now = m_clock.now();
+    if (!force && state.next_poll_at > now) continue;
+    ++report.polls;
+    auto outcome = src->poll(state);
+    const int64_t after = m_clock.now();
+    if (!outcome) {
+      ++report.poll_failures;
+      // Back off: 30 s doubling per consecutive failure, capped at 4 intervals (and 6 h).
+      int64_t n = std::min<int64_t>(state.consecutive_failures, 16);
+      int64_t wait = std::min<int64_t>({int64_t{30} << n, sc.interval_ms / 1000 * 4, 6 * 3600});
+      wait = static_cast<int64_t>(wait * jitter(0.8, 1.2));
+      spdlog::error("source {}: poll failed ({}): {}; cursor unchanged, next try in {}s", sc.name,
+                    to_string(outcome.error().kind), outcome.error().message, wait);
+      m_store.record_poll_failure(sc.name, outcome.error().message, after, after + wait);
+      continue;
+    }
+    for (const auto& w : outcome->warnings) spdlog::warn("source {}: {}", sc.name, w);
+    report.skipped_items += static_cast<int>(outcome->warnings.size());
+    PollCommit commit;
+    commit.source = sc.name;
+    commit.events = std::move(outcome->events);
+    commit.announce = std::move(outcome->announce);
+    commit.cursor = outcome->cursor;
+    commit.etag = outcome->etag;
+    commit.last_modified = outcome->last_modified;
+    commit.content_hash = outcome->content_hash;
+    commit.now = after;
+    commit.next_poll_at =
+        after + static_cast<int64_t>(sc.interval_ms / 1000.0 * jitter(0.9, 1.1));
+    auto added = m_store.commit_poll(commit);
+    if (!added) {
+      ++report.poll_failures;
+      spdlog::error("source {}: could not store the poll: {}", sc.name, added.error().message);
+      continue;
+    }
+    if (outcome->unchanged) ++report.unchanged;
+    report.new_events += *added;
+    spdlog::info("source {}: {}; {} entries, {} new", sc.name,
+                 outcome->unchanged ? "unchanged" : "fetched", commit.events.size(), *added);
+  }
+}
+
+void Pipeline::route_pending(RunReport& report) {
+  const auto& mail_cfg = m_cfg.mail;
+  for (;;) {
+    auto events = m_store.unrouted_events(500);
+    if (events.empty()) return;
+    std::vector<int64_t> ids;
+    std::vector<NewDelivery> deliveries;
+    const int64_t now = m_clock.now();
+    for (const auto& se : events) {
+      ids.push_back(se.id);
+      for (const auto& dname : route_event(se.event, m_cfg.routes)) {
+        const DestinationConfig* dest = m_cfg.destination(dname);
+        if (!dest) continue;  // check-config rejects this; a reload race at worst
+        const std::string key = "mail:" + dest->name + ":" + se.event.key;
+        auto rendered = m_templates.render_mail(dest->templates.empty() ? se.event.kind
+                                                                        : dest->templates,
+                                                mail_context(se.event, *dest));
+        Expected<std::string> payload = rendered ? Expected<std::string>(std::string())
+                                                 : Expected<std::string>(rendered.error());
+        mail::MessageSpec spec;
+        if (rendered) {
+          auto from = mail::parse_address(dest->from.empty() ? mail_cfg.from : dest->from);
+          if (!from) {
+            payload = from.error();
+          } else {
+            spec.from = *from;
+            for (const auto& r : dest->to) {
+              auto a = mail::parse_address(r);
+              if (!a) {
+                payload = a.error();
+                break;
+              }
+              spec.to.push_back(*a);
+            }
+          }
+          if (payload) {
+            spec.subject = rendered->subject;
+            spec.text_body = rendered->text;
+            spec.html_body = rendered->html;
+            spec.date = now;
+            spec.idempotency_key = key;
+            spec.message_id_domain = mail_cfg.domain;
+            spec.list_id = dest->list_id;
+            spec.list_post = dest->list_post;
+            spec.list_archive = dest->list_archive;
+            spec.list_help = dest->list_help;
+            spec.precedence_list = dest->precedence_list && !dest->list_id.empty();
+            payload = mail::compose(spec);
+          }
+        }
+        if (!payload) {
+          ++report.render_failures;
+          spdlog::error("event {}: cannot render for destination {}: {}", se.event.key, dname,
+                        payload.error().message);
+          continue;
+        }
+        NewDelivery d;
+        d.idempotency_key = key;
+        d.destination = dest->name;
+        d.sender = spec.from.email;
+        for (const auto& a : spec.to) d.recipients.push_back(a.email);
+        d.payload = std::move(*payload);
+        d.subject = spec.subject;
+        deliveries.push_back(std::move(d));
+      }
+    }
+    if (auto s = m_store.commit_routing(ids, deliveries, now); !s) {
+      spdlog::error("routing: could not store deliveries: {}", s.error().message);
+      return;
+    }
+    report.routed_events += static_cast<int>(ids.size());
+    report.deliveries_created += static_cast<int>(deliveries.size());
+  }
+}
+
+int64_t Pipeline::retry_delay_s(int attempts, std::optional<int64_t> retry_after) const {
+  const auto& d = m_cfg.delivery;
+  double base = static_cast<double>(d.backoff_initial_ms) / 1000.0;
+  for (int i = 0; i < attempts && base < d.backoff_max_ms / 1000.0; ++i) base *= 2;
+  base = std::min(base, d.backoff_max_ms / 1000.0);
+  auto wait = static_cast<int64_t>(base * jitter(0.8, 1.2));
+  if (retry_after) wait = std::max(wait, *retry_after);
+  return std::max<int64_t>(wait, 1);
+}
+
+void Pipeline::deliver_due(RunReport& report, const std::atomic<bool>* stop) {
+  const size_t conns = static_cast<size_t>(std::max(1, m_cfg.mail.max_connections));
+  while (!(stop && stop->load())) {
+    const int64_t now = m_clock.now();
+    auto items = m_store.due_deliveries(now, m_cfg.delivery.batch);
+    if (items.empty()) return;
+    const size_t lanes = std::min(conns, items.size());
+    while (m_sinks.size() < lanes) m_sinks.push_back(m_make_sink());
+    // Lane i takes items i, i+lanes, ...: equal shares, one connection each.
+    std::vector<std::vector<OutboxItem>> shares(lanes);
+    for (size_t i = 0; i < items.size(); ++i) shares[i % lanes].push_back(items[i]);
+    std::vector<std::future<std::vector<DeliveryResult>>> running;
+    for (size_t l = 1; l < lanes; ++l)
+      running.push_back(std::async(std::launch::async, [this, l, &shares] {
+        return m_sinks[l]->deliver_batch(shares[l]);
+      }));
+    std::vector<std::vector<DeliveryResult>> results(lanes);
+    results[0] = m_sinks[0]->deliver_batch(shares[0]);
+    for (size_t l = 1; l < lanes; ++l) results[l] = running[l - 1].get();
+
+    const int64_t done_at = m_clock.now();
+    std::vector<DeliveryOutcome> outcomes;
+    for (size_t l = 0; l < lanes; ++l) {
+      for (size_t i = 0; i < shares[l].size(); ++i) {
+        const OutboxItem& it = shares[l][i];
+        DeliveryOutcome o;
+        o.id = it.id;
+        o.result = i < results[l].size() ? results[l][i]
+                                         : DeliveryResult::retry("sink returned no result");
+        using S = DeliveryResult::Status;
+        if (o.result.status == S::retry) {
+          o.next_attempt_at = done_at + retry_delay_s(it.attempts, o.result.retry_after_s);
+          if (o.next_attempt_at - it.created_at > m_cfg.delivery.max_age_ms / 1000) {
+            o.dead = true;
+            o.result.detail = "gave up after " + std::to_string(it.attempts + 1) +
+                              " attempts: " + o.result.detail;
+          }
+        } else if (o.result.status == S::permanent) {
+          o.dead = true;
+        }
+        if (o.dead) {
+          ++report.dead;
+          spdlog::error("delivery {} to {}: dead: {}", it.idempotency_key, it.destination,
+                        o.result.detail);
+        } else if (o.result.status == S::retry) {
+          ++report.retried;
+          spdlog::warn("delivery {} to {}: retry at {} (attempt {}): {}", it.idempotency_key,
+                       it.destination, format_rfc3339(o.next_attempt_at), it.attempts + 1,
+                       o.result.detail);
+        } else {
+          ++report.delivered;
+          spdlog::info("delivery {} to {}: delivered: {}", it.idempotency_key, it.destination,
+                       o.result.detail);
+        }
+        outcomes.push_back(std::move(o));
+      }
+    }
+    if (auto s = m_store.record_outcomes(outcomes, done_at); !s) {
+      spdlog::error("delivery: could not record outcomes: {}", s.error().message);
+      return;
+    }
+  }
+}
+
+int64_t Pipeline::next_wakeup() {
+  int64_t next = m_clock.now() + 3600;
+  for (const auto& src : m_sources)
+    next = std::min(next, m_store.source_state(src->config().name).next_poll_at);
+  if (auto due = m_store.next_due_time()) next = std::min(next, *due);
+  return next;
+}
+
+}  // namespace herald

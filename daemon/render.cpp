@@ -1,0 +1,146 @@
+// Template loading and rendering with kainjow mustache. JSON values become
+// mustache data (objects, lists, strings; numbers and booleans as text).
+// Subject and text templates are rendered without HTML escaping; HTML
+// templates escape as mustache does by default.
+#include "daemon/render.hpp"
+
+#include <kainjow/mustache.hpp>
+
+#include <filesystem>
+
+#include "daemon/util.hpp"
+
+namespace herald {
+
+namespace fs = std::filesystem;
+using kainjow::mustache::data;
+using kainjow::mustache::mustache;
+
+namespace {
+
+constexpr size_t k_max_template_size = 256 * 1024;
+
+data to_data(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::object: {
+      data d{data::type::object};
+      for (const auto& [k, v] : j.items()) d.set(k, to_data(v));
+      return d;
+    }
+    case nlohmann::json::value_t::array: {
+      data d{data::type::list};
+      for (const auto& v : j) d.push_back(to_data(v));
+      return d;
+    }
+    case nlohmann::json::value_t::string:
+      return data{j.get<std::string>()};
+    case nlohmann::json::value_t::boolean:
+      return j.get<bool>() ? data{data::type::bool_true} : data{data::type::bool_false};
+    case nlohmann::json::value_t::null:
+      return data{data::type::bool_false};
+    default:
+      return data{j.dump()};
+  }
+}
+
+Status load_dir(const std::string& dir, std::map<std::string, std::pair<std::string, std::string>>& out,
+                std::vector<std::string>& errors) {
+  std::error_code ec;
+  fs::path mail = fs::path(dir) / "mail";
+  if (!fs::is_directory(mail, ec)) return ok_status();
+  for (const auto& ent : fs::directory_iterator(mail, ec)) {
+    if (ent.path().extension() != ".mustache") continue;
+    if (ent.file_size(ec) > k_max_template_size) {
+      errors.push_back(ent.path().string() + ": larger than 256 KiB");
+      continue;
+    }
+    auto text = read_file(ent.path().string());
+    if (!text) {
+      errors.push_back(ent.path().string() + ": cannot read");
+      continue;
+    }
+    out["mail/" + ent.path().stem().string()] = {*text, ent.path().string()};
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Expected<Templates> Templates::load(const std::string& bundled_dir, const std::string& override_dir) {
+  std::map<std::string, std::pair<std::string, std::string>> found;
+  std::vector<std::string> errors;
+  load_dir(bundled_dir, found, errors);
+  if (!override_dir.empty()) {
+    if (!fs::is_directory(override_dir))
+      errors.push_back(override_dir + ": templates_dir is not a directory");
+    load_dir(override_dir, found, errors);
+  }
+  Templates t;
+  for (auto& [name, src] : found) {
+    mustache m{src.first};
+    if (!m.is_valid()) {
+      errors.push_back(src.second + ": " + m.error_message());
+      continue;
+    }
+    t.m_templates[name] = {std::move(src.first), std::move(src.second)};
+  }
+  if (!t.has_set("default")) errors.push_back(bundled_dir + "/mail: no default template set");
+  if (!errors.empty()) {
+    std::string msg;
+    for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
+    return bad_input(msg);
+  }
+  return t;
+}
+
+bool Templates::has_set(const std::string& set) const {
+  return m_templates.count("mail/" + set + ".subject") && m_templates.count("mail/" + set + ".text");
+}
+
+std::vector<std::string> Templates::names() const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : m_templates) out.push_back(k);
+  return out;
+}
+
+std::string Templates::origin(const std::string& name) const {
+  auto it = m_templates.find(name);
+  return it == m_templates.end() ? std::string() : it->second.file;
+}
+
+Expected<RenderedMail> Templates::render_mail(const std::string& set,
+                                              const nlohmann::json& context) const {
+  const std::string use = has_set(set) ? set : "default";
+  data ctx = to_data(context);
+  auto render = [&](const std::string& part, bool escape_html) -> Expected<std::string> {
+    auto it = m_templates.find("mail/" + use + "." + part);
+    if (it == m_templates.end()) return std::string();
+    mustache m{it->second.text};
+    if (!escape_html) m.set_custom_escape([](const std::string& s) { return s; });
+    std::string out = m.render(ctx);
+    if (!m.is_valid()) return bad_input(it->second.file + ": " + m.error_message());
+    return out;
+  };
+  RenderedMail r;
+  auto subject = render("subject", false);
+  if (!subject) return subject.error();
+  r.subject = one_line(*subject);
+  auto text = render("text", false);
+  if (!text) return text.error();
+  r.text = std::move(*text);
+  auto html = render("html", true);
+  if (!html) return html.error();
+  r.html = std::move(*html);
+  return r;
+}
+
+nlohmann::json mail_context(const Event& e, const DestinationConfig& dest) {
+  nlohmann::json ctx = to_json(e);
+  ctx["time_rfc3339"] = e.time ? format_rfc3339(e.time) : "";
+  ctx["date"] = e.time ? format_rfc3339(e.time).substr(0, 10) : "";
+  ctx["destination"] = {{"name", dest.name}, {"subject_prefix", dest.subject_prefix}};
+  ctx["herald_version"] = HERALD_VERSION;
+  return ctx;
+}
+
+}  // namespace herald

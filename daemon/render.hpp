@@ -1,0 +1,47 @@
+// Mustache templates: bundled under templates/, overridden file by file by a
+// configured directory.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/config.hpp"
+#include "daemon/event.hpp"
+#include "daemon/expected.hpp"
+
+namespace herald {
+
+struct RenderedMail {
+  std::string subject;  // one line
+  std::string text;
+  std::string html;     // empty when the set has no HTML template
+};
+
+class Templates {
+ public:
+  // Loads every templates/mail/*.mustache of the bundled directory, then of
+  // the override directory (same file name wins). Errors name the file and
+  // what did not parse; all are reported.
+  static Expected<Templates> load(const std::string& bundled_dir, const std::string& override_dir);
+
+  // Renders <set>.subject/.text/.html; falls back to the "default" set.
+  Expected<RenderedMail> render_mail(const std::string& set, const nlohmann::json& context) const;
+  bool has_set(const std::string& set) const;
+  std::vector<std::string> names() const;  // "mail/release.published.subject", ...
+  std::string origin(const std::string& name) const;  // file it came from
+
+ private:
+  struct Entry {
+    std::string text;
+    std::string file;
+  };
+  std::map<std::string, Entry> m_templates;  // name without extension -> source
+};
+
+// The data a mail template sees for an event sent to a destination.
+nlohmann::json mail_context(const Event& e, const DestinationConfig& dest);
+
+}  // namespace herald

@@ -1,0 +1,127 @@
+// The store: SQLite in WAL mode holding events, per-source state and the outbox.
+// Invariant: an event is inserted in the same transaction that advances its
+// source's cursor, and outbox rows in the same transaction that marks the
+// event routed. All methods are thread-safe (one connection, one mutex).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/sinks/sink.hpp"
+#include "daemon/event.hpp"
+#include "daemon/expected.hpp"
+
+struct sqlite3;
+
+namespace herald {
+
+// The schema version this herald writes; a database with a larger
+// PRAGMA user_version came from a newer herald and is refused.
+inline constexpr int k_schema_version = 1;
+
+struct SourceState {
+  std::string source;
+  std::string cursor;
+  std::string etag;
+  std::string last_modified;
+  std::string content_hash;  // of the last body parsed, to skip unchanged bodies
+  int64_t last_success = 0;
+  int64_t last_attempt = 0;
+  std::string last_error;
+  int64_t error_count = 0;           // total failures
+  int64_t consecutive_failures = 0;  // since the last success, drives backoff
+  int64_t next_poll_at = 0;
+};
+
+// The result of one successful poll, committed atomically.
+struct PollCommit {
+  std::string source;
+  std::vector<Event> events;
+  std::vector<bool> announce;  // per event: false = record as seen, do not route
+  std::string cursor, etag, last_modified, content_hash;
+  int64_t now = 0;
+  int64_t next_poll_at = 0;
+};
+
+struct StoredEvent {
+  int64_t id = 0;
+  Event event;
+};
+
+// One delivery to write when routing.
+struct NewDelivery {
+  std::string idempotency_key;
+  std::string destination;
+  std::string sender;
+  std::vector<std::string> recipients;
+  std::string payload;
+  std::string subject;  // for listings
+};
+
+struct DeliveryOutcome {
+  int64_t id = 0;
+  DeliveryResult result;
+  int64_t next_attempt_at = 0;  // for retries
+  bool dead = false;            // permanent, or retried past max age
+};
+
+struct OutboxRow {
+  int64_t id = 0;
+  std::string idempotency_key, destination, state, subject, last_error;
+  int attempts = 0;
+  int64_t created_at = 0, next_attempt_at = 0, delivered_at = 0;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) and migrates the database. Errors: cannot open,
+  // schema from a newer herald, migration failure.
+  static Expected<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  int schema_version() const;
+
+  SourceState source_state(const std::string& source);
+  // Inserts the new events (existing keys are ignored) and advances the
+  // source's state in one transaction. Returns how many events were new.
+  Expected<int> commit_poll(const PollCommit& poll);
+  // Records a failed poll: error text, counters, when to try next. The cursor does not move.
+  Status record_poll_failure(const std::string& source, const std::string& error, int64_t now,
+                             int64_t next_poll_at);
+  // Inserts events pushed to herald (webhooks, API) in one transaction; returns how many were new.
+  Expected<int> insert_events(const std::vector<Event>& events, int64_t now);
+
+  std::vector<StoredEvent> unrouted_events(int limit);
+  // Writes the deliveries and marks the events routed, in one transaction.
+  Status commit_routing(const std::vector<int64_t>& event_ids,
+                        const std::vector<NewDelivery>& deliveries, int64_t now);
+
+  // Pending rows due at `now`, oldest first.
+  std::vector<OutboxItem> due_deliveries(int64_t now, int limit);
+  // Earliest next_attempt_at of a pending row, if any.
+  std::optional<int64_t> next_due_time();
+  Status record_outcomes(const std::vector<DeliveryOutcome>& outcomes, int64_t now);
+
+  // For `herald outbox`: rows in a state ("pending", "delivered", "dead", "" = all).
+  std::vector<OutboxRow> outbox_rows(const std::string& state, int limit);
+  // Makes dead rows (or one row) pending again, due now. Returns how many.
+  Expected<int> retry_dead(std::optional<int64_t> id, int64_t now);
+  int64_t count_events();
+  std::vector<std::pair<std::string, int64_t>> outbox_depth();  // state -> rows
+
+ private:
+  explicit Store(sqlite3* db);
+  Status exec(const char* sql);
+  Status migrate();
+
+  mutable std::mutex m_mutex;
+  sqlite3* m_db;
+};
+
+}  // namespace herald
