@@ -1,0 +1,132 @@
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include "daemon/store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace herald;
+using herald::test::TempDir;
+
+namespace {
+Event make_event(const std::string& key) {
+  Event e;
+  e.key = key;
+  e.kind = "release.published";
+  e.source = "tags";
+  e.time = 1'700'000'000;
+  e.title = "Lustre " + key;
+  e.tags = {{"branch", "2.15"}};
+  e.attributes = {{"version", key}};
+  return e;
+}
+}  // namespace
+
+TEST_CASE("store: a new database is migrated to the current schema in WAL mode", "[store]") {
+  TempDir dir;
+  auto store = Store::open(dir.file("sub/herald.db"));
+  REQUIRE(store);
+  CHECK((*store)->schema_version() == k_schema_version);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(dir.file("sub/herald.db").c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST_CASE("store: a database written by a newer herald is refused with a clear message",
+          "[store]") {
+  TempDir dir;
+  { REQUIRE(Store::open(dir.file("h.db"))); }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(dir.file("h.db").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto store = Store::open(dir.file("h.db"));
+  REQUIRE_FALSE(store);
+  CHECK(store.error().message.find("schema version 99 was written by a newer herald") !=
+        std::string::npos);
+}
+
+TEST_CASE("store: events are unique by key and the cursor moves with them", "[store]") {
+  TempDir dir;
+  auto store = std::move(*Store::open(dir.file("h.db")));
+  PollCommit poll;
+  poll.source = "tags";
+  poll.events = {make_event("2.15.7"), make_event("2.15.8"), make_event("2.15.7")};
+  poll.cursor = "c1";
+  poll.etag = "\"abc\"";
+  poll.now = 100;
+  poll.next_poll_at = 1000;
+  auto added = store->commit_poll(poll);
+  REQUIRE(added);
+  CHECK(*added == 2);
+  auto st = store->source_state("tags");
+  CHECK(st.cursor == "c1");
+  CHECK(st.etag == "\"abc\"");
+  CHECK(st.last_success == 100);
+
+  poll.cursor = "c2";
+  CHECK(*store->commit_poll(poll) == 0);
+  CHECK(store->count_events() == 2);
+  CHECK(store->source_state("tags").cursor == "c2");
+
+  CHECK(store->record_poll_failure("tags", "HTTP 503", 200, 260));
+  st = store->source_state("tags");
+  CHECK(st.cursor == "c2");
+  CHECK(st.last_error == "HTTP 503");
+  CHECK(st.consecutive_failures == 1);
+  CHECK(st.next_poll_at == 260);
+}
+
+TEST_CASE("store: events recorded as not announced are never routed", "[store]") {
+  TempDir dir;
+  auto store = std::move(*Store::open(dir.file("h.db")));
+  PollCommit poll;
+  poll.source = "tags";
+  poll.events = {make_event("old"), make_event("new")};
+  poll.announce = {false, true};
+  REQUIRE(store->commit_poll(poll));
+  auto pending = store->unrouted_events(10);
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].event.key == "new");
+  CHECK(pending[0].event.attributes["version"] == "new");
+  CHECK(pending[0].event.tags.at("branch") == "2.15");
+}
+
+TEST_CASE("store: routing writes outbox rows once and outcomes move their state", "[store]") {
+  TempDir dir;
+  auto store = std::move(*Store::open(dir.file("h.db")));
+  REQUIRE(store->insert_events({make_event("a")}, 10));
+  auto ev = store->unrouted_events(10);
+  REQUIRE(ev.size() == 1);
+  NewDelivery d{"mail:list:a", "list", "h@example.org", {"list@example.org"}, "bytes", "subj"};
+  REQUIRE(store->commit_routing({ev[0].id}, {d, d}, 10));
+  CHECK(store->unrouted_events(10).empty());
+  auto due = store->due_deliveries(10, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].recipients == std::vector<std::string>{"list@example.org"});
+  CHECK(due[0].payload == "bytes");
+  CHECK(due[0].created_at == 10);
+
+  DeliveryOutcome retry{due[0].id, DeliveryResult::retry("451 try later"), 70, false};
+  REQUIRE(store->record_outcomes({retry}, 11));
+  CHECK(store->due_deliveries(69, 10).empty());
+  CHECK(store->next_due_time() == 70);
+  due = store->due_deliveries(70, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempts == 1);
+
+  DeliveryOutcome dead{due[0].id, DeliveryResult::fail("550 no such user"), 0, true};
+  REQUIRE(store->record_outcomes({dead}, 71));
+  auto rows = store->outbox_rows("dead", 10);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].last_error == "550 no such user");
+  CHECK_FALSE(store->next_due_time());
+
+  CHECK(*store->retry_dead(std::nullopt, 80) == 1);
+  CHECK(store->due_deliveries(80, 10).size() == 1);
+}
