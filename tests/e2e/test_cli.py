@@ -1,0 +1,82 @@
+"""End to end: the command line an operator meets first."""
+import os
+import sqlite3
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+
+class CommandLine(unittest.TestCase):
+    def test_help_and_version(self):
+        r = harness.herald("--help")
+        self.assertEqual(r.returncode, 0)
+        out = r.stdout.decode()
+        for word in ("herald run", "--once", "check-config", "outbox", "SIGHUP"):
+            self.assertIn(word, out)
+        r = harness.herald("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout.decode(), r"^herald \d+\.\d+\.\d+\n$")
+        r = harness.herald("frobnicate")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown command 'frobnicate'", r.stderr.decode())
+
+    def test_check_config_accepts_the_shipped_files(self):
+        for name in ("demo.toml", "herald.toml"):
+            r = harness.herald("check-config", "--config",
+                               os.path.join(harness.SRC, "config", name))
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            self.assertIn("OK", r.stdout.decode())
+
+    def test_check_config_prints_every_error_with_file_and_line(self):
+        work = harness.Workdir()
+        try:
+            path = work.file("bad.toml")
+            with open(path, "w") as f:
+                f.write('[mail]\nfrom = "a@b"\n\n[[source]]\nname = "x"\nkind = "feed"\n'
+                        'url = "http://x/"\nintervall = "5m"\ntimeout = "soon"\n')
+            r = harness.herald("check-config", "--config", path)
+            self.assertEqual(r.returncode, 1)
+            err = r.stderr.decode().splitlines()
+            self.assertIn("%s:8: unknown key 'intervall' in [[source]]; did you mean 'interval'?"
+                          % path, err)
+            self.assertTrue(any(l.startswith("%s:9: 'timeout': 'soon' is not a duration" % path)
+                                for l in err), err)
+        finally:
+            work.cleanup()
+
+    def test_a_template_that_does_not_parse_is_reported(self):
+        work = harness.Workdir()
+        try:
+            os.makedirs(work.file("tpl/mail"))
+            with open(work.file("tpl/mail/release.published.subject.mustache"), "w") as f:
+                f.write("Lustre {{#attributes.version}}{{attributes.version}}\n")
+            cfg = work.config("http://127.0.0.1:1/x")
+            with open(cfg) as f:
+                text = f.read().replace("[herald]\n", '[herald]\ntemplates_dir = "tpl"\n')
+            with open(cfg, "w") as f:
+                f.write(text)
+            r = harness.herald("check-config", "--config", cfg)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("release.published.subject.mustache", r.stderr.decode())
+        finally:
+            work.cleanup()
+
+    def test_a_database_from_a_newer_herald_is_refused(self):
+        work = harness.Workdir()
+        try:
+            cfg = work.config("http://127.0.0.1:1/x")
+            db = work.file("herald.db")
+            con = sqlite3.connect(db)
+            con.execute("PRAGMA user_version=42")
+            con.close()
+            r = harness.herald("run", "--once", "--config", cfg)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("schema version 42 was written by a newer herald", r.stderr.decode())
+        finally:
+            work.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
