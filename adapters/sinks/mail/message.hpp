@@ -28,8 +28,8 @@ struct MessageSpec {
   std::string text_body;  // UTF-8, LF or CRLF line ends
   std::string html_body;  // UTF-8; empty = single text/plain part
   int64_t date = 0;       // Unix seconds for the Date header
-  std::string idempotency_key;  // Message-ID is derived from it (stable across retries)
-  std::string message_id_domain;  // right-hand side of the Message-ID
+  std::string idempotency_key;  // Message-ID is derived from it (stable across retries); required
+  std::string message_id_domain;  // right-hand side of the Message-ID; empty = From's domain
   // List headers (RFC 2369, 2919); empty = header omitted.
   std::string list_id;           // "Lustre discussion <lustre-discuss.lists.lustre.org>"
   std::string list_post;         // "<mailto:lustre-discuss@lists.lustre.org>" or "NO"
@@ -38,7 +38,9 @@ struct MessageSpec {
   std::string list_archive;
   std::string list_help;
   bool precedence_list = false;  // "Precedence: list"
-  std::vector<std::pair<std::string, std::string>> extra_headers;  // ASCII names
+  // ASCII names; UTF-8 values are RFC 2047 encoded as unstructured text. A
+  // name the composer writes itself, Content-* or Bcc is bad_input.
+  std::vector<std::pair<std::string, std::string>> extra_headers;
 };
 
 // The Message-ID for a key: "<" + hex(sha256(key))[0..32] + "@" + domain + ">".
