@@ -1,0 +1,17 @@
+#include "adapters/sinks/sink.hpp"
+
+namespace herald {
+
+const char* to_string(DeliveryResult::Status s) {
+  switch (s) {
+    case DeliveryResult::Status::delivered:
+      return "delivered";
+    case DeliveryResult::Status::retry:
+      return "retry";
+    case DeliveryResult::Status::permanent:
+      return "permanent";
+  }
+  return "unknown";
+}
+
+}  // namespace herald
