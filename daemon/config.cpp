@@ -391,8 +391,11 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
   ConfigResult result;
   Ctx c;
   c.file = path;
-  c.base_dir = std::filesystem::path(path).parent_path().string();
-  if (c.base_dir.empty()) c.base_dir = ".";
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  auto absolute = std::filesystem::absolute(parent.empty() ? "." : parent, ec);
+  c.base_dir = (ec ? parent : absolute).lexically_normal().string();
+  if (c.base_dir.size() > 1 && c.base_dir.back() == '/') c.base_dir.pop_back();
   Config cfg;
   cfg.path = path;
   cfg.base_dir = c.base_dir;
