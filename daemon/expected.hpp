@@ -38,6 +38,7 @@ class Expected {
   const T& value() const& { return std::get<0>(m_v); }
   T&& value() && { return std::get<0>(std::move(m_v)); }
   T& operator*() & { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }

@@ -44,7 +44,7 @@ class BadInput(unittest.TestCase):
         code, log = self.run_once(self.config_two_sources(url))
         self.assertEqual(code, 1)
         self.assertRegex(log, r"source tags: poll failed \(bad input\): http://127\.0\.0\.1:\d+"
-                              r"/bad\.atom: .*offset")
+                              r"/bad\.atom: malformed XML: .* at byte \d+")
         self.assertEqual(self.subjects(), ["Good news"])
 
     def test_a_feed_over_the_size_limit_is_refused(self):
