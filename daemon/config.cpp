@@ -258,7 +258,21 @@ const std::vector<Key<LustreConfig>> k_lustre_keys = {
 const std::vector<Key<SourceConfig>> k_source_keys = {
     {"name", STR(name)},
     {"kind", [](Ctx& c, const toml::node& n, SourceConfig& o) {
-       read_choice(c, n, "kind", {"feed"}, o.kind); }},
+       read_choice(c, n, "kind", {"feed", "jira", "github", "jira-webhook", "github-webhook",
+                                  "gitlab-webhook"}, o.kind); }},
+    {"base_url", STR(base_url)},
+    {"jql", STR(jql)},
+    {"api", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_choice(c, n, "api", {"v2", "v3"}, o.api); }},
+    {"page_size", [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       int64_t v = o.page_size; read_int(c, n, "page_size", 1, 1000, v); o.page_size = static_cast<int>(v); }},
+    {"repo", STR(repo)},
+    {"username", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_string(c, n, "username", o.auth_user); }},
+    {"token", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret(c, n, "token", o.auth_secret); }},
+    {"token_file", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret_file(c, n, "token_file", o.auth_secret); }},
+    {"password_file", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret_file(c, n, "password_file", o.auth_secret); }},
+    {"path", STR(path)},
+    {"secret", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret(c, n, "secret", o.secret); }},
+    {"secret_file", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret_file(c, n, "secret_file", o.secret); }},
     {"url", [](Ctx& c, const toml::node& n, SourceConfig& o) {
        read_string(c, n, "url", o.url);
        if (o.url.find("://") == std::string::npos && !o.url.empty())
@@ -303,6 +317,32 @@ const std::vector<Key<RouteConfig>> k_route_keys = {
     {"min_severity", [](Ctx& c, const toml::node& n, RouteConfig& o) {
        read_choice(c, n, "min_severity", {"info", "low", "medium", "high", "critical"}, o.min_severity); }},
     {"to", LIST(to)},
+};
+
+const std::vector<Key<HttpConfig>> k_http_keys = {
+    {"listen", STR(listen)},
+    {"max_body", [](Ctx& c, const toml::node& n, HttpConfig& o) { read_size(c, n, "max_body", o.max_body); }},
+    {"api_token", [](Ctx& c, const toml::node& n, HttpConfig& o) { read_secret(c, n, "api_token", o.api_token); }},
+    {"api_token_file", [](Ctx& c, const toml::node& n, HttpConfig& o) {
+       read_secret_file(c, n, "api_token_file", o.api_token); }},
+    {"threads", [](Ctx& c, const toml::node& n, HttpConfig& o) {
+       int64_t v = o.threads; read_int(c, n, "threads", 1, 64, v); o.threads = static_cast<int>(v); }},
+};
+
+const std::vector<Key<DigestConfig>> k_digest_keys = {
+    {"name", STR(name)},
+    {"schedule", STR(schedule)},
+    {"timezone", STR(timezone)},
+    {"kinds", LIST(kinds)},
+    {"projects", LIST(projects)},
+    {"components", LIST(components)},
+    {"labels", LIST(labels)},
+    {"min_severity", [](Ctx& c, const toml::node& n, DigestConfig& o) {
+       read_choice(c, n, "min_severity", {"info", "low", "medium", "high", "critical"}, o.min_severity); }},
+    {"to", LIST(to)},
+    {"group_by", LIST(group_by)},
+    {"send_empty", BOOL(send_empty)},
+    {"title", STR(title)},
 };
 
 #undef STR
@@ -357,7 +397,22 @@ void validate(Ctx& c, Config& cfg) {
     if (s.name.empty()) c.error_at(s.line, "[[source]] needs a 'name'");
     else if (!names.insert(s.name).second) c.error_at(s.line, "duplicate source name '" + s.name + "'");
     if (s.kind.empty()) c.error_at(s.line, "[[source]] '" + s.name + "' needs a 'kind' (feed)");
-    if (s.url.empty()) c.error_at(s.line, "[[source]] '" + s.name + "' needs a 'url'");
+    const bool webhook = s.kind.find("-webhook") != std::string::npos;
+    if (s.kind == "feed" && s.url.empty())
+      c.error_at(s.line, "[[source]] '" + s.name + "' needs a 'url'");
+    if (s.kind == "jira" && s.base_url.empty())
+      c.error_at(s.line, "[[source]] '" + s.name + "' (jira) needs a 'base_url'");
+    if (s.kind == "github" && s.repo.find('/') == std::string::npos)
+      c.error_at(s.line, "[[source]] '" + s.name + "' (github) needs 'repo' as owner/name");
+    if (s.kind == "github" && s.base_url.empty()) s.base_url = "https://api.github.com";
+    if (webhook) {
+      if (s.path.empty() || s.path[0] != '/')
+        c.error_at(s.line, "[[source]] '" + s.name + "' (webhook) needs a 'path' starting with /");
+      if (s.secret.empty())
+        c.error_at(s.line, "[[source]] '" + s.name + "' (webhook) needs a 'secret' or 'secret_file'");
+      if (cfg.http.listen.empty())
+        c.error_at(s.line, "[[source]] '" + s.name + "' is a webhook but [http] listen is not set");
+    }
     if (s.release_model.empty()) s.release_model = "generic";
     if (s.interval_ms < 10'000) c.error_at(s.line, "source '" + s.name + "': interval must be at least 10s");
   }
@@ -375,6 +430,17 @@ void validate(Ctx& c, Config& cfg) {
     if (r.to.empty()) c.error_at(r.line, "[[route]] needs 'to' (destination names)");
     for (const auto& t : r.to)
       if (!dests.count(t)) c.error_at(r.line, "[[route]] sends to unknown destination '" + t + "'");
+  }
+  std::set<std::string> digest_names;
+  for (auto& d : cfg.digests) {
+    if (d.name.empty()) c.error_at(d.line, "[[digest]] needs a 'name'");
+    else if (!digest_names.insert(d.name).second)
+      c.error_at(d.line, "duplicate digest name '" + d.name + "'");
+    if (d.schedule.empty()) c.error_at(d.line, "[[digest]] '" + d.name + "' needs a 'schedule'");
+    if (d.to.empty()) c.error_at(d.line, "[[digest]] '" + d.name + "' needs 'to' (destination names)");
+    for (const auto& t : d.to)
+      if (!dests.count(t)) c.error_at(d.line, "[[digest]] sends to unknown destination '" + t + "'");
+    if (d.title.empty()) d.title = d.name + " digest";
   }
   if (cfg.mail.from.find('@') == std::string::npos)
     c.error_at(0, "[mail] from must be a mail address");
@@ -420,10 +486,12 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
     else if (key == "source") read_array_of_tables(c, node, key, k_source_keys, cfg.sources);
     else if (key == "destination") read_array_of_tables(c, node, key, k_destination_keys, cfg.destinations);
     else if (key == "route") read_array_of_tables(c, node, key, k_route_keys, cfg.routes);
+    else if (key == "http") read_section(c, node, key, k_http_keys, cfg.http);
+    else if (key == "digest") read_array_of_tables(c, node, key, k_digest_keys, cfg.digests);
     else {
       static const std::vector<Key<int>> k_sections = {
           {"herald", {}}, {"mail", {}}, {"delivery", {}}, {"lustre", {}},
-          {"source", {}}, {"destination", {}}, {"route", {}}};
+          {"source", {}}, {"destination", {}}, {"route", {}}, {"http", {}}, {"digest", {}}};
       c.error(node, "unknown section '" + std::string(key) + "'" + suggestion(key, k_sections));
     }
   }
@@ -455,6 +523,8 @@ std::vector<std::string> config_keys(const std::string& section) {
   if (section == "source") return names(k_source_keys);
   if (section == "destination") return names(k_destination_keys);
   if (section == "route") return names(k_route_keys);
+  if (section == "http") return names(k_http_keys);
+  if (section == "digest") return names(k_digest_keys);
   return {};
 }
 

@@ -11,7 +11,7 @@ namespace herald {
 
 struct SourceConfig {
   std::string name;
-  std::string kind;            // "feed"
+  std::string kind;            // feed | jira | github | jira-webhook | github-webhook | gitlab-webhook
   std::string url;             // http(s):// or file://
   int64_t interval_ms = 15 * 60'000;
   int64_t timeout_ms = 30'000;
@@ -22,7 +22,43 @@ struct SourceConfig {
   std::string project = "lustre";
   int64_t max_age_ms = 0;      // entries older than this at first sight are recorded, not announced; 0 = no limit
   std::vector<std::string> changelogs;  // lustre/ChangeLog files or URLs, searched in order
+  // Trackers (jira, github) polled over their REST APIs.
+  std::string base_url;        // jira: https://jira.whamcloud.com; github: https://api.github.com
+  std::string jql = "project = LU";  // jira: the search, herald adds the updated cursor and order
+  std::string api = "v2";      // jira: v2 (/rest/api/2/search) | v3 (Cloud /rest/api/3/search/jql)
+  int page_size = 50;
+  std::string repo;            // github: owner/name
+  std::string auth_user;       // basic auth user (jira); empty = token or anonymous
+  std::string auth_secret;     // password or token (secret), never logged
+  // Webhook sources: where they are posted and how they are verified.
+  std::string path;            // e.g. "/hooks/jira"
+  std::string secret;          // HMAC key (github, jira) or token (gitlab); secret
   int line = 0;                // where it was defined, for messages
+};
+
+// The HTTP server: webhooks, the event API, /healthz and /metrics.
+struct HttpConfig {
+  std::string listen;          // "127.0.0.1:8080"; empty = no HTTP server
+  int64_t max_body = 1024 * 1024;
+  std::string api_token;       // bearer token for /api/v1/*; secret; empty = API disabled
+  int threads = 2;
+};
+
+// A digest: events of a window collected into one message on a schedule.
+struct DigestConfig {
+  std::string name;
+  std::string schedule;        // cron expression or @daily/@weekly
+  std::string timezone = "UTC";
+  std::vector<std::string> kinds = {"bug.created", "bug.updated", "bug.resolved"};
+  std::vector<std::string> projects;    // tag project; empty = any
+  std::vector<std::string> components;  // tag component; empty = any
+  std::vector<std::string> labels;      // tag labels; empty = any
+  std::string min_severity;             // empty = any
+  std::vector<std::string> to;          // destination names (the audience)
+  std::vector<std::string> group_by = {"component", "priority"};
+  bool send_empty = false;
+  std::string title;                    // default: "<name> digest"
+  int line = 0;
 };
 
 struct DestinationConfig {
@@ -88,6 +124,8 @@ struct Config {
   std::vector<SourceConfig> sources;
   std::vector<DestinationConfig> destinations;
   std::vector<RouteConfig> routes;
+  HttpConfig http;
+  std::vector<DigestConfig> digests;
 
   const DestinationConfig* destination(const std::string& name) const;
 };

@@ -57,7 +57,8 @@ Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& c
       m_store(store),
       m_clock(clock),
       m_make_sink(std::move(sinks)) {
-  for (const auto& sc : m_cfg.sources) m_sources.push_back(make_source(sc, m_cfg, m_clock));
+  for (const auto& sc : m_cfg.sources)
+    if (auto src = make_source(sc, m_cfg, m_clock)) m_sources.push_back(std::move(src));
 }
 
 void Pipeline::poll_sources(bool force, RunReport& report) {

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
@@ -135,6 +136,20 @@ CREATE TABLE outbox(
 );
 CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE state = 'pending';
 )sql",
+    // 2: inbound delivery ids (webhook dedup), digest windows, events by arrival.
+    R"sql(
+CREATE TABLE inbound_deliveries(
+  source TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY(source, delivery_id)
+) WITHOUT ROWID;
+CREATE TABLE digest_state(
+  name TEXT PRIMARY KEY,
+  window_end INTEGER NOT NULL
+);
+CREATE INDEX events_received ON events(received_at);
+)sql",
 };
 
 template <class F>
@@ -259,6 +274,20 @@ int insert_events_locked(sqlite3* db, const std::vector<Event>& events,
   }
   return added;
 }
+// Outbox rows, due now; an existing idempotency key is left as it is.
+void insert_deliveries_locked(sqlite3* db, const std::vector<NewDelivery>& deliveries,
+                              int64_t now) {
+  Stmt ins(db,
+           "INSERT INTO outbox(idempotency_key, destination, sender, recipients, subject, "
+           "payload, created_at, next_attempt_at) VALUES(?,?,?,?,?,?,?,?) "
+           "ON CONFLICT(idempotency_key) DO NOTHING");
+  for (const auto& d : deliveries) {
+    ins.bind(1, d.idempotency_key).bind(2, d.destination).bind(3, d.sender)
+        .bind(4, nlohmann::json(d.recipients).dump()).bind(5, d.subject).bind(6, d.payload)
+        .bind(7, now).bind(8, now);
+    ins.run();
+  }
+}
 }  // namespace
 
 Expected<int> Store::commit_poll(const PollCommit& poll) {
@@ -306,6 +335,75 @@ Expected<int> Store::insert_events(const std::vector<Event>& events, int64_t now
   });
 }
 
+Expected<std::vector<bool>> Store::ingest(const std::vector<InboundItem>& items, int64_t now) {
+  std::lock_guard lock(m_mutex);
+  return guarded("ingest", [&]() -> Expected<std::vector<bool>> {
+    Transaction tx(m_db);
+    Stmt seen(m_db,
+              "INSERT INTO inbound_deliveries(source, delivery_id, received_at) VALUES(?,?,?) "
+              "ON CONFLICT DO NOTHING");
+    std::vector<bool> stored;
+    stored.reserve(items.size());
+    for (const auto& item : items) {
+      if (!item.delivery_id.empty()) {
+        seen.bind(1, item.source).bind(2, item.delivery_id).bind(3, now);
+        seen.run();
+        if (sqlite3_changes(m_db) == 0) {
+          stored.push_back(false);
+          continue;
+        }
+      }
+      insert_events_locked(m_db, item.events, nullptr, now);
+      stored.push_back(true);
+    }
+    tx.commit();
+    return stored;
+  });
+}
+
+std::vector<StoredEvent> Store::events_received_between(int64_t from, int64_t to,
+                                                        const std::vector<std::string>& kinds) {
+  std::lock_guard lock(m_mutex);
+  std::vector<StoredEvent> out;
+  Stmt st(m_db,
+          "SELECT id, kind, body FROM events WHERE received_at >= ? AND received_at < ? "
+          "ORDER BY id");
+  st.bind(1, from).bind(2, to);
+  while (st.step()) {
+    if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), st.text(1)) == kinds.end())
+      continue;
+    StoredEvent se;
+    se.id = st.i64(0);
+    se.event = event_from_json(nlohmann::json::parse(st.text(2)));
+    out.push_back(std::move(se));
+  }
+  return out;
+}
+
+std::optional<int64_t> Store::digest_window_end(const std::string& name) {
+  std::lock_guard lock(m_mutex);
+  Stmt st(m_db, "SELECT window_end FROM digest_state WHERE name = ?");
+  st.bind(1, name);
+  if (st.step()) return st.i64(0);
+  return std::nullopt;
+}
+
+Status Store::commit_digest(const std::string& name, int64_t window_end,
+                            const std::vector<NewDelivery>& deliveries, int64_t now) {
+  std::lock_guard lock(m_mutex);
+  return guarded("commit digest", [&]() -> Status {
+    Transaction tx(m_db);
+    insert_deliveries_locked(m_db, deliveries, now);
+    Stmt up(m_db,
+            "INSERT INTO digest_state(name, window_end) VALUES(?1, ?2) "
+            "ON CONFLICT(name) DO UPDATE SET window_end = ?2");
+    up.bind(1, name).bind(2, window_end);
+    up.run();
+    tx.commit();
+    return ok_status();
+  });
+}
+
 std::vector<StoredEvent> Store::unrouted_events(int limit) {
   std::lock_guard lock(m_mutex);
   std::vector<StoredEvent> out;
@@ -325,16 +423,7 @@ Status Store::commit_routing(const std::vector<int64_t>& event_ids,
   std::lock_guard lock(m_mutex);
   return guarded("commit routing", [&]() -> Status {
     Transaction tx(m_db);
-    Stmt ins(m_db,
-             "INSERT INTO outbox(idempotency_key, destination, sender, recipients, subject, "
-             "payload, created_at, next_attempt_at) VALUES(?,?,?,?,?,?,?,?) "
-             "ON CONFLICT(idempotency_key) DO NOTHING");
-    for (const auto& d : deliveries) {
-      ins.bind(1, d.idempotency_key).bind(2, d.destination).bind(3, d.sender)
-          .bind(4, nlohmann::json(d.recipients).dump()).bind(5, d.subject).bind(6, d.payload)
-          .bind(7, now).bind(8, now);
-      ins.run();
-    }
+    insert_deliveries_locked(m_db, deliveries, now);
     Stmt mark(m_db, "UPDATE events SET routed = 1 WHERE id = ?");
     for (int64_t id : event_ids) {
       mark.bind(1, id);

@@ -21,7 +21,7 @@ namespace herald {
 
 // The schema version this herald writes; a database with a larger
 // PRAGMA user_version came from a newer herald and is refused.
-inline constexpr int k_schema_version = 1;
+inline constexpr int k_schema_version = 2;
 
 struct SourceState {
   std::string source;
@@ -69,6 +69,13 @@ struct DeliveryOutcome {
   bool dead = false;            // permanent, or retried past max age
 };
 
+// Events pushed by one inbound request (webhook delivery, API batch).
+struct InboundItem {
+  std::string source;
+  std::string delivery_id;  // the sender's delivery id; empty = no dedup by delivery
+  std::vector<Event> events;
+};
+
 struct OutboxRow {
   int64_t id = 0;
   std::string idempotency_key, destination, state, subject, last_error;
@@ -96,6 +103,19 @@ class Store {
                              int64_t next_poll_at);
   // Inserts events pushed to herald (webhooks, API) in one transaction; returns how many were new.
   Expected<int> insert_events(const std::vector<Event>& events, int64_t now);
+
+  // Group commit of inbound requests: every item in one transaction. Per item,
+  // true when stored, false when its delivery id was seen before (nothing stored).
+  Expected<std::vector<bool>> ingest(const std::vector<InboundItem>& items, int64_t now);
+
+  // Events received in [from, to) (Unix s) whose kind is listed (all when empty), by id.
+  std::vector<StoredEvent> events_received_between(int64_t from, int64_t to,
+                                                   const std::vector<std::string>& kinds);
+  // The end of the last digest window committed for a digest, if any.
+  std::optional<int64_t> digest_window_end(const std::string& name);
+  // Writes a digest's deliveries and advances its window end, in one transaction.
+  Status commit_digest(const std::string& name, int64_t window_end,
+                       const std::vector<NewDelivery>& deliveries, int64_t now);
 
   std::vector<StoredEvent> unrouted_events(int limit);
   // Writes the deliveries and marks the events routed, in one transaction.

@@ -12,6 +12,7 @@ build_pkgs=(
   libcurl4-openssl-dev libmicrohttpd-dev libmimetic-dev libsqlite3-dev
   libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev libpugixml-dev
   libtomlplusplus-dev libkainjow-mustache-dev libssl-dev libsystemd-dev
+  libhowardhinnant-date-dev
 )
 test_pkgs=( python3 python3-aiosmtpd postfix curl sqlite3 )
 bench_pkgs=( rss2email wrk time )

@@ -30,7 +30,8 @@ class Source {
   virtual Expected<PollOutcome> poll(const SourceState& state) = 0;
 };
 
-// Builds the source for a [[source]] entry by its kind ("feed").
+// Builds the poller for a [[source]] entry by its kind; nullptr for kinds that
+// are only pushed to herald (webhooks), which the HTTP server handles.
 std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock);
 
 }  // namespace herald
