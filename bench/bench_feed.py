@@ -45,13 +45,13 @@ def measure_isolated(cmd, env=None):
 
 
 class Sink:
-    """postfix's smtp-sink on a free loopback port, counting messages."""
+    """postfix's smtp-sink on a free loopback port."""
 
     def __init__(self):
         self.port = harness.free_port()
-        self.proc = subprocess.Popen(["smtp-sink", "-u", "nobody", "-c",
-                                      "127.0.0.1:%d" % self.port, "256"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(["smtp-sink", "-u", "nobody", "127.0.0.1:%d" % self.port,
+                                      "256"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", self.port), 0.2).close()
@@ -80,10 +80,14 @@ def r2e_setup(tmp, feed_url, smtp_port):
     env = dict(os.environ, HOME=tmp)
     subprocess.run(["r2e", "-c", cfg, "-d", data, "new", "bench@example.org"], check=True,
                    capture_output=True, env=env)
-    with open(cfg, "a") as f:
-        f.write("\n[DEFAULT]\nfrom = herald-bench@example.org\nemail-protocol = smtp\n"
-                "smtp-server = 127.0.0.1:%d\nsmtp-auth = False\nsmtp-ssl = False\n"
-                "use-8bit = False\n" % smtp_port)
+    import configparser
+    cp = configparser.ConfigParser(interpolation=None)
+    cp.read(cfg)
+    cp["DEFAULT"].update({"from": "herald-bench@example.org", "email-protocol": "smtp",
+                          "smtp-server": "127.0.0.1:%d" % smtp_port, "smtp-auth": "False",
+                          "smtp-ssl": "False", "use-8bit": "False"})
+    with open(cfg, "w") as f:
+        cp.write(f)
     subprocess.run(["r2e", "-c", cfg, "-d", data, "add", "bench", feed_url], check=True,
                    capture_output=True, env=env)
     return ["r2e", "-c", cfg, "-d", data, "run"], env

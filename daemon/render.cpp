@@ -1,7 +1,8 @@
 // Template loading and rendering with kainjow mustache. JSON values become
 // mustache data (objects, lists, strings; numbers and booleans as text).
 // Subject and text templates are rendered without HTML escaping; HTML
-// templates escape as mustache does by default.
+// templates escape as mustache does by default. Templates are parsed once,
+// at load: parsing dominated the cost of rendering when it was per message.
 #include "daemon/render.hpp"
 
 #include <kainjow/mustache.hpp>
@@ -66,6 +67,11 @@ Status load_dir(const std::string& dir, std::map<std::string, std::pair<std::str
 
 }  // namespace
 
+struct Templates::Compiled {
+  explicit Compiled(const std::string& text) : m(text) {}
+  mustache m;
+};
+
 Expected<Templates> Templates::load(const std::string& bundled_dir, const std::string& override_dir) {
   std::map<std::string, std::pair<std::string, std::string>> found;
   std::vector<std::string> errors;
@@ -77,12 +83,14 @@ Expected<Templates> Templates::load(const std::string& bundled_dir, const std::s
   }
   Templates t;
   for (auto& [name, src] : found) {
-    mustache m{src.first};
-    if (!m.is_valid()) {
-      errors.push_back(src.second + ": " + m.error_message());
+    auto compiled = std::make_shared<Compiled>(src.first);
+    if (!compiled->m.is_valid()) {
+      errors.push_back(src.second + ": " + compiled->m.error_message());
       continue;
     }
-    t.m_templates[name] = {std::move(src.first), std::move(src.second)};
+    const bool html = name.size() > 5 && name.compare(name.size() - 5, 5, ".html") == 0;
+    if (!html) compiled->m.set_custom_escape([](const std::string& s) { return s; });
+    t.m_templates[name] = {std::move(src.second), std::move(compiled)};
   }
   if (!t.has_set("default")) errors.push_back(bundled_dir + "/mail: no default template set");
   if (!errors.empty()) {
@@ -112,23 +120,23 @@ Expected<RenderedMail> Templates::render_mail(const std::string& set,
                                               const nlohmann::json& context) const {
   const std::string use = has_set(set) ? set : "default";
   data ctx = to_data(context);
-  auto render = [&](const std::string& part, bool escape_html) -> Expected<std::string> {
+  std::lock_guard lock(*m_mutex);
+  auto render = [&](const std::string& part) -> Expected<std::string> {
     auto it = m_templates.find("mail/" + use + "." + part);
     if (it == m_templates.end()) return std::string();
-    mustache m{it->second.text};
-    if (!escape_html) m.set_custom_escape([](const std::string& s) { return s; });
+    mustache& m = it->second.compiled->m;
     std::string out = m.render(ctx);
     if (!m.is_valid()) return bad_input(it->second.file + ": " + m.error_message());
     return out;
   };
   RenderedMail r;
-  auto subject = render("subject", false);
+  auto subject = render("subject");
   if (!subject) return subject.error();
   r.subject = one_line(*subject);
-  auto text = render("text", false);
+  auto text = render("text");
   if (!text) return text.error();
   r.text = std::move(*text);
-  auto html = render("html", true);
+  auto html = render("html");
   if (!html) return html.error();
   r.html = std::move(*html);
   return r;
@@ -138,8 +146,18 @@ nlohmann::json mail_context(const Event& e, const DestinationConfig& dest) {
   nlohmann::json ctx = to_json(e);
   ctx["time_rfc3339"] = e.time ? format_rfc3339(e.time) : "";
   ctx["date"] = e.time ? format_rfc3339(e.time).substr(0, 10) : "";
-  ctx["destination"] = {{"name", dest.name}, {"subject_prefix", dest.subject_prefix}};
+  ctx["destination_name"] = dest.name;
+  ctx["subject_prefix"] = dest.subject_prefix;
   ctx["herald_version"] = HERALD_VERSION;
+  // Templates enter {{#attributes}} and test lists with {{#has_NAME}}: plain
+  // names, because dotted names cost a string split on every lookup.
+  auto& attrs = ctx["attributes"];
+  if (attrs.is_object()) {
+    nlohmann::json flags = nlohmann::json::object();
+    for (const auto& [k, v] : attrs.items())
+      if (v.is_array()) flags["has_" + k] = !v.empty();
+    attrs.update(flags);
+  }
   return ctx;
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -34,11 +36,13 @@ class Templates {
   std::string origin(const std::string& name) const;  // file it came from
 
  private:
+  struct Compiled;  // a parsed template, rendered under m_mutex (rendering mutates it)
   struct Entry {
-    std::string text;
     std::string file;
+    std::shared_ptr<Compiled> compiled;
   };
-  std::map<std::string, Entry> m_templates;  // name without extension -> source
+  std::map<std::string, Entry> m_templates;  // name without extension -> template
+  std::shared_ptr<std::mutex> m_mutex = std::make_shared<std::mutex>();
 };
 
 // The data a mail template sees for an event sent to a destination.
