@@ -63,6 +63,31 @@ class CommandLine(unittest.TestCase):
         finally:
             work.cleanup()
 
+    def test_json_logs_are_one_valid_object_per_line(self):
+        import json
+        work = harness.Workdir()
+        http = harness.FeedServer()
+        try:
+            feed = http.put("/f.atom", harness.atom_feed([
+                {"id": "j1", "title": 'quote " backslash \\ tab\t', "updated": "2025-12-01T00:00:00Z"}]))
+            cfg = work.config(feed, model="generic")
+            with open(cfg) as f:
+                text = f.read().replace('log_level = "info"', 'log_level = "info"\nlog_format = "json"')
+            with open(cfg, "w") as f:
+                f.write(text)
+            r = harness.herald("run", "--once", "--config", cfg)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            lines = r.stderr.decode().splitlines()
+            self.assertGreater(len(lines), 3)
+            for line in lines:
+                obj = json.loads(line)
+                self.assertEqual(set(obj), {"time", "level", "msg"})
+            self.assertTrue(any("delivery mail:lustre-discuss:feed:tags:j1" in json.loads(l)["msg"]
+                                for l in lines))
+        finally:
+            http.close()
+            work.cleanup()
+
     def test_a_database_from_a_newer_herald_is_refused(self):
         work = harness.Workdir()
         try:
