@@ -50,6 +50,41 @@ SinkFactory mail_sink_factory(const MailConfig& mail) {
   return [o] { return mail::make_smtp_sink(o); };
 }
 
+Expected<NewDelivery> build_mail_delivery(const Config& cfg, const DestinationConfig& dest,
+                                          const RenderedMail& mail, const std::string& key,
+                                          int64_t now) {
+  mail::MessageSpec spec;
+  auto from = mail::parse_address(dest.from.empty() ? cfg.mail.from : dest.from);
+  if (!from) return from.error();
+  spec.from = *from;
+  for (const auto& r : dest.to) {
+    auto a = mail::parse_address(r);
+    if (!a) return a.error();
+    spec.to.push_back(*a);
+  }
+  spec.subject = mail.subject;
+  spec.text_body = mail.text;
+  spec.html_body = mail.html;
+  spec.date = now;
+  spec.idempotency_key = key;
+  spec.message_id_domain = cfg.mail.domain;
+  spec.list_id = dest.list_id;
+  spec.list_post = dest.list_post;
+  spec.list_archive = dest.list_archive;
+  spec.list_help = dest.list_help;
+  spec.precedence_list = dest.precedence_list && !dest.list_id.empty();
+  auto payload = mail::compose(spec);
+  if (!payload) return payload.error();
+  NewDelivery d;
+  d.idempotency_key = key;
+  d.destination = dest.name;
+  d.sender = spec.from.email;
+  for (const auto& a : spec.to) d.recipients.push_back(a.email);
+  d.payload = std::move(*payload);
+  d.subject = spec.subject;
+  return d;
+}
+
 Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& clock,
                    SinkFactory sinks)
     : m_cfg(std::move(cfg)),
@@ -76,6 +111,12 @@ void Pipeline::poll_sources(bool force, RunReport& report) {
       int64_t n = std::min<int64_t>(state.consecutive_failures, 16);
       int64_t wait = std::min<int64_t>({int64_t{30} << n, sc.interval_ms / 1000 * 4, 6 * 3600});
       wait = static_cast<int64_t>(wait * jitter(0.8, 1.2));
+      // The server's Retry-After ("retry-after=N", see http_get) is a floor, up to a day.
+      const std::string& why = outcome.error().message;
+      if (auto at = why.find("retry-after="); at != std::string::npos) {
+        int64_t asked = std::atoll(why.c_str() + at + 12);
+        wait = std::max<int64_t>(wait, std::min<int64_t>(asked, 86'400));
+      }
       spdlog::error("source {}: poll failed ({}): {}; cursor unchanged, next try in {}s", sc.name,
                     to_string(outcome.error().kind), outcome.error().message, wait);
       m_store.record_poll_failure(sc.name, outcome.error().message, after, after + wait);
@@ -108,9 +149,8 @@ void Pipeline::poll_sources(bool force, RunReport& report) {
 }
 
 void Pipeline::route_pending(RunReport& report) {
-  const auto& mail_cfg = m_cfg.mail;
   for (;;) {
-    auto events = m_store.unrouted_events(500);
+    auto events = m_store.unrouted_events(200);
     if (events.empty()) return;
     std::vector<int64_t> ids;
     std::vector<NewDelivery> deliveries;
@@ -124,53 +164,15 @@ void Pipeline::route_pending(RunReport& report) {
         auto rendered = m_templates.render_mail(dest->templates.empty() ? se.event.kind
                                                                         : dest->templates,
                                                 mail_context(se.event, *dest));
-        Expected<std::string> payload = rendered ? Expected<std::string>(std::string())
-                                                 : Expected<std::string>(rendered.error());
-        mail::MessageSpec spec;
-        if (rendered) {
-          auto from = mail::parse_address(dest->from.empty() ? mail_cfg.from : dest->from);
-          if (!from) {
-            payload = from.error();
-          } else {
-            spec.from = *from;
-            for (const auto& r : dest->to) {
-              auto a = mail::parse_address(r);
-              if (!a) {
-                payload = a.error();
-                break;
-              }
-              spec.to.push_back(*a);
-            }
-          }
-          if (payload) {
-            spec.subject = rendered->subject;
-            spec.text_body = rendered->text;
-            spec.html_body = rendered->html;
-            spec.date = now;
-            spec.idempotency_key = key;
-            spec.message_id_domain = mail_cfg.domain;
-            spec.list_id = dest->list_id;
-            spec.list_post = dest->list_post;
-            spec.list_archive = dest->list_archive;
-            spec.list_help = dest->list_help;
-            spec.precedence_list = dest->precedence_list && !dest->list_id.empty();
-            payload = mail::compose(spec);
-          }
-        }
-        if (!payload) {
+        auto delivery = rendered ? build_mail_delivery(m_cfg, *dest, *rendered, key, now)
+                                 : Expected<NewDelivery>(rendered.error());
+        if (!delivery) {
           ++report.render_failures;
           spdlog::error("event {}: cannot render for destination {}: {}", se.event.key, dname,
-                        payload.error().message);
+                        delivery.error().message);
           continue;
         }
-        NewDelivery d;
-        d.idempotency_key = key;
-        d.destination = dest->name;
-        d.sender = spec.from.email;
-        for (const auto& a : spec.to) d.recipients.push_back(a.email);
-        d.payload = std::move(*payload);
-        d.subject = spec.subject;
-        deliveries.push_back(std::move(d));
+        deliveries.push_back(std::move(*delivery));
       }
     }
     if (auto s = m_store.commit_routing(ids, deliveries, now); !s) {
@@ -202,7 +204,7 @@ void Pipeline::deliver_due(RunReport& report, const std::atomic<bool>* stop) {
     while (m_sinks.size() < lanes) m_sinks.push_back(m_make_sink());
     // Lane i takes items i, i+lanes, ...: equal shares, one connection each.
     std::vector<std::vector<OutboxItem>> shares(lanes);
-    for (size_t i = 0; i < items.size(); ++i) shares[i % lanes].push_back(items[i]);
+    for (size_t i = 0; i < items.size(); ++i) shares[i % lanes].push_back(std::move(items[i]));
     std::vector<std::future<std::vector<DeliveryResult>>> running;
     for (size_t l = 1; l < lanes; ++l)
       running.push_back(std::async(std::launch::async, [this, l, &shares] {

@@ -191,8 +191,9 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path) {
   }
   std::unique_ptr<Store> store(new Store(db));
   sqlite3_busy_timeout(db, 5000);
+  // cache_size: 1 MiB of page cache is plenty for herald's small working set.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"}) {
+                             "PRAGMA cache_size=-1024", "PRAGMA foreign_keys=ON"}) {
     if (auto s = store->exec(pragma); !s)
       return permanent_error("database " + path + ": " + s.error().message);
   }
@@ -539,6 +540,52 @@ std::vector<std::pair<std::string, int64_t>> Store::outbox_depth() {
   Stmt st(m_db, "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state");
   while (st.step()) out.emplace_back(st.text(0), st.i64(1));
   return out;
+}
+
+Expected<std::vector<Store::CountRow>> Store::count_events_by_source_kind() {
+  std::lock_guard lock(m_mutex);
+  return guarded("count events", [&]() -> Expected<std::vector<CountRow>> {
+    std::vector<CountRow> out;
+    Stmt st(m_db, "SELECT source, kind, COUNT(*) FROM events GROUP BY source, kind "
+                  "ORDER BY source, kind");
+    while (st.step()) out.push_back({st.text(0), st.text(1), st.i64(2)});
+    return out;
+  });
+}
+
+Expected<std::vector<Store::CountRow>> Store::count_outbox_by_destination() {
+  std::lock_guard lock(m_mutex);
+  return guarded("count outbox", [&]() -> Expected<std::vector<CountRow>> {
+    std::vector<CountRow> out;
+    Stmt st(m_db, "SELECT destination, state, COUNT(*) FROM outbox GROUP BY destination, state "
+                  "ORDER BY destination, state");
+    while (st.step()) out.push_back({st.text(0), st.text(1), st.i64(2)});
+    return out;
+  });
+}
+
+Expected<std::vector<std::string>> Store::existing_event_keys(
+    const std::vector<std::string>& keys) {
+  std::lock_guard lock(m_mutex);
+  return guarded("existing keys", [&]() -> Expected<std::vector<std::string>> {
+    std::vector<std::string> out;
+    Stmt st(m_db, "SELECT 1 FROM events WHERE key = ?");
+    for (const auto& k : keys) {
+      st.bind(1, k);
+      if (st.step()) out.push_back(k);
+      st.reset();
+    }
+    return out;
+  });
+}
+
+Status Store::health_check() {
+  std::lock_guard lock(m_mutex);
+  return guarded("health check", [&]() -> Status {
+    Stmt st(m_db, "SELECT COUNT(*) FROM source_state");
+    st.step();
+    return ok_status();
+  });
 }
 
 }  // namespace herald
