@@ -13,10 +13,9 @@ echo
 echo "Announcements in var/demo/Maildir/new/:"
 for f in var/demo/Maildir/new/*; do
   [ -e "$f" ] || continue
-  # The Subject may be RFC 2047 encoded; print it decoded.
-  /usr/bin/python3 -c 'import sys,email,email.policy
-m=email.message_from_binary_file(open(sys.argv[1],"rb"),policy=email.policy.default)
-print("  %-40s %s" % (m["To"], m["Subject"]))' "$f"
+  to=$(grep -m1 -h '^To:' "$f" | tr -d '\r')
+  subject=$(grep -m1 -h '^Subject:' "$f" | tr -d '\r')
+  printf '  %-45s %s\n' "$to" "$subject"
 done
 echo "Run it again: nothing new is sent (the store remembers what was announced)."
 exit $status
