@@ -24,9 +24,13 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "adapters/sources/webhook/webhook.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
+#include "daemon/http_server.hpp"
+#include "daemon/ingest.hpp"
 #include "daemon/log.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
 #include "daemon/store.hpp"
@@ -147,6 +151,7 @@ struct Control {
   std::condition_variable wake;
   std::atomic<bool> stop{false};
   std::atomic<bool> reload{false};
+  std::atomic<bool> ingested{false};  // pushed events were committed: route them now
   int signal = 0;
 };
 
@@ -176,6 +181,64 @@ std::optional<Daemon> build(Config cfg, const Clock& clock) {
                                           mail_sink_factory(cfg.mail));
   d.cfg = std::move(cfg);
   return d;
+}
+
+// The daemon's HTTP side: the ingest writer and the server that feeds it.
+struct HttpSide {
+  std::unique_ptr<IngestWriter> writer;
+  std::unique_ptr<HttpServer> server;
+
+  // No new requests; the answers owed are sent after their commit; then the writer stops.
+  void stop() {
+    if (server) server->stop();
+    server.reset();
+    writer.reset();
+  }
+};
+
+// Starts the writer and the server when [http] listen is set (an empty side
+// when it is not); nullopt when the server cannot listen.
+std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& ctl,
+                                   const Clock& clock) {
+  HttpSide side;
+  const HttpConfig& http = d.cfg.http;
+  if (http.listen.empty()) return side;
+  side.writer = std::make_unique<IngestWriter>(*d.store, clock, [&metrics, &ctl](int stored) {
+    metrics.add("herald_ingest_commits_total", {});
+    metrics.add("herald_ingest_items_total", {{"result", "stored"}}, stored);
+    {
+      std::lock_guard lock(ctl.mutex);
+      ctl.ingested = true;
+    }
+    ctl.wake.notify_all();
+  });
+  HttpServerOptions options;
+  options.listen = http.listen;
+  options.threads = http.threads;
+  options.max_body = http.max_body;
+  side.server = std::make_unique<HttpServer>(options);
+  std::vector<std::string> sources;
+  for (const auto& s : d.cfg.sources) sources.push_back(s.name);
+  add_ops_routes(*side.server, *d.store, metrics, sources);
+  webhook::add_inbound_routes(*side.server, d.cfg, *side.writer, metrics, clock);
+  if (auto s = side.server->start(); !s) {
+    spdlog::critical("http: {}", s.error().message);
+    side.stop();
+    return std::nullopt;
+  }
+  spdlog::info("http: listening on {} (webhooks, {}/healthz, /metrics)",
+               side.server->address(),
+               http.api_token.empty() ? "" : "/api/v1/events, ");
+  return side;
+}
+
+// Adds a loop iteration's figures to the counters.
+void count_run(Metrics& metrics, const RunReport& rep) {
+  metrics.add("herald_polls_total", {{"result", "ok"}}, rep.polls - rep.poll_failures);
+  metrics.add("herald_polls_total", {{"result", "failed"}}, rep.poll_failures);
+  metrics.add("herald_deliveries_total", {{"result", "delivered"}}, rep.delivered);
+  metrics.add("herald_deliveries_total", {{"result", "retry"}}, rep.retried);
+  metrics.add("herald_deliveries_total", {{"result", "dead"}}, rep.dead);
 }
 
 int cmd_run(const Args& a) {
@@ -208,6 +271,10 @@ int cmd_run(const Args& a) {
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   Control ctl;
+  // Webhooks and the event API; [http] changes apply on SIGHUP by restarting the server.
+  Metrics metrics;
+  auto http = start_http(*daemon, metrics, ctl, clock);
+  if (!http) return 1;
   std::thread signals([&] {
     for (;;) {
       int sig = 0;
@@ -239,16 +306,23 @@ int cmd_run(const Args& a) {
         for (const auto& e : fresh.errors) spdlog::error("reload: {}", e.to_string());
         spdlog::error("reload: configuration has errors; keeping the running one");
       } else if (auto next = build(std::move(*fresh.config), clock)) {
+        http->stop();
         daemon = std::move(next);
+        if (auto fresh_http = start_http(*daemon, metrics, ctl, clock))
+          http = std::move(fresh_http);
+        else
+          spdlog::error("reload: the HTTP server did not start; pushes are refused until fixed");
         spdlog::info("reload: configuration {} applied", a.config);
       } else {
         spdlog::error("reload: could not apply the new configuration; keeping the running one");
       }
     }
     RunReport rep;
+    ctl.ingested = false;
     daemon->pipeline->poll_sources(false, rep);
     daemon->pipeline->route_pending(rep);
     daemon->pipeline->deliver_due(rep, &ctl.stop);
+    count_run(metrics, rep);
     notify_systemd("WATCHDOG=1");
     int64_t wait_s = std::max<int64_t>(1, daemon->pipeline->next_wakeup() - clock.now());
     auto wait = std::chrono::seconds(wait_s);
@@ -256,9 +330,12 @@ int cmd_run(const Args& a) {
       wait = std::min<std::chrono::seconds>(
           wait, std::chrono::seconds(std::max<uint64_t>(1, watchdog_usec / 2'000'000)));
     std::unique_lock lock(ctl.mutex);
-    ctl.wake.wait_for(lock, wait, [&] { return ctl.stop.load() || ctl.reload.load(); });
+    ctl.wake.wait_for(lock, wait, [&] {
+      return ctl.stop.load() || ctl.reload.load() || ctl.ingested.load();
+    });
   }
   notify_systemd("STOPPING=1");
+  http->stop();
   spdlog::info("herald stopping on {}; in-flight deliveries finished, the rest stay in the outbox",
                strsignal(ctl.signal));
   signals.join();

@@ -135,6 +135,20 @@ class Store {
   int64_t count_events();
   std::vector<std::pair<std::string, int64_t>> outbox_depth();  // state -> rows
 
+  // Read-only figures for the HTTP server's /metrics and /healthz.
+  struct CountRow {
+    std::string first, second;
+    int64_t count = 0;
+  };
+  // Stored events by (source, kind).
+  Expected<std::vector<CountRow>> count_events_by_source_kind();
+  // Outbox rows by (destination, state).
+  Expected<std::vector<CountRow>> count_outbox_by_destination();
+  // Those of `keys` that are already stored as event keys.
+  Expected<std::vector<std::string>> existing_event_keys(const std::vector<std::string>& keys);
+  // A trivial read; ok when the database answers.
+  Status health_check();
+
  private:
   explicit Store(sqlite3* db);
   Status exec(const char* sql);

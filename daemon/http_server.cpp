@@ -1,0 +1,425 @@
+// libmicrohttpd wrapper. MHD calls the access handler first with the headers,
+// then once per body chunk, then once with no data. The first call resolves
+// the route and may answer at once (413 from Content-Length, 404, 405, 503:
+// the body is then not read). Chunks are appended up to max_body; past it the
+// rest is discarded and the answer is 413. On the last call the handler runs.
+// If it has not answered when it returns, the connection is suspended (under
+// the request's mutex, so that an answer from another thread cannot resume it
+// before it is suspended); the answer stores the response and resumes it, and
+// MHD calls the access handler again, which queues the response.
+//
+// MHD_stop_daemon aborts on a suspended connection, so stop() first refuses
+// new requests, waits for the answers owed, answers the stragglers 503 itself,
+// and closes a gate that turns any later answer into a no-op.
+#include "daemon/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <optional>
+#include <shared_mutex>
+#include <thread>
+
+#include "daemon/util.hpp"
+
+namespace herald {
+
+const std::string* HttpRequest::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return &v;
+  return nullptr;
+}
+
+HttpResponse HttpResponse::text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  if (!r.body.empty() && r.body.back() != '\n') r.body += '\n';
+  return r;
+}
+
+HttpResponse HttpResponse::json(int status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return r;
+}
+
+Expected<ListenAddress> parse_listen(std::string_view text) {
+  std::string s = trim(text);
+  ListenAddress a;
+  std::string host, port;
+  if (!s.empty() && s[0] == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return bad_input("listen '" + s + "': expected [IPv6]:port");
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+    a.ipv6 = true;
+  } else if (auto colon = s.rfind(':'); colon != std::string::npos) {
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  } else {
+    port = s;
+  }
+  if (host.empty() || iequals(host, "localhost")) host = a.ipv6 ? "::1" : "127.0.0.1";
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535)
+    return bad_input("listen '" + s + "': the port must be a number from 0 to 65535");
+  unsigned char buf[sizeof(in6_addr)];
+  if (inet_pton(a.ipv6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1)
+    return bad_input("listen '" + s + "': '" + host +
+                     "' is not a numeric address (write 127.0.0.1, 0.0.0.0, [::1] or localhost)");
+  a.host = host;
+  a.port = static_cast<uint16_t>(std::stoul(port));
+  return a;
+}
+
+// Closed (under the exclusive lock) before MHD goes away; answers take the shared lock.
+struct HttpServer::Gate {
+  std::shared_mutex mutex;
+  bool open = true;
+};
+
+struct HttpServer::Request {
+  std::mutex mutex;
+  MHD_Connection* connection = nullptr;
+  HttpRequest request;
+  const HttpHandler* handler = nullptr;
+  std::optional<HttpResponse> early;  // decided from the headers; the body is ignored
+  bool answered = false;              // queued without a handler
+  int64_t discarded = 0;              // body bytes beyond max_body
+  bool dispatched = false;            // the handler was called
+  bool suspended = false;
+  std::atomic<bool> owed{false};      // counted in m_pending
+  std::optional<HttpResponse> response;
+};
+
+namespace {
+
+struct ResponseDeleter {
+  void operator()(MHD_Response* r) const { MHD_destroy_response(r); }
+};
+
+MHD_Result queue(MHD_Connection* c, const HttpResponse& r) {
+  std::unique_ptr<MHD_Response, ResponseDeleter> resp(MHD_create_response_from_buffer(
+      r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY));
+  if (!resp) return MHD_NO;
+  MHD_add_response_header(resp.get(), MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
+  for (const auto& [k, v] : r.headers) MHD_add_response_header(resp.get(), k.c_str(), v.c_str());
+  return MHD_queue_response(c, static_cast<unsigned int>(r.status), resp.get());
+}
+
+MHD_Result collect_header(void* cls, MHD_ValueKind, const char* key, const char* value) {
+  auto* req = static_cast<HttpRequest*>(cls);
+  req->headers.emplace_back(to_lower(key ? key : ""), value ? value : "");
+  return MHD_YES;
+}
+
+// A Content-Length value; nullopt when it is not a plain decimal number.
+std::optional<int64_t> parse_length(std::string_view s) {
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  return std::stoll(std::string(s));
+}
+
+std::string peer_of(MHD_Connection* c) {
+  const auto* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (!info || !info->client_addr) return "";
+  char buf[INET6_ADDRSTRLEN] = {};
+  const sockaddr* sa = info->client_addr;
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+// Stores the answer and resumes the connection if it waits for it; a no-op
+// once the server has stopped or the request was answered.
+void complete(HttpServer::Gate& gate, HttpServer::Request& req, HttpResponse response) {
+  std::shared_lock gate_lock(gate.mutex);
+  if (!gate.open) return;
+  bool resume = false;
+  {
+    std::lock_guard lock(req.mutex);
+    if (req.response) return;
+    req.response = std::move(response);
+    resume = req.suspended;
+  }
+  // A suspended connection stays alive until resumed, and the gate keeps the daemon.
+  if (resume) MHD_resume_connection(req.connection);
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  static MHD_Result access(void* cls, MHD_Connection* c, const char* url, const char* method,
+                           const char*, const char* data, size_t* size, void** con_cls) noexcept {
+    auto& self = *static_cast<HttpServer*>(cls);
+    try {
+      if (!*con_cls) return first_call(self, c, url, method, con_cls);
+      auto& req = **static_cast<std::shared_ptr<Request>*>(*con_cls);
+      if (*size) return body_chunk(self, req, data, size);
+      return last_call(self, req, *static_cast<std::shared_ptr<Request>*>(*con_cls));
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} {}: {}", method ? method : "?", url ? url : "?", e.what());
+      return MHD_NO;
+    }
+  }
+
+  static MHD_Result first_call(HttpServer& self, MHD_Connection* c, const char* url,
+                               const char* method, void** con_cls) {
+    auto req = std::make_shared<Request>();
+    req->connection = c;
+    req->request.method = method ? method : "";
+    req->request.path = url ? url : "";
+    req->request.peer = peer_of(c);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, &collect_header, &req->request);
+    const auto max_body = self.m_options.max_body;
+    if (self.m_stopping) {
+      req->early = HttpResponse::text(503, "shutting down");
+      req->early->headers.emplace_back("Connection", "close");
+    } else if (auto path = self.m_routes.find(req->request.path); path == self.m_routes.end()) {
+      req->early = HttpResponse::text(404, "not found");
+    } else if (auto h = path->second.find(req->request.method); h == path->second.end()) {
+      std::string allow;
+      for (const auto& [m, _] : path->second) allow += (allow.empty() ? "" : ", ") + m;
+      req->early = HttpResponse::text(405, "method not allowed");
+      req->early->headers.emplace_back("Allow", allow);
+    } else {
+      req->handler = &h->second;
+    }
+    std::optional<HttpResponse> now;
+    if (const auto* len = req->request.header("content-length")) {
+      auto n = parse_length(*len);
+      if (!n)
+        now = HttpResponse::text(400, "bad Content-Length");
+      else if (*n > max_body)
+        now = too_large(self);
+      else
+        req->request.body.reserve(static_cast<size_t>(*n));
+    }
+    auto* holder = new std::shared_ptr<Request>(std::move(req));
+    *con_cls = holder;
+    if (!now) return MHD_YES;
+    // Answered before the body is read; MHD closes the connection afterwards.
+    (*holder)->answered = true;
+    return reject(self, **holder, *now);
+  }
+
+  static HttpResponse too_large(const HttpServer& self) {
+    return HttpResponse::text(413, "request body over " + std::to_string(self.m_options.max_body) +
+                                       " bytes");
+  }
+
+  static MHD_Result reject(HttpServer& self, Request& req, const HttpResponse& r) {
+    spdlog::debug("http: {} {} from {}: {}", req.request.method, req.request.path,
+                  req.request.peer, r.status);
+    if (self.m_on_rejected) self.m_on_rejected(req.request, r.status);
+    return queue(req.connection, r);
+  }
+
+  static MHD_Result body_chunk(HttpServer& self, Request& req, const char* data, size_t* size) {
+    const auto max_body = static_cast<size_t>(self.m_options.max_body);
+    if (req.answered) {
+      *size = 0;
+      return MHD_YES;
+    }
+    if (req.early || req.discarded) {
+      req.discarded += static_cast<int64_t>(*size);
+    } else if (req.request.body.size() + *size > max_body) {
+      req.discarded = static_cast<int64_t>(req.request.body.size() + *size);
+      req.request.body.clear();
+      req.request.body.shrink_to_fit();
+    } else {
+      req.request.body.append(data, *size);
+    }
+    *size = 0;
+    // A sender that goes on long past the limit is cut off.
+    return req.discarded > 4 * self.m_options.max_body + 65536 ? MHD_NO : MHD_YES;
+  }
+
+  static MHD_Result last_call(HttpServer& self, Request& req,
+                              const std::shared_ptr<Request>& shared) {
+    if (req.answered) return MHD_YES;
+    req.answered = req.early || req.discarded;
+    if (req.early) return reject(self, req, *req.early);
+    if (req.discarded) return reject(self, req, too_large(self));
+    {
+      std::unique_lock lock(req.mutex);
+      if (req.dispatched) {
+        if (!req.response) return MHD_YES;  // not answered yet
+        req.suspended = false;
+        lock.unlock();
+        settle(self, shared);
+        return queue(req.connection, *req.response);
+      }
+      req.dispatched = true;
+    }
+    req.owed = true;
+    ++self.m_pending;
+    auto gate = self.m_gate;
+    Respond respond = [gate, shared](HttpResponse r) { complete(*gate, *shared, std::move(r)); };
+    try {
+      (*req.handler)(req.request, respond);
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} {}: handler failed: {}", req.request.method, req.request.path,
+                    e.what());
+      respond(HttpResponse::text(500, "internal error"));
+    }
+    std::unique_lock lock(req.mutex);
+    if (req.response) {
+      lock.unlock();
+      settle(self, shared);
+      return queue(req.connection, *req.response);
+    }
+    req.suspended = true;
+    MHD_suspend_connection(req.connection);
+    lock.unlock();
+    std::lock_guard s(self.m_suspended_mutex);
+    // Not yet resumed-and-answered (that path erases after taking this mutex too).
+    self.m_suspended.insert(shared);
+    return MHD_YES;
+  }
+
+  // The request no longer owes an answer: answered, or its connection went away.
+  static void settle(HttpServer& self, const std::shared_ptr<Request>& req) {
+    if (!req->owed.exchange(false)) return;
+    {
+      std::lock_guard s(self.m_suspended_mutex);
+      self.m_suspended.erase(req);
+    }
+    --self.m_pending;
+  }
+
+  static void completed(void* cls, MHD_Connection*, void** con_cls,
+                        MHD_RequestTerminationCode) noexcept {
+    auto* holder = static_cast<std::shared_ptr<Request>*>(*con_cls);
+    if (!holder) return;
+    try {
+      settle(*static_cast<HttpServer*>(cls), *holder);
+    } catch (...) {
+    }
+    delete holder;
+    *con_cls = nullptr;
+  }
+
+  static void log(void* cls, const char* fmt, va_list ap) noexcept {
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    std::string msg = trim(buf);
+    auto& self = *static_cast<HttpServer*>(cls);
+    {
+      std::lock_guard lock(self.m_log_mutex);
+      if (self.m_starting) {
+        self.m_start_error += (self.m_start_error.empty() ? "" : "; ") + msg;
+        return;
+      }
+    }
+    spdlog::debug("http: libmicrohttpd: {}", msg);
+  }
+};
+
+void HttpServer::MhdDeleter::operator()(MHD_Daemon* d) const { MHD_stop_daemon(d); }
+
+HttpServer::HttpServer(HttpServerOptions options)
+    : m_options(std::move(options)), m_gate(std::make_shared<Gate>()) {}
+
+HttpServer::~HttpServer() { stop(std::chrono::seconds(10)); }
+
+void HttpServer::route(const std::string& method, const std::string& path, HttpHandler handler) {
+  m_routes[path][method] = std::move(handler);
+}
+
+std::string HttpServer::address() const {
+  return (m_address.ipv6 ? "[" + m_address.host + "]" : m_address.host) + ":" +
+         std::to_string(m_port);
+}
+
+Status HttpServer::start() {
+  auto addr = parse_listen(m_options.listen);
+  if (!addr) return addr.error();
+  m_address = *addr;
+  sockaddr_storage ss{};
+  if (addr->ipv6) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(addr->port);
+    inet_pton(AF_INET6, addr->host.c_str(), &s6->sin6_addr);
+  } else {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(addr->port);
+    inet_pton(AF_INET, addr->host.c_str(), &s4->sin_addr);
+  }
+  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                       MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  if (addr->ipv6) flags |= MHD_USE_IPv6;
+  {
+    std::lock_guard lock(m_log_mutex);
+    m_starting = true;
+    m_start_error.clear();
+  }
+  MHD_Daemon* d = MHD_start_daemon(
+      flags, addr->port, nullptr, nullptr, &Impl::access, this,
+      MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&ss),
+      MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned int>(std::max(1, m_options.threads)),
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(m_options.max_header_bytes + 16384),
+      MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(m_options.timeout_s),
+      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(m_options.max_connections),
+      MHD_OPTION_NOTIFY_COMPLETED, &Impl::completed, this,
+      MHD_OPTION_EXTERNAL_LOGGER, &Impl::log, this,
+      MHD_OPTION_END);
+  std::string why;
+  {
+    std::lock_guard lock(m_log_mutex);
+    m_starting = false;
+    why = m_start_error;
+  }
+  if (!d)
+    return permanent_error("cannot listen on " + m_options.listen +
+                           (why.empty() ? std::string() : ": " + why));
+  m_daemon.reset(d);
+  const auto* info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  m_port = info ? info->port : addr->port;
+  return ok_status();
+}
+
+void HttpServer::stop(std::chrono::milliseconds grace) {
+  if (!m_daemon) return;
+  m_stopping = true;
+  auto wait_for_answers = [&](std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (m_pending > 0 && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  };
+  const bool owed = m_pending > 0;
+  wait_for_answers(grace);
+  for (int round = 0; m_pending > 0 && round < 10; ++round) {
+    std::vector<std::shared_ptr<Request>> left;
+    {
+      std::lock_guard lock(m_suspended_mutex);
+      left.assign(m_suspended.begin(), m_suspended.end());
+    }
+    spdlog::warn("http: {} requests still waiting at shutdown; answering them 503", left.size());
+    for (const auto& r : left) complete(*m_gate, *r, HttpResponse::text(503, "shutting down"));
+    wait_for_answers(std::chrono::seconds(1));
+  }
+  if (m_pending > 0) spdlog::error("http: {} requests never answered", m_pending.load());
+  // The last answers are queued; give the polling threads a moment to write them.
+  if (owed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  {
+    std::unique_lock lock(m_gate->mutex);
+    m_gate->open = false;
+  }
+  m_daemon.reset();
+}
+
+}  // namespace herald

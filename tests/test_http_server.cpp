@@ -1,0 +1,168 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "daemon/http_server.hpp"
+#include "tests/support/curl_client.hpp"
+
+using namespace herald;
+using herald::test::curl_request;
+
+namespace {
+std::string url(const HttpServer& s, const std::string& path) {
+  return "http://127.0.0.1:" + std::to_string(s.port()) + path;
+}
+
+HttpServerOptions local(int64_t max_body = 1024) {
+  HttpServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.max_body = max_body;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("http_server: a listen address without a host is loopback, never all interfaces",
+          "[http_server]") {
+  for (const char* text : {"8080", ":8080", "localhost:8080", " 127.0.0.1:8080 "}) {
+    INFO(text);
+    auto a = parse_listen(text);
+    REQUIRE(a.ok());
+    CHECK(a->host == "127.0.0.1");
+    CHECK(a->port == 8080);
+    CHECK_FALSE(a->ipv6);
+  }
+  auto any = parse_listen("0.0.0.0:9000");
+  REQUIRE(any.ok());
+  CHECK(any->host == "0.0.0.0");
+  auto v6 = parse_listen("[::1]:9000");
+  REQUIRE(v6.ok());
+  CHECK(v6->ipv6);
+  CHECK(v6->host == "::1");
+  for (const char* bad : {"", "host.example:80", "127.0.0.1:99999", "127.0.0.1:http", "[::1]"}) {
+    INFO(bad);
+    auto r = parse_listen(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::bad_input);
+  }
+}
+
+TEST_CASE("http_server: routes get method, path, headers and body; others get 404 and 405",
+          "[http_server]") {
+  HttpServer server(local());
+  HttpRequest seen;
+  server.route("POST", "/echo", [&](const HttpRequest& r, Respond respond) {
+    seen = r;
+    HttpResponse resp = HttpResponse::json(201, {{"got", r.body}});
+    resp.headers.emplace_back("X-Test", "yes");
+    respond(std::move(resp));
+  });
+  REQUIRE(server.start().ok());
+  REQUIRE(server.port() != 0);
+  CHECK(server.address() == "127.0.0.1:" + std::to_string(server.port()));
+
+  auto r = curl_request("POST", url(server, "/echo?x=1"), "hello", {"X-Custom: Value 1"});
+  CHECK(r.status == 201);
+  CHECK(r.body == "{\"got\":\"hello\"}\n");
+  CHECK(r.headers.find("X-Test: yes") != std::string::npos);
+  CHECK(seen.method == "POST");
+  CHECK(seen.path == "/echo");
+  CHECK(seen.peer == "127.0.0.1");
+  REQUIRE(seen.header("x-custom"));
+  CHECK(*seen.header("X-CUSTOM") == "Value 1");
+
+  CHECK(curl_request("GET", url(server, "/nothing")).status == 404);
+  auto wrong = curl_request("GET", url(server, "/echo"));
+  CHECK(wrong.status == 405);
+  CHECK(wrong.headers.find("Allow: POST") != std::string::npos);
+}
+
+TEST_CASE("http_server: a body over the limit is 413, announced or chunked, and the server "
+          "goes on",
+          "[http_server]") {
+  HttpServer server(local(1000));
+  std::atomic<int> handled{0};
+  server.route("POST", "/in", [&](const HttpRequest& r, Respond respond) {
+    ++handled;
+    respond(HttpResponse::text(200, std::to_string(r.body.size())));
+  });
+  std::atomic<int> rejected{0};
+  server.on_rejected([&](const HttpRequest&, int status) {
+    if (status == 413) ++rejected;
+  });
+  REQUIRE(server.start().ok());
+
+  CHECK(curl_request("POST", url(server, "/in"), std::string(1000, 'a')).body == "1000\n");
+  auto big = curl_request("POST", url(server, "/in"), std::string(1001, 'a'));
+  CHECK(big.status == 413);
+  auto huge = curl_request("POST", url(server, "/in"), std::string(3 << 20, 'a'));
+  CHECK(huge.status == 413);
+  auto chunked = curl_request("POST", url(server, "/in"), std::string(2500, 'b'), {}, true);
+  CHECK(chunked.status == 413);
+  auto small_chunked = curl_request("POST", url(server, "/in"), std::string(700, 'b'), {}, true);
+  CHECK(small_chunked.status == 200);
+  CHECK(small_chunked.body == "700\n");
+  CHECK(handled == 2);
+  CHECK(rejected == 3);
+}
+
+TEST_CASE("http_server: an answer given later from another thread reaches the client",
+          "[http_server]") {
+  HttpServer server(local());
+  std::vector<std::thread> workers;
+  std::mutex mutex;
+  server.route("POST", "/later", [&](const HttpRequest& r, Respond respond) {
+    std::lock_guard lock(mutex);
+    workers.emplace_back([respond, body = r.body] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      respond(HttpResponse::text(202, "done " + body));
+      respond(HttpResponse::text(500, "a second answer is ignored"));
+    });
+  });
+  REQUIRE(server.start().ok());
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i)
+    clients.emplace_back([&, i] {
+      auto r = curl_request("POST", url(server, "/later"), std::to_string(i));
+      if (r.status == 202 && r.body == "done " + std::to_string(i) + "\n") ++ok;
+    });
+  for (auto& t : clients) t.join();
+  CHECK(ok == 8);
+  for (auto& t : workers) t.join();
+}
+
+TEST_CASE("http_server: stop answers a request still waiting with 503 and refuses new ones",
+          "[http_server]") {
+  auto server = std::make_unique<HttpServer>(local());
+  std::atomic<bool> waiting{false};
+  Respond kept;
+  server->route("POST", "/never", [&](const HttpRequest&, Respond respond) {
+    kept = respond;  // never answered by the handler
+    waiting = true;
+  });
+  REQUIRE(server->start().ok());
+  const std::string u = url(*server, "/never");
+  test::CurlReply reply;
+  std::thread client([&] { reply = curl_request("POST", u, "x"); });
+  while (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server->stop(std::chrono::milliseconds(100));
+  client.join();
+  CHECK(reply.status == 503);
+  kept(HttpResponse::text(200, "too late"));  // after stop: a no-op, not a crash
+  server.reset();
+  CHECK(curl_request("POST", u, "x").status == 0);  // nobody listens any more
+}
+
+TEST_CASE("http_server: a port already in use is a clear error", "[http_server]") {
+  HttpServer first(local());
+  REQUIRE(first.start().ok());
+  HttpServerOptions o = local();
+  o.listen = "127.0.0.1:" + std::to_string(first.port());
+  HttpServer second(o);
+  auto s = second.start();
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())) !=
+        std::string::npos);
+}
