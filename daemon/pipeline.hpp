@@ -32,6 +32,13 @@ using SinkFactory = std::function<std::unique_ptr<Sink>()>;
 // set, else the Maildir.
 SinkFactory mail_sink_factory(const MailConfig& mail);
 
+// The outbox row for a rendered mail to a mail destination: From ([mail].from or the
+// destination's), To, list headers and a Message-ID derived from key. bad_input when an
+// address or a header value is invalid.
+Expected<NewDelivery> build_mail_delivery(const Config& cfg, const DestinationConfig& dest,
+                                          const RenderedMail& mail, const std::string& key,
+                                          int64_t now);
+
 class Pipeline {
  public:
   // The store and clock must outlive the pipeline.
