@@ -7,6 +7,8 @@
 namespace herald {
 
 std::unique_ptr<Source> make_feed_source(const SourceConfig&, const Config&, const Clock&);
+std::unique_ptr<Source> make_jira_source(const SourceConfig&, const Config&, const Clock&);
+std::unique_ptr<Source> make_github_source(const SourceConfig&, const Config&, const Clock&);
 
 namespace {
 struct SourceKind {
@@ -15,6 +17,8 @@ struct SourceKind {
 };
 const SourceKind k_source_kinds[] = {
     {"feed", make_feed_source},
+    {"jira", make_jira_source},
+    {"github", make_github_source},
 };
 }  // namespace
 

@@ -1,0 +1,264 @@
+// The GitHub issues source: GET /repos/O/R/issues?state=all&sort=updated&
+// direction=asc&since=<cursor>, pages followed by the Link header's rel="next"
+// (only on the configured API origin, so a token never leaves it), the first
+// page sent with If-None-Match (a 304 costs nothing and changes nothing).
+// Pull requests come back as issues with a "pull_request" key; the derivation
+// tags them type=pull_request.
+//
+// Cursor: the newest updated_at read, as GitHub wrote it, then a space and the
+// numbers of the issues read with exactly that second ("2024-05-02T08:00:00Z
+// 12,13"). `since` is inclusive, so the boundary second is read again and the
+// issues listed are dropped before any event is made. Without a cursor the
+// window starts at now - max_age (or one interval when max_age is not set).
+//
+// Pages are offsets: an issue read on an early page and updated while the
+// poll pages on moves to the end and shifts the rest back, so one issue at a
+// page boundary can slip past. Such an issue is read twice in the poll; then
+// the cursor stops at the first reading, and the next poll reads again from
+// there (issues already stored dedupe by key). At most k_max_pages requests
+// per poll; on the cap, or a failure after the first page, the poll keeps what
+// it read with a warning. A failure of the first page is the poll's failure.
+#include <algorithm>
+#include <map>
+
+#include "adapters/sources/source.hpp"
+#include "adapters/sources/tracker/tracker_events.hpp"
+#include "daemon/http_client.hpp"
+#include "daemon/util.hpp"
+
+namespace herald {
+
+namespace {
+
+constexpr int k_max_pages = 100;
+constexpr int k_max_per_page = 100;  // GitHub's limit
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// "scheme://host[:port]" of a URL, lower-case; empty when it has none.
+std::string origin_of(std::string_view url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  auto end = url.find_first_of("/?#", scheme + 3);
+  return to_lower(url.substr(0, end));
+}
+
+// The rel="next" target of an RFC 8288 Link header; empty when there is none.
+std::string next_link(std::string_view header) {
+  size_t pos = 0;
+  while ((pos = header.find('<', pos)) != std::string_view::npos) {
+    auto close = header.find('>', pos);
+    if (close == std::string_view::npos) return {};
+    std::string_view target = header.substr(pos + 1, close - pos - 1);
+    auto next = header.find('<', close);
+    std::string params = to_lower(header.substr(close + 1, next == std::string_view::npos
+                                                               ? std::string_view::npos
+                                                               : next - close - 1));
+    params = params.substr(0, params.find(','));
+    for (const auto& p : split(params, ';')) {
+      std::string t = trim(p);
+      if (t == "rel=\"next\"" || t == "rel=next") return std::string(target);
+      if (t.rfind("rel=\"", 0) == 0) {
+        for (const auto& r : split(t.substr(5, t.size() - 6), ' '))
+          if (r == "next") return std::string(target);
+      }
+    }
+    pos = close;
+  }
+  return {};
+}
+
+struct Cursor {
+  std::string time;               // GitHub's updated_at text, or herald's before any issue
+  int64_t ms = 0;
+  std::vector<std::string> numbers;  // issues read with exactly this instant
+
+  std::string text() const {
+    std::string out = time;
+    for (size_t i = 0; i < numbers.size(); ++i) out += (i ? "," : " ") + numbers[i];
+    return out;
+  }
+  bool listed(const std::string& number) const {
+    return std::find(numbers.begin(), numbers.end(), number) != numbers.end();
+  }
+  bool seen(int64_t at, const std::string& number) const {
+    return at < ms || (at == ms && listed(number));
+  }
+  void advance(int64_t at, const std::string& at_text, const std::string& number) {
+    if (at > ms) {
+      ms = at;
+      time = trim(at_text);  // parse_jira_time_ms() accepts surrounding blanks
+      numbers.clear();
+    }
+    if (at == ms && std::find(numbers.begin(), numbers.end(), number) == numbers.end())
+      numbers.push_back(number);
+  }
+};
+
+std::optional<Cursor> parse_cursor(const std::string& text) {
+  auto space = text.find(' ');
+  Cursor c;
+  c.time = text.substr(0, space);
+  auto ms = tracker::parse_jira_time_ms(c.time);
+  if (!ms) return std::nullopt;
+  c.ms = *ms;
+  if (space != std::string::npos)
+    for (auto& n : split(text.substr(space + 1), ','))
+      if (!n.empty()) c.numbers.push_back(n);
+  return c;
+}
+
+class GithubSource final : public Source {
+ public:
+  GithubSource(SourceConfig sc, const Clock& clock) : m_sc(std::move(sc)), m_clock(clock) {
+    if (m_sc.base_url.empty()) m_sc.base_url = "https://api.github.com";
+    while (m_sc.base_url.back() == '/') m_sc.base_url.pop_back();
+  }
+
+  const SourceConfig& config() const override { return m_sc; }
+
+  Expected<PollOutcome> poll(const SourceState& state) override {
+    const int64_t now = m_clock.now();
+    PollOutcome out;
+    out.last_modified = state.last_modified;
+    out.content_hash = state.content_hash;
+
+    std::optional<Cursor> start = state.cursor.empty() ? std::nullopt : parse_cursor(state.cursor);
+    if (!start) {
+      if (!state.cursor.empty())
+        out.warnings.push_back("unreadable cursor '" + one_line(state.cursor) +
+                               "'; starting a new window");
+      const int64_t lookback = (m_sc.max_age_ms > 0 ? m_sc.max_age_ms : m_sc.interval_ms) / 1000;
+      start = Cursor{format_rfc3339(now - lookback), (now - lookback) * 1000, {}};
+    }
+    const int64_t since = start->ms / 1000 - (start->ms % 1000 < 0 ? 1 : 0);
+    Cursor newest = *start;
+    std::map<std::string, std::pair<int64_t, std::string>> read_now;  // number -> first reading
+    std::optional<Cursor> shifted;  // where the cursor stops when a page shift was seen
+    size_t fresh = 0;
+
+    std::string url = m_sc.base_url + "/repos/" + m_sc.repo +
+                      "/issues?state=all&sort=updated&direction=asc&per_page=" +
+                      std::to_string(std::clamp(m_sc.page_size, 1, k_max_per_page)) +
+                      "&since=" + percent_encode(start->time);
+    const std::string origin = origin_of(m_sc.base_url);
+    for (int pages = 0; !url.empty(); ++pages) {
+      if (pages == k_max_pages) {
+        out.warnings.push_back("stopped after " + std::to_string(k_max_pages) +
+                               " pages; the rest comes next poll");
+        break;
+      }
+      HttpRequest req = request(url);
+      if (pages == 0) req.etag = state.etag;
+      auto resp = http_get(req);
+      std::string failure;
+      nlohmann::json list;
+      if (!resp) {
+        failure = resp.error().message;
+      } else if (pages == 0 && resp->not_modified()) {
+        out.unchanged = true;
+        out.etag = state.etag;
+        out.cursor = state.cursor;
+        return out;
+      } else {
+        list = nlohmann::json::parse(resp->body, nullptr, false);
+        if (!list.is_array())
+          failure = list.is_discarded() ? "malformed JSON" : "the body is not a JSON array";
+      }
+      if (!failure.empty()) {
+        const std::string what =
+            "github issues (page " + std::to_string(pages + 1) + "): " + failure;
+        if (pages == 0) return Error{resp ? ErrorKind::bad_input : resp.error().kind, what};
+        out.warnings.push_back(what + "; the rest comes next poll");
+        break;
+      }
+      if (pages == 0) out.etag = resp->etag;
+      for (size_t i = 0; i < list.size(); ++i) {
+        const nlohmann::json& item = list[i];
+        std::string number, updated;
+        if (item.is_object()) {
+          if (auto it = item.find("number"); it != item.end() && it->is_number_integer())
+            number = std::to_string(it->get<int64_t>());
+          if (auto it = item.find("updated_at"); it != item.end() && it->is_string())
+            updated = it->get<std::string>();
+        }
+        auto at = tracker::parse_jira_time_ms(updated);
+        if (at && !number.empty()) {
+          if (newest.seen(*at, number)) continue;
+          auto [first, inserted] = read_now.try_emplace(number, *at, updated);
+          if (!inserted) {
+            if (first->second.first == *at) continue;
+            if (!shifted || first->second.first < shifted->ms)
+              shifted = Cursor{first->second.second, first->second.first, {number}};
+          }
+        }
+        ++fresh;
+        // An issue listed in the cursor was seen as it was in that second (GitHub's
+        // precision): what it shows of that second was reported then.
+        const int64_t item_since = start->listed(number) ? since + 1 : since;
+        auto derived = tracker::events_from_github_issue(item, m_sc.name, m_sc.repo, item_since);
+        if (at) newest.advance(*at, updated, number);
+        if (!derived) {
+          out.warnings.push_back("item " + std::to_string(i) + " of page " +
+                                 std::to_string(pages + 1) +
+                                 " skipped: " + derived.error().message);
+          continue;
+        }
+        for (auto& w : derived->warnings) out.warnings.push_back(std::move(w));
+        for (auto& e : derived->events) {
+          bool announce = !(m_sc.max_age_ms > 0 && e.time < now - m_sc.max_age_ms / 1000);
+          out.events.push_back(std::move(e));
+          out.announce.push_back(announce);
+        }
+      }
+      auto link = resp->headers.find("link");
+      url = link == resp->headers.end() ? "" : next_link(link->second);
+      if (!url.empty() && origin_of(url) != origin) {
+        out.warnings.push_back("a next page outside " + origin + " was not followed");
+        url.clear();
+      }
+    }
+    out.unchanged = fresh == 0;
+    out.cursor = (shifted ? *shifted : newest).text();
+    return out;
+  }
+
+ private:
+  HttpRequest request(const std::string& url) const {
+    HttpRequest req;
+    req.url = url;
+    req.headers = {"Accept: application/vnd.github+json", "X-GitHub-Api-Version: 2022-11-28"};
+    if (!m_sc.auth_secret.empty())
+      req.headers.push_back("Authorization: Bearer " + m_sc.auth_secret);
+    req.timeout_ms = m_sc.timeout_ms;
+    req.connect_timeout_ms = m_sc.connect_timeout_ms;
+    req.max_body = m_sc.max_size;
+    req.max_redirects = m_sc.max_redirects;  // libcurl drops Authorization on another host
+    return req;
+  }
+
+  SourceConfig m_sc;
+  const Clock& m_clock;
+};
+
+}  // namespace
+
+std::unique_ptr<Source> make_github_source(const SourceConfig& sc, const Config&,
+                                           const Clock& clock) {
+  return std::make_unique<GithubSource>(sc, clock);
+}
+
+}  // namespace herald
