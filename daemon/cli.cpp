@@ -257,6 +257,7 @@ int cmd_run(const Args& a) {
     RunReport rep;
     daemon->pipeline->poll_sources(true, rep);
     daemon->pipeline->route_pending(rep);
+    daemon->pipeline->run_digests(rep);
     daemon->pipeline->deliver_due(rep);
     spdlog::info("run --once: {} polls ({} failed, {} unchanged), {} new events, {} deliveries "
                  "created, {} delivered, {} to retry, {} dead",
@@ -321,6 +322,7 @@ int cmd_run(const Args& a) {
     ctl.ingested = false;
     daemon->pipeline->poll_sources(false, rep);
     daemon->pipeline->route_pending(rep);
+    daemon->pipeline->run_digests(rep);
     daemon->pipeline->deliver_due(rep, &ctl.stop);
     count_run(metrics, rep);
     notify_systemd("WATCHDOG=1");

@@ -13,6 +13,7 @@
 #include <set>
 #include <string_view>
 
+#include "daemon/schedule.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -436,7 +437,11 @@ void validate(Ctx& c, Config& cfg) {
     if (d.name.empty()) c.error_at(d.line, "[[digest]] needs a 'name'");
     else if (!digest_names.insert(d.name).second)
       c.error_at(d.line, "duplicate digest name '" + d.name + "'");
-    if (d.schedule.empty()) c.error_at(d.line, "[[digest]] '" + d.name + "' needs a 'schedule'");
+    if (d.schedule.empty()) {
+      c.error_at(d.line, "[[digest]] '" + d.name + "' needs a 'schedule'");
+    } else if (auto sched = CronSchedule::parse(d.schedule, d.timezone); !sched) {
+      c.error_at(d.line, "[[digest]] '" + d.name + "': " + sched.error().message);
+    }
     if (d.to.empty()) c.error_at(d.line, "[[digest]] '" + d.name + "' needs 'to' (destination names)");
     for (const auto& t : d.to)
       if (!dests.count(t)) c.error_at(d.line, "[[digest]] sends to unknown destination '" + t + "'");

@@ -26,6 +26,7 @@
 #endif
 
 #include "daemon/digest.hpp"
+#include "daemon/pipeline.hpp"
 
 #include <date/date.h>
 #include <date/tz.h>

@@ -23,7 +23,7 @@
 
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
-#include "daemon/pipeline.hpp"
+#include "daemon/run_report.hpp"
 #include "daemon/render.hpp"
 #include "daemon/schedule.hpp"
 #include "daemon/store.hpp"

@@ -94,6 +94,10 @@ Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& c
       m_make_sink(std::move(sinks)) {
   for (const auto& sc : m_cfg.sources)
     if (auto src = make_source(sc, m_cfg, m_clock)) m_sources.push_back(std::move(src));
+  if (!m_cfg.digests.empty()) {
+    m_digests = std::make_unique<DigestRunner>(m_cfg, m_templates, m_store, m_clock);
+    for (const auto& e : m_digests->errors()) spdlog::error("{}", e);
+  }
 }
 
 void Pipeline::poll_sources(bool force, RunReport& report) {
@@ -258,8 +262,13 @@ void Pipeline::deliver_due(RunReport& report, const std::atomic<bool>* stop) {
   }
 }
 
+void Pipeline::run_digests(RunReport& report) {
+  if (m_digests) m_digests->run_due(report);
+}
+
 int64_t Pipeline::next_wakeup() {
   int64_t next = m_clock.now() + 3600;
+  if (m_digests) next = std::min(next, m_digests->next_due());
   for (const auto& src : m_sources)
     next = std::min(next, m_store.source_state(src->config().name).next_poll_at);
   if (auto due = m_store.next_due_time()) next = std::min(next, *due);

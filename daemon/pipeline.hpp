@@ -14,16 +14,13 @@
 #include "adapters/sources/source.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
+#include "daemon/digest.hpp"
 #include "daemon/render.hpp"
+#include "daemon/run_report.hpp"
 #include "daemon/store.hpp"
 
 namespace herald {
 
-struct RunReport {
-  int polls = 0, poll_failures = 0, unchanged = 0, new_events = 0, skipped_items = 0;
-  int routed_events = 0, deliveries_created = 0, render_failures = 0;
-  int delivered = 0, retried = 0, dead = 0;
-};
 
 // Makes one connection's worth of transport for mail destinations.
 using SinkFactory = std::function<std::unique_ptr<Sink>()>;
@@ -49,10 +46,12 @@ class Pipeline {
   void poll_sources(bool force, RunReport& report);
   // Routes and renders every unrouted event into outbox rows.
   void route_pending(RunReport& report);
+  // Collects and commits every digest window that is due into outbox rows.
+  void run_digests(RunReport& report);
   // Delivers due rows until none is due or stop becomes true (the batch in
   // flight is finished and recorded first).
   void deliver_due(RunReport& report, const std::atomic<bool>* stop = nullptr);
-  // When something is next due (Unix s): a source poll or an outbox retry.
+  // When something is next due (Unix s): a source poll, a digest or an outbox retry.
   int64_t next_wakeup();
 
   const Config& config() const { return m_cfg; }
@@ -67,6 +66,7 @@ class Pipeline {
   SinkFactory m_make_sink;
   std::vector<std::unique_ptr<Source>> m_sources;
   std::vector<std::unique_ptr<Sink>> m_sinks;  // one per connection, kept across batches
+  std::unique_ptr<DigestRunner> m_digests;
 };
 
 }  // namespace herald

@@ -23,14 +23,18 @@ constexpr size_t k_max_template_size = 256 * 1024;
 
 data to_data(const nlohmann::json& j) {
   switch (j.type()) {
+    // Values are moved in: set() and push_back() take copies, which deep-copied
+    // every subtree once per level.
     case nlohmann::json::value_t::object: {
       data d{data::type::object};
-      for (const auto& [k, v] : j.items()) d.set(k, to_data(v));
+      for (const auto& [k, v] : j.items()) d[k] = to_data(v);
       return d;
     }
     case nlohmann::json::value_t::array: {
       data d{data::type::list};
-      for (const auto& v : j) d.push_back(to_data(v));
+      auto& list = const_cast<kainjow::mustache::basic_list<std::string>&>(d.list_value());
+      list.reserve(j.size());
+      for (const auto& v : j) list.push_back(to_data(v));
       return d;
     }
     case nlohmann::json::value_t::string:

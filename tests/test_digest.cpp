@@ -9,6 +9,7 @@
 
 #include "adapters/sources/tracker/tracker_events.hpp"
 #include "daemon/digest.hpp"
+#include "daemon/pipeline.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -634,14 +635,34 @@ TEST_CASE("digest: a section lists at most max_listed items, the most severe fir
   CHECK(mail->subject == "capped digest 2026-01-05: 4 new");
 }
 
-TEST_CASE("digest: a digest whose schedule does not parse is reported, the others run",
+TEST_CASE("digest: a schedule that does not parse is a configuration error at its line",
           "[digest]") {
-  Fixture f(utc(2026, 1, 5, 10, 0), std::string(k_daily_london) + R"(
+  auto r = parse_config(R"([mail]
+from = "herald <herald@lists.example.org>"
+[[destination]]
+name = "leads"
+to = ["leads@example.org"]
 [[digest]]
 name = "broken"
 schedule = "0 25 * * *"
 to = ["leads"]
-)");
+)",
+                        "h.toml");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].to_string() ==
+        "h.toml:6: [[digest]] 'broken': field 2 (hour): 25 is out of range 0-23");
+}
+
+TEST_CASE("digest: a digest whose schedule does not parse is reported, the others run",
+          "[digest]") {
+  // Configuration rejects such a schedule; the runner still copes with one it is handed.
+  Fixture f(utc(2026, 1, 5, 10, 0), k_daily_london);
+  Config cfg = *f.cfg;
+  DigestConfig broken = cfg.digests.at(0);
+  broken.name = "broken";
+  broken.schedule = "0 25 * * *";
+  cfg.digests.push_back(broken);
+  f.runner = std::make_unique<DigestRunner>(cfg, *f.templates, *f.store, f.clock);
   REQUIRE(f.runner->errors().size() == 1);
   CHECK(f.runner->errors()[0].rfind("digest 'broken': ", 0) == 0);
   f.run();
