@@ -29,22 +29,22 @@
 
 namespace herald {
 
-const std::string* HttpRequest::header(std::string_view name) const {
+const std::string* InboundRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
     if (iequals(k, name)) return &v;
   return nullptr;
 }
 
-HttpResponse HttpResponse::text(int status, std::string body) {
-  HttpResponse r;
+InboundResponse InboundResponse::text(int status, std::string body) {
+  InboundResponse r;
   r.status = status;
   r.body = std::move(body);
   if (!r.body.empty() && r.body.back() != '\n') r.body += '\n';
   return r;
 }
 
-HttpResponse HttpResponse::json(int status, const nlohmann::json& body) {
-  HttpResponse r;
+InboundResponse InboundResponse::json(int status, const nlohmann::json& body) {
+  InboundResponse r;
   r.status = status;
   r.content_type = "application/json";
   r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -90,15 +90,15 @@ struct HttpServer::Gate {
 struct HttpServer::Request {
   std::mutex mutex;
   MHD_Connection* connection = nullptr;
-  HttpRequest request;
+  InboundRequest request;
   const HttpHandler* handler = nullptr;
-  std::optional<HttpResponse> early;  // decided from the headers; the body is ignored
+  std::optional<InboundResponse> early;  // decided from the headers; the body is ignored
   bool answered = false;              // queued without a handler
   int64_t discarded = 0;              // body bytes beyond max_body
   bool dispatched = false;            // the handler was called
   bool suspended = false;
   std::atomic<bool> owed{false};      // counted in m_pending
-  std::optional<HttpResponse> response;
+  std::optional<InboundResponse> response;
 };
 
 namespace {
@@ -107,7 +107,7 @@ struct ResponseDeleter {
   void operator()(MHD_Response* r) const { MHD_destroy_response(r); }
 };
 
-MHD_Result queue(MHD_Connection* c, const HttpResponse& r) {
+MHD_Result queue(MHD_Connection* c, const InboundResponse& r) {
   std::unique_ptr<MHD_Response, ResponseDeleter> resp(MHD_create_response_from_buffer(
       r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY));
   if (!resp) return MHD_NO;
@@ -117,7 +117,7 @@ MHD_Result queue(MHD_Connection* c, const HttpResponse& r) {
 }
 
 MHD_Result collect_header(void* cls, MHD_ValueKind, const char* key, const char* value) {
-  auto* req = static_cast<HttpRequest*>(cls);
+  auto* req = static_cast<InboundRequest*>(cls);
   req->headers.emplace_back(to_lower(key ? key : ""), value ? value : "");
   return MHD_YES;
 }
@@ -143,7 +143,7 @@ std::string peer_of(MHD_Connection* c) {
 
 // Stores the answer and resumes the connection if it waits for it; a no-op
 // once the server has stopped or the request was answered.
-void complete(HttpServer::Gate& gate, HttpServer::Request& req, HttpResponse response) {
+void complete(HttpServer::Gate& gate, HttpServer::Request& req, InboundResponse response) {
   std::shared_lock gate_lock(gate.mutex);
   if (!gate.open) return;
   bool resume = false;
@@ -184,23 +184,23 @@ struct HttpServer::Impl {
     MHD_get_connection_values(c, MHD_HEADER_KIND, &collect_header, &req->request);
     const auto max_body = self.m_options.max_body;
     if (self.m_stopping) {
-      req->early = HttpResponse::text(503, "shutting down");
+      req->early = InboundResponse::text(503, "shutting down");
       req->early->headers.emplace_back("Connection", "close");
     } else if (auto path = self.m_routes.find(req->request.path); path == self.m_routes.end()) {
-      req->early = HttpResponse::text(404, "not found");
+      req->early = InboundResponse::text(404, "not found");
     } else if (auto h = path->second.find(req->request.method); h == path->second.end()) {
       std::string allow;
       for (const auto& [m, _] : path->second) allow += (allow.empty() ? "" : ", ") + m;
-      req->early = HttpResponse::text(405, "method not allowed");
+      req->early = InboundResponse::text(405, "method not allowed");
       req->early->headers.emplace_back("Allow", allow);
     } else {
       req->handler = &h->second;
     }
-    std::optional<HttpResponse> now;
+    std::optional<InboundResponse> now;
     if (const auto* len = req->request.header("content-length")) {
       auto n = parse_length(*len);
       if (!n)
-        now = HttpResponse::text(400, "bad Content-Length");
+        now = InboundResponse::text(400, "bad Content-Length");
       else if (*n > max_body)
         now = too_large(self);
       else
@@ -214,12 +214,12 @@ struct HttpServer::Impl {
     return reject(self, **holder, *now);
   }
 
-  static HttpResponse too_large(const HttpServer& self) {
-    return HttpResponse::text(413, "request body over " + std::to_string(self.m_options.max_body) +
+  static InboundResponse too_large(const HttpServer& self) {
+    return InboundResponse::text(413, "request body over " + std::to_string(self.m_options.max_body) +
                                        " bytes");
   }
 
-  static MHD_Result reject(HttpServer& self, Request& req, const HttpResponse& r) {
+  static MHD_Result reject(HttpServer& self, Request& req, const InboundResponse& r) {
     spdlog::debug("http: {} {} from {}: {}", req.request.method, req.request.path,
                   req.request.peer, r.status);
     if (self.m_on_rejected) self.m_on_rejected(req.request, r.status);
@@ -266,13 +266,13 @@ struct HttpServer::Impl {
     req.owed = true;
     ++self.m_pending;
     auto gate = self.m_gate;
-    Respond respond = [gate, shared](HttpResponse r) { complete(*gate, *shared, std::move(r)); };
+    Respond respond = [gate, shared](InboundResponse r) { complete(*gate, *shared, std::move(r)); };
     try {
       (*req.handler)(req.request, respond);
     } catch (const std::exception& e) {
       spdlog::error("http: {} {}: handler failed: {}", req.request.method, req.request.path,
                     e.what());
-      respond(HttpResponse::text(500, "internal error"));
+      respond(InboundResponse::text(500, "internal error"));
     }
     std::unique_lock lock(req.mutex);
     if (req.response) {
@@ -409,7 +409,7 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
       left.assign(m_suspended.begin(), m_suspended.end());
     }
     spdlog::warn("http: {} requests still waiting at shutdown; answering them 503", left.size());
-    for (const auto& r : left) complete(*m_gate, *r, HttpResponse::text(503, "shutting down"));
+    for (const auto& r : left) complete(*m_gate, *r, InboundResponse::text(503, "shutting down"));
     wait_for_answers(std::chrono::seconds(1));
   }
   if (m_pending > 0) spdlog::error("http: {} requests never answered", m_pending.load());

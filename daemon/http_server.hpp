@@ -26,7 +26,7 @@ struct MHD_Daemon;
 
 namespace herald {
 
-struct HttpRequest {
+struct InboundRequest {
   std::string method;
   std::string path;  // without the query string
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased, in order
@@ -37,19 +37,19 @@ struct HttpRequest {
   const std::string* header(std::string_view name) const;
 };
 
-struct HttpResponse {
+struct InboundResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 
-  static HttpResponse text(int status, std::string body);
-  static HttpResponse json(int status, const nlohmann::json& body);
+  static InboundResponse text(int status, std::string body);
+  static InboundResponse json(int status, const nlohmann::json& body);
 };
 
 // Answers a request. The first call counts; call it from any thread.
-using Respond = std::function<void(HttpResponse)>;
-using HttpHandler = std::function<void(const HttpRequest&, Respond)>;
+using Respond = std::function<void(InboundResponse)>;
+using HttpHandler = std::function<void(const InboundRequest&, Respond)>;
 
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:8080";  // see parse_listen()
@@ -82,7 +82,7 @@ class HttpServer {
   void route(const std::string& method, const std::string& path, HttpHandler handler);
   // Called (on an HTTP thread) for a request the server answers without a
   // handler: 413, 404, 405, 503, with the status. Set before start().
-  void on_rejected(std::function<void(const HttpRequest&, int status)> hook) {
+  void on_rejected(std::function<void(const InboundRequest&, int status)> hook) {
     m_on_rejected = std::move(hook);
   }
   // Binds and starts the threads. Errors: bad listen address, bind failure.
@@ -108,7 +108,7 @@ class HttpServer {
   HttpServerOptions m_options;
   ListenAddress m_address;
   std::map<std::string, std::map<std::string, HttpHandler>> m_routes;  // path -> method -> handler
-  std::function<void(const HttpRequest&, int)> m_on_rejected;
+  std::function<void(const InboundRequest&, int)> m_on_rejected;
   std::shared_ptr<Gate> m_gate;  // closed before the daemon goes, so late answers do nothing
   std::unique_ptr<MHD_Daemon, MhdDeleter> m_daemon;
   uint16_t m_port = 0;

@@ -174,16 +174,16 @@ std::string Metrics::render(Store& store, const std::vector<std::string>& source
 
 void add_ops_routes(HttpServer& server, Store& store, Metrics& metrics,
                     std::vector<std::string> sources) {
-  server.route("GET", "/healthz", [&store](const HttpRequest&, Respond respond) {
+  server.route("GET", "/healthz", [&store](const InboundRequest&, Respond respond) {
     auto s = store.health_check();
-    if (s) return respond(HttpResponse::text(200, "ok"));
+    if (s) return respond(InboundResponse::text(200, "ok"));
     spdlog::warn("healthz: {}", s.error().message);
-    respond(HttpResponse::text(503, "store unavailable"));
+    respond(InboundResponse::text(503, "store unavailable"));
   });
   server.route("GET", "/metrics",
-               [&store, &metrics, sources = std::move(sources)](const HttpRequest&,
+               [&store, &metrics, sources = std::move(sources)](const InboundRequest&,
                                                                  Respond respond) {
-                 HttpResponse r;
+                 InboundResponse r;
                  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
                  r.body = metrics.render(store, sources);
                  respond(std::move(r));

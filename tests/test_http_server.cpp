@@ -51,10 +51,10 @@ TEST_CASE("http_server: a listen address without a host is loopback, never all i
 TEST_CASE("http_server: routes get method, path, headers and body; others get 404 and 405",
           "[http_server]") {
   HttpServer server(local());
-  HttpRequest seen;
-  server.route("POST", "/echo", [&](const HttpRequest& r, Respond respond) {
+  InboundRequest seen;
+  server.route("POST", "/echo", [&](const InboundRequest& r, Respond respond) {
     seen = r;
-    HttpResponse resp = HttpResponse::json(201, {{"got", r.body}});
+    InboundResponse resp = InboundResponse::json(201, {{"got", r.body}});
     resp.headers.emplace_back("X-Test", "yes");
     respond(std::move(resp));
   });
@@ -83,12 +83,12 @@ TEST_CASE("http_server: a body over the limit is 413, announced or chunked, and 
           "[http_server]") {
   HttpServer server(local(1000));
   std::atomic<int> handled{0};
-  server.route("POST", "/in", [&](const HttpRequest& r, Respond respond) {
+  server.route("POST", "/in", [&](const InboundRequest& r, Respond respond) {
     ++handled;
-    respond(HttpResponse::text(200, std::to_string(r.body.size())));
+    respond(InboundResponse::text(200, std::to_string(r.body.size())));
   });
   std::atomic<int> rejected{0};
-  server.on_rejected([&](const HttpRequest&, int status) {
+  server.on_rejected([&](const InboundRequest&, int status) {
     if (status == 413) ++rejected;
   });
   REQUIRE(server.start().ok());
@@ -112,12 +112,12 @@ TEST_CASE("http_server: an answer given later from another thread reaches the cl
   HttpServer server(local());
   std::vector<std::thread> workers;
   std::mutex mutex;
-  server.route("POST", "/later", [&](const HttpRequest& r, Respond respond) {
+  server.route("POST", "/later", [&](const InboundRequest& r, Respond respond) {
     std::lock_guard lock(mutex);
     workers.emplace_back([respond, body = r.body] {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      respond(HttpResponse::text(202, "done " + body));
-      respond(HttpResponse::text(500, "a second answer is ignored"));
+      respond(InboundResponse::text(202, "done " + body));
+      respond(InboundResponse::text(500, "a second answer is ignored"));
     });
   });
   REQUIRE(server.start().ok());
@@ -138,7 +138,7 @@ TEST_CASE("http_server: stop answers a request still waiting with 503 and refuse
   auto server = std::make_unique<HttpServer>(local());
   std::atomic<bool> waiting{false};
   Respond kept;
-  server->route("POST", "/never", [&](const HttpRequest&, Respond respond) {
+  server->route("POST", "/never", [&](const InboundRequest&, Respond respond) {
     kept = respond;  // never answered by the handler
     waiting = true;
   });
@@ -150,7 +150,7 @@ TEST_CASE("http_server: stop answers a request still waiting with 503 and refuse
   server->stop(std::chrono::milliseconds(100));
   client.join();
   CHECK(reply.status == 503);
-  kept(HttpResponse::text(200, "too late"));  // after stop: a no-op, not a crash
+  kept(InboundResponse::text(200, "too late"));  // after stop: a no-op, not a crash
   server.reset();
   CHECK(curl_request("POST", u, "x").status == 0);  // nobody listens any more
 }

@@ -29,8 +29,8 @@ std::string shared_fixture(const std::string& name) {
   return slurp(std::string(HERALD_SHARED_FIXTURES) + "/" + name);
 }
 
-HttpRequest request_with(std::string body, std::vector<std::pair<std::string, std::string>> h) {
-  HttpRequest r;
+InboundRequest request_with(std::string body, std::vector<std::pair<std::string, std::string>> h) {
+  InboundRequest r;
   r.method = "POST";
   r.body = std::move(body);
   for (auto& [k, v] : h) r.headers.emplace_back(to_lower(k), v);
@@ -116,7 +116,7 @@ TEST_CASE("webhook: signatures are checked per kind, GitHub's test vector includ
               .ok());
   }
   SECTION("a changed body, a wrong secret, another scheme or no header fail") {
-    auto bad = [&](const std::string& kind, const std::string& key, const HttpRequest& r) {
+    auto bad = [&](const std::string& kind, const std::string& key, const InboundRequest& r) {
       auto s = webhook::verify(kind, key, r);
       REQUIRE_FALSE(s.ok());
       CHECK(s.error().message.find(key) == std::string::npos);  // the secret is never told

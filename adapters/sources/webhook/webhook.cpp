@@ -32,7 +32,7 @@ bool secret_equals(std::string_view given, std::string_view expected) {
 }
 
 // "sha256=<hex>" in `header` checked against the HMAC of the body.
-Status check_hmac(const HttpRequest& req, const char* header, const std::string& secret) {
+Status check_hmac(const InboundRequest& req, const char* header, const std::string& secret) {
   const std::string* sig = req.header(header);
   if (!sig) return bad_input(std::string("missing ") + header);
   std::string value = trim(*sig);
@@ -195,7 +195,7 @@ void store_and_answer(IngestWriter& writer, Metrics& metrics, const Clock& clock
                     outcome.status = 503;
                     outcome.reason = r.error().message;
                     record(metrics, clock, outcome);
-                    auto resp = HttpResponse::json(503, error_body("not stored, try again"));
+                    auto resp = InboundResponse::json(503, error_body("not stored, try again"));
                     resp.headers.emplace_back("Retry-After", "5");
                     return respond(std::move(resp));
                   }
@@ -203,13 +203,13 @@ void store_and_answer(IngestWriter& writer, Metrics& metrics, const Clock& clock
                   outcome.result = r->stored ? "stored" : "duplicate";
                   outcome.events = r->stored ? n : 0;
                   record(metrics, clock, outcome);
-                  respond(HttpResponse::json(200, {{"result", outcome.result},
+                  respond(InboundResponse::json(200, {{"result", outcome.result},
                                                    {"events", outcome.events}}));
                 });
 }
 
 void handle_webhook(const SourceConfig& src, IngestWriter& writer, Metrics& metrics,
-                    const Clock& clock, const HttpRequest& req, Respond respond) {
+                    const Clock& clock, const InboundRequest& req, Respond respond) {
   Outcome o;
   o.path = req.path;
   o.source = src.name;
@@ -218,7 +218,7 @@ void handle_webhook(const SourceConfig& src, IngestWriter& writer, Metrics& metr
     o.result = result;
     o.reason = std::move(reason);
     record(metrics, clock, o);
-    auto r = HttpResponse::json(status, error_body(o.reason));
+    auto r = InboundResponse::json(status, error_body(o.reason));
     if (status == 401) r.headers.emplace_back("WWW-Authenticate", "HMAC");
     respond(std::move(r));
   };
@@ -238,14 +238,14 @@ void handle_webhook(const SourceConfig& src, IngestWriter& writer, Metrics& metr
     o.result = "ignored";
     o.events = 0;
     record(metrics, clock, o);
-    return respond(HttpResponse::json(202, {{"result", "ignored"}}));
+    return respond(InboundResponse::json(202, {{"result", "ignored"}}));
   }
   InboundItem item{src.name, o.delivery, std::move(derived->events)};
   store_and_answer(writer, metrics, clock, std::move(item), std::move(o), std::move(respond));
 }
 
 void handle_events_api(const std::string& token, IngestWriter& writer, Metrics& metrics,
-                       const Clock& clock, const HttpRequest& req, Respond respond) {
+                       const Clock& clock, const InboundRequest& req, Respond respond) {
   Outcome o;
   o.path = req.path;
   o.source = "api";
@@ -254,7 +254,7 @@ void handle_events_api(const std::string& token, IngestWriter& writer, Metrics& 
     o.result = "unauthorized";
     o.reason = req.header("authorization") ? "wrong bearer token" : "missing bearer token";
     record(metrics, clock, o);
-    auto r = HttpResponse::json(401, error_body(o.reason));
+    auto r = InboundResponse::json(401, error_body(o.reason));
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return respond(std::move(r));
   }
@@ -270,7 +270,7 @@ void handle_events_api(const std::string& token, IngestWriter& writer, Metrics& 
       o.reason = batch.error->reason;
     }
     record(metrics, clock, o);
-    return respond(HttpResponse::json(400, body));
+    return respond(InboundResponse::json(400, body));
   }
   const int64_t now = clock.now();
   for (auto& e : batch.events)
@@ -286,7 +286,7 @@ void handle_events_api(const std::string& token, IngestWriter& writer, Metrics& 
           o.result = "error";
           o.reason = r.error().message;
           record(metrics, clock, o);
-          auto resp = HttpResponse::json(503, error_body("not stored, try again"));
+          auto resp = InboundResponse::json(503, error_body("not stored, try again"));
           resp.headers.emplace_back("Retry-After", "5");
           return respond(std::move(resp));
         }
@@ -295,7 +295,7 @@ void handle_events_api(const std::string& token, IngestWriter& writer, Metrics& 
         o.events = n;
         o.new_events = r->new_events;
         record(metrics, clock, o);
-        respond(HttpResponse::json(200, {{"accepted", n}, {"new", r->new_events}}));
+        respond(InboundResponse::json(200, {{"accepted", n}, {"new", r->new_events}}));
       },
       true);
 }
@@ -311,7 +311,7 @@ const char* result_of_rejection(int status) {
 
 }  // namespace
 
-Status verify(const std::string& kind, const std::string& secret, const HttpRequest& request) {
+Status verify(const std::string& kind, const std::string& secret, const InboundRequest& request) {
   if (secret.empty()) return permanent_error("no secret configured");
   if (kind == "github-webhook") return check_hmac(request, "X-Hub-Signature-256", secret);
   if (kind == "jira-webhook") return check_hmac(request, "X-Hub-Signature", secret);
@@ -324,7 +324,7 @@ Status verify(const std::string& kind, const std::string& secret, const HttpRequ
   return permanent_error("'" + kind + "' is not a webhook kind");
 }
 
-std::string delivery_id(const std::string& kind, const HttpRequest& request) {
+std::string delivery_id(const std::string& kind, const InboundRequest& request) {
   const char* name = kind == "github-webhook"   ? "X-GitHub-Delivery"
                      : kind == "gitlab-webhook" ? "X-Gitlab-Event-UUID"
                      : kind == "jira-webhook"   ? "X-Atlassian-Webhook-Identifier"
@@ -333,7 +333,7 @@ std::string delivery_id(const std::string& kind, const HttpRequest& request) {
   return v ? trim(*v) : std::string();
 }
 
-Expected<tracker::Derived> derive(const SourceConfig& source, const HttpRequest& request) {
+Expected<tracker::Derived> derive(const SourceConfig& source, const InboundRequest& request) {
   if (source.kind == "jira-webhook")
     return tracker::events_from_jira_webhook(request.body, source.name, source.base_url);
   if (source.kind == "github-webhook") {
@@ -395,7 +395,7 @@ Batch parse_event_batch(std::string_view body) {
   return out;
 }
 
-bool bearer_ok(const HttpRequest& request, const std::string& token) {
+bool bearer_ok(const InboundRequest& request, const std::string& token) {
   if (token.empty()) return false;
   const std::string* auth = request.header("Authorization");
   if (!auth || !starts_with_icase(*auth, "Bearer ")) return false;
@@ -410,19 +410,19 @@ void add_inbound_routes(HttpServer& server, const Config& cfg, IngestWriter& wri
       continue;
     (*sources_by_path)[src.path] = src.name;
     server.route("POST", src.path,
-                 [src, &writer, &metrics, &clock](const HttpRequest& req, Respond respond) {
+                 [src, &writer, &metrics, &clock](const InboundRequest& req, Respond respond) {
                    handle_webhook(src, writer, metrics, clock, req, std::move(respond));
                  });
   }
   if (!cfg.http.api_token.empty()) {
     (*sources_by_path)["/api/v1/events"] = "api";
     server.route("POST", "/api/v1/events",
-                 [token = cfg.http.api_token, &writer, &metrics, &clock](const HttpRequest& req,
+                 [token = cfg.http.api_token, &writer, &metrics, &clock](const InboundRequest& req,
                                                                          Respond respond) {
                    handle_events_api(token, writer, metrics, clock, req, std::move(respond));
                  });
   }
-  server.on_rejected([sources_by_path, &metrics, &clock](const HttpRequest& req, int status) {
+  server.on_rejected([sources_by_path, &metrics, &clock](const InboundRequest& req, int status) {
     auto it = sources_by_path->find(req.path);
     if (it == sources_by_path->end()) return;
     Outcome o;

@@ -49,13 +49,13 @@ namespace herald::webhook {
 
 // Checks a request's signature or token for a source kind. The error says what is
 // missing or wrong, never the secret or the expected value.
-Status verify(const std::string& kind, const std::string& secret, const HttpRequest& request);
+Status verify(const std::string& kind, const std::string& secret, const InboundRequest& request);
 
 // The sender's delivery id for a source kind; empty when there is none.
-std::string delivery_id(const std::string& kind, const HttpRequest& request);
+std::string delivery_id(const std::string& kind, const InboundRequest& request);
 
 // The events of a verified webhook request (bad_input: malformed, with the reason).
-Expected<tracker::Derived> derive(const SourceConfig& source, const HttpRequest& request);
+Expected<tracker::Derived> derive(const SourceConfig& source, const InboundRequest& request);
 
 // A bad event of a batch: its index (-1 for the batch itself) and the reason.
 struct BatchError {
@@ -71,7 +71,7 @@ struct Batch {
 Batch parse_event_batch(std::string_view body);
 
 // Checks "Authorization: Bearer <token>" in constant time.
-bool bearer_ok(const HttpRequest& request, const std::string& token);
+bool bearer_ok(const InboundRequest& request, const std::string& token);
 
 // Registers a route per webhook source of the configuration and, when
 // [http] api_token is set, POST /api/v1/events; each request is logged once
