@@ -113,7 +113,15 @@ MHD_Result queue(MHD_Connection* c, const InboundResponse& r) {
   if (!resp) return MHD_NO;
   MHD_add_response_header(resp.get(), MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
   for (const auto& [k, v] : r.headers) MHD_add_response_header(resp.get(), k.c_str(), v.c_str());
-  return MHD_queue_response(c, static_cast<unsigned int>(r.status), resp.get());
+  MHD_Result queued = MHD_queue_response(c, static_cast<unsigned int>(r.status), resp.get());
+  if (r.then) {
+    try {
+      r.then();
+    } catch (const std::exception& e) {
+      spdlog::error("http: after answering: {}", e.what());
+    }
+  }
+  return queued;
 }
 
 MHD_Result collect_header(void* cls, MHD_ValueKind, const char* key, const char* value) {

@@ -42,6 +42,9 @@ struct InboundResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Runs on an HTTP thread once the answer is queued: logging and counting that
+  // should not hold up whoever answered (the ingest writer).
+  std::function<void()> then;
 
   static InboundResponse text(int status, std::string body);
   static InboundResponse json(int status, const nlohmann::json& body);

@@ -3,11 +3,14 @@
 // Store::ingest call, i.e. one transaction and one fsync; while it commits,
 // new items pile up and form the next batch. If a batch fails, its items
 // are retried one by one so that one bad item cannot fail the others.
+// Items without a delivery id are merged into one, so the store writes
+// them with one statement.
 // Callbacks run after the commit returned, so an answer never precedes
 // durability.
 #include "daemon/ingest.hpp"
 
 #include <future>
+#include <iterator>
 #include <spdlog/spdlog.h>
 #include <unordered_set>
 
@@ -69,40 +72,72 @@ void IngestWriter::run() {
 }
 
 void IngestWriter::commit(std::vector<Pending>& batch) {
-  // Keys already stored, for the items that want a count of new events.
-  std::unordered_set<std::string> known;
-  std::vector<std::string> keys;
-  for (const auto& p : batch)
-    if (p.count_new)
-      for (const auto& e : p.item.events) keys.push_back(e.key);
-  if (!keys.empty()) {
-    if (auto existing = m_store.existing_event_keys(keys))
-      known.insert(existing->begin(), existing->end());
+  // New events of the items that ask: keys neither stored nor seen earlier in the batch.
+  std::vector<int> new_events(batch.size(), 0);
+  {
+    std::vector<std::string> keys;
+    for (const auto& p : batch)
+      if (p.count_new)
+        for (const auto& e : p.item.events) keys.push_back(e.key);
+    if (!keys.empty()) {
+      std::unordered_set<std::string> known;
+      if (auto existing = m_store.existing_event_keys(keys))
+        known.insert(existing->begin(), existing->end());
+      for (size_t i = 0; i < batch.size(); ++i)
+        if (batch[i].count_new)
+          for (const auto& e : batch[i].item.events)
+            if (known.insert(e.key).second) ++new_events[i];
+    }
   }
 
+  // Items without a delivery id need no dedup check: their events go into one
+  // shared item, which the store writes with one statement.
+  constexpr size_t k_none = static_cast<size_t>(-1);
   std::vector<InboundItem> items;
-  items.reserve(batch.size());
-  for (auto& p : batch) items.push_back(std::move(p.item));
+  std::vector<size_t> slot(batch.size());                 // batch index -> item index
+  std::vector<std::pair<size_t, size_t>> span(batch.size());  // events in the shared item
+  size_t shared = k_none;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    InboundItem& item = batch[i].item;
+    if (!item.delivery_id.empty()) {
+      slot[i] = items.size();
+      items.push_back(std::move(item));
+      continue;
+    }
+    if (shared == k_none) {
+      shared = items.size();
+      items.emplace_back();
+    }
+    auto& events = items[shared].events;
+    span[i] = {events.size(), events.size() + item.events.size()};
+    std::move(item.events.begin(), item.events.end(), std::back_inserter(events));
+    slot[i] = shared;
+  }
+
   const int64_t now = m_clock.now();
-  auto result = m_store.ingest(items, now);
   std::vector<Expected<bool>> stored;
-  stored.reserve(items.size());
+  stored.reserve(batch.size());
+  auto result = m_store.ingest(items, now);
   if (result) {
-    for (bool b : *result) stored.emplace_back(b);
     ++m_commits;
-  } else if (items.size() == 1) {
+    for (size_t i = 0; i < batch.size(); ++i) stored.emplace_back((*result)[slot[i]]);
+  } else if (batch.size() == 1) {
     stored.emplace_back(result.error());
   } else {
     spdlog::warn("ingest: a batch of {} failed ({}); committing its items one by one",
-                 items.size(), result.error().message);
-    for (auto& item : items) {
-      auto one = m_store.ingest({item}, now);
-      if (one) {
-        stored.emplace_back(one->at(0));
-        ++m_commits;
+                 batch.size(), result.error().message);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      InboundItem one;
+      if (slot[i] == shared) {
+        const auto& events = items[shared].events;
+        one.events.assign(events.begin() + static_cast<std::ptrdiff_t>(span[i].first),
+                          events.begin() + static_cast<std::ptrdiff_t>(span[i].second));
       } else {
-        stored.emplace_back(one.error());
+        one = items[slot[i]];
       }
+      auto r = m_store.ingest({one}, now);
+      if (r) ++m_commits;
+      stored.push_back(r ? Expected<bool>(r->at(0)) : Expected<bool>(r.error()));
     }
   }
 
@@ -116,9 +151,7 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
     out.stored = *stored[i];
     if (out.stored) {
       ++stored_items;
-      if (batch[i].count_new)
-        for (const auto& e : items[i].events)
-          if (known.insert(e.key).second) ++out.new_events;
+      out.new_events = new_events[i];
     }
     batch[i].done(out);
   }

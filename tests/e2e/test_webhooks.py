@@ -367,6 +367,21 @@ class WebhookTest(unittest.TestCase):
         self.assertTrue(harness.wait_until(lambda: len(self.smtp.messages()) == 2, 20))
         self.assertNotIn(TOKEN, h.log())
 
+    def test_sighup_restarts_the_server_with_the_new_secret(self):
+        h = self.herald
+        body = fixture("github/issues_opened.payload.json")
+        with open(h.cfg) as f:
+            text = f.read()
+        with open(h.cfg, "w") as f:
+            f.write(text.replace('secret = "gh-secret"', 'secret = "rotated-secret"'))
+        h.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(harness.wait_until(
+            lambda: h.log().count("http: listening on") == 2 and h.get("/healthz")[0] == 200,
+            20), h.log()[-2000:])
+        self.assertEqual(h.post("github", body, "h-1")[0], 401)
+        self.assertEqual(h.post("github", body, "h-1", secret="rotated-secret")[0], 200)
+        self.assertEqual(h.count(), 1)
+
     def test_kill_9_right_after_a_2xx_loses_nothing(self):
         h = self.herald
         template = json.loads(fixture("jira/mobitel_webhooks_issue_created.json"))

@@ -183,29 +183,39 @@ void record(Metrics& metrics, const Clock& clock, const Outcome& o) {
   else spdlog::info("{}", line);
 }
 
+// The answer with its log line and counters, which run on the HTTP thread that
+// sends it (so the writer's thread only completes answers).
+InboundResponse recorded(Metrics& metrics, const Clock& clock, InboundResponse r, Outcome o) {
+  r.then = [&metrics, &clock, o = std::move(o)] { record(metrics, clock, o); };
+  return r;
+}
+
+InboundResponse not_stored(Outcome& o, const Error& e) {
+  o.status = 503;
+  o.result = "error";
+  o.reason = e.message;
+  auto r = InboundResponse::json(503, error_body("not stored, try again"));
+  r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
+
 // Hands the events to the writer and answers after the commit.
 void store_and_answer(IngestWriter& writer, Metrics& metrics, const Clock& clock,
                       InboundItem item, Outcome outcome, Respond respond) {
   int n = static_cast<int>(item.events.size());
-  writer.submit(std::move(item),
-                [&metrics, &clock, outcome = std::move(outcome), respond = std::move(respond),
-                 n](Expected<IngestOutcome> r) mutable {
-                  if (!r) {
-                    outcome.result = "error";
-                    outcome.status = 503;
-                    outcome.reason = r.error().message;
-                    record(metrics, clock, outcome);
-                    auto resp = InboundResponse::json(503, error_body("not stored, try again"));
-                    resp.headers.emplace_back("Retry-After", "5");
-                    return respond(std::move(resp));
-                  }
-                  outcome.status = 200;
-                  outcome.result = r->stored ? "stored" : "duplicate";
-                  outcome.events = r->stored ? n : 0;
-                  record(metrics, clock, outcome);
-                  respond(InboundResponse::json(200, {{"result", outcome.result},
-                                                   {"events", outcome.events}}));
-                });
+  writer.submit(std::move(item), [&metrics, &clock, o = std::move(outcome),
+                                  respond = std::move(respond), n](Expected<IngestOutcome> r) {
+    Outcome out = o;
+    if (!r) {
+      auto resp = not_stored(out, r.error());
+      return respond(recorded(metrics, clock, std::move(resp), std::move(out)));
+    }
+    out.status = 200;
+    out.result = r->stored ? "stored" : "duplicate";
+    out.events = r->stored ? n : 0;
+    auto resp = InboundResponse::json(200, {{"result", out.result}, {"events", out.events}});
+    respond(recorded(metrics, clock, std::move(resp), std::move(out)));
+  });
 }
 
 void handle_webhook(const SourceConfig& src, IngestWriter& writer, Metrics& metrics,
@@ -280,22 +290,18 @@ void handle_events_api(const std::string& token, IngestWriter& writer, Metrics& 
   writer.submit(
       std::move(item),
       [&metrics, &clock, o = std::move(o), respond = std::move(respond),
-       n](Expected<IngestOutcome> r) mutable {
+       n](Expected<IngestOutcome> r) {
+        Outcome out = o;
         if (!r) {
-          o.status = 503;
-          o.result = "error";
-          o.reason = r.error().message;
-          record(metrics, clock, o);
-          auto resp = InboundResponse::json(503, error_body("not stored, try again"));
-          resp.headers.emplace_back("Retry-After", "5");
-          return respond(std::move(resp));
+          auto resp = not_stored(out, r.error());
+          return respond(recorded(metrics, clock, std::move(resp), std::move(out)));
         }
-        o.status = 200;
-        o.result = "stored";
-        o.events = n;
-        o.new_events = r->new_events;
-        record(metrics, clock, o);
-        respond(InboundResponse::json(200, {{"accepted", n}, {"new", r->new_events}}));
+        out.status = 200;
+        out.result = "stored";
+        out.events = n;
+        out.new_events = r->new_events;
+        auto resp = InboundResponse::json(200, {{"accepted", n}, {"new", r->new_events}});
+        respond(recorded(metrics, clock, std::move(resp), std::move(out)));
       },
       true);
 }
