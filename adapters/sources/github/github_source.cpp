@@ -22,6 +22,7 @@
 #include <map>
 
 #include "adapters/sources/source.hpp"
+#include "adapters/sources/tracker/cursor.hpp"
 #include "adapters/sources/tracker/tracker_events.hpp"
 #include "daemon/http_client.hpp"
 #include "daemon/util.hpp"
@@ -30,23 +31,10 @@ namespace herald {
 
 namespace {
 
+using tracker::Cursor;
+
 constexpr int k_max_pages = 100;
 constexpr int k_max_per_page = 100;  // GitHub's limit
-
-std::string percent_encode(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    }
-  }
-  return out;
-}
 
 // "scheme://host[:port]" of a URL, lower-case; empty when it has none.
 std::string origin_of(std::string_view url) {
@@ -81,46 +69,6 @@ std::string next_link(std::string_view header) {
   return {};
 }
 
-struct Cursor {
-  std::string time;               // GitHub's updated_at text, or herald's before any issue
-  int64_t ms = 0;
-  std::vector<std::string> numbers;  // issues read with exactly this instant
-
-  std::string text() const {
-    std::string out = time;
-    for (size_t i = 0; i < numbers.size(); ++i) out += (i ? "," : " ") + numbers[i];
-    return out;
-  }
-  bool listed(const std::string& number) const {
-    return std::find(numbers.begin(), numbers.end(), number) != numbers.end();
-  }
-  bool seen(int64_t at, const std::string& number) const {
-    return at < ms || (at == ms && listed(number));
-  }
-  void advance(int64_t at, const std::string& at_text, const std::string& number) {
-    if (at > ms) {
-      ms = at;
-      time = trim(at_text);  // parse_jira_time_ms() accepts surrounding blanks
-      numbers.clear();
-    }
-    if (at == ms && std::find(numbers.begin(), numbers.end(), number) == numbers.end())
-      numbers.push_back(number);
-  }
-};
-
-std::optional<Cursor> parse_cursor(const std::string& text) {
-  auto space = text.find(' ');
-  Cursor c;
-  c.time = text.substr(0, space);
-  auto ms = tracker::parse_jira_time_ms(c.time);
-  if (!ms) return std::nullopt;
-  c.ms = *ms;
-  if (space != std::string::npos)
-    for (auto& n : split(text.substr(space + 1), ','))
-      if (!n.empty()) c.numbers.push_back(n);
-  return c;
-}
-
 class GithubSource final : public Source {
  public:
   GithubSource(SourceConfig sc, const Clock& clock) : m_sc(std::move(sc)), m_clock(clock) {
@@ -136,14 +84,8 @@ class GithubSource final : public Source {
     out.last_modified = state.last_modified;
     out.content_hash = state.content_hash;
 
-    std::optional<Cursor> start = state.cursor.empty() ? std::nullopt : parse_cursor(state.cursor);
-    if (!start) {
-      if (!state.cursor.empty())
-        out.warnings.push_back("unreadable cursor '" + one_line(state.cursor) +
-                               "'; starting a new window");
-      const int64_t lookback = (m_sc.max_age_ms > 0 ? m_sc.max_age_ms : m_sc.interval_ms) / 1000;
-      start = Cursor{format_rfc3339(now - lookback), (now - lookback) * 1000, {}};
-    }
+    std::optional<Cursor> start = tracker::start_cursor(state.cursor, m_sc.max_age_ms,
+                                                        m_sc.interval_ms, now, out.warnings);
     const int64_t since = start->ms / 1000 - (start->ms % 1000 < 0 ? 1 : 0);
     Cursor newest = *start;
     std::map<std::string, std::pair<int64_t, std::string>> read_now;  // number -> first reading

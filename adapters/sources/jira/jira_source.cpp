@@ -38,6 +38,7 @@
 #include <set>
 
 #include "adapters/sources/source.hpp"
+#include "adapters/sources/tracker/cursor.hpp"
 #include "adapters/sources/tracker/tracker_events.hpp"
 #include "daemon/http_client.hpp"
 #include "daemon/util.hpp"
@@ -46,69 +47,13 @@ namespace herald {
 
 namespace {
 
+using tracker::Cursor;
+
 constexpr int k_max_pages = 100;
 constexpr int64_t k_unknown_zone_margin_s = 12 * 3600;
 constexpr const char* k_fields =
     "summary,description,status,priority,issuetype,project,components,labels,fixVersions,"
     "versions,resolution,resolutiondate,created,updated,reporter,assignee,comment,security";
-
-std::string percent_encode(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    }
-  }
-  return out;
-}
-
-struct Cursor {
-  std::string time;               // Jira's text, or herald's "...Z" before any issue was seen
-  int64_t ms = 0;
-  std::vector<std::string> keys;  // issues read with exactly this instant
-
-  std::string text() const {
-    std::string out = time;
-    for (size_t i = 0; i < keys.size(); ++i) out += (i ? "," : " ") + keys[i];
-    return out;
-  }
-  bool listed(const std::string& key) const {
-    return std::find(keys.begin(), keys.end(), key) != keys.end();
-  }
-  bool seen(int64_t at, const std::string& key) const {
-    return at < ms || (at == ms && (listed(key) || listed(hidden(key))));
-  }
-  // How a withheld (restricted) issue is listed: not by its key.
-  static std::string hidden(const std::string& key) { return "~" + sha256_hex(key).substr(0, 16); }
-  // Takes an issue read at `at` into the cursor.
-  void advance(int64_t at, const std::string& at_text, const std::string& key) {
-    if (at > ms) {
-      ms = at;
-      time = trim(at_text);  // parse_jira_time_ms() accepts surrounding blanks
-      keys.clear();
-    }
-    if (at == ms && !key.empty() && std::find(keys.begin(), keys.end(), key) == keys.end())
-      keys.push_back(key);
-  }
-};
-
-std::optional<Cursor> parse_cursor(const std::string& text) {
-  auto space = text.find(' ');
-  Cursor c;
-  c.time = text.substr(0, space);
-  auto ms = tracker::parse_jira_time_ms(c.time);
-  if (!ms) return std::nullopt;
-  c.ms = *ms;
-  if (space != std::string::npos)
-    for (auto& k : split(text.substr(space + 1), ','))
-      if (!k.empty()) c.keys.push_back(k);
-  return c;
-}
 
 // The JQL literal "yyyy/MM/dd HH:mm" at or before the cursor in the user's time zone.
 std::string jql_minute(const Cursor& c) {
@@ -151,14 +96,8 @@ class JiraSource final : public Source {
     out.last_modified = state.last_modified;
     out.content_hash = state.content_hash;
 
-    std::optional<Cursor> start = state.cursor.empty() ? std::nullopt : parse_cursor(state.cursor);
-    if (!start) {
-      if (!state.cursor.empty())
-        out.warnings.push_back("unreadable cursor '" + one_line(state.cursor) +
-                               "'; starting a new window");
-      const int64_t lookback = (m_sc.max_age_ms > 0 ? m_sc.max_age_ms : m_sc.interval_ms) / 1000;
-      start = Cursor{format_rfc3339(now - lookback), (now - lookback) * 1000, {}};
-    }
+    std::optional<Cursor> start = tracker::start_cursor(state.cursor, m_sc.max_age_ms,
+                                                        m_sc.interval_ms, now, out.warnings);
     const int64_t since = start->ms / 1000 - (start->ms % 1000 < 0 ? 1 : 0);
     Cursor newest = *start;
     std::set<std::string> read_now;  // "key@ms" of issues taken in this poll
