@@ -259,22 +259,34 @@ SourceState Store::source_state(const std::string& source) {
 }
 
 namespace {
-int insert_events_locked(sqlite3* db, const std::vector<Event>& events,
-                         const std::vector<bool>* announce, int64_t now) {
-  Stmt ins(db,
-           "INSERT INTO events(key, kind, source, time, severity, title, body, received_at, routed) "
-           "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING");
-  int added = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const Event& e = events[i];
-    bool route = !announce || i >= announce->size() || (*announce)[i];
-    ins.bind(1, e.key).bind(2, e.kind).bind(3, e.source).bind(4, e.time).bind(5, e.severity)
-        .bind(6, e.title).bind(7, to_json(e).dump()).bind(8, now).bind(9, int64_t{route ? 0 : 1});
-    ins.run();
-    added += sqlite3_changes(db);
+// Inserts events, skipping keys already stored; one prepared statement for
+// every call on the same transaction.
+class EventInserter {
+ public:
+  explicit EventInserter(sqlite3* db)
+      : m_db(db),
+        m_ins(db,
+              "INSERT INTO events(key, kind, source, time, severity, title, body, received_at, "
+              "routed) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING") {}
+
+  // Returns how many were new. announce[i] false records event i as routed.
+  int insert(const std::vector<Event>& events, const std::vector<bool>* announce, int64_t now) {
+    int added = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Event& e = events[i];
+      bool route = !announce || i >= announce->size() || (*announce)[i];
+      m_ins.bind(1, e.key).bind(2, e.kind).bind(3, e.source).bind(4, e.time).bind(5, e.severity)
+          .bind(6, e.title).bind(7, to_json(e).dump()).bind(8, now).bind(9, int64_t{route ? 0 : 1});
+      m_ins.run();
+      added += sqlite3_changes(m_db);
+    }
+    return added;
   }
-  return added;
-}
+
+ private:
+  sqlite3* m_db;
+  Stmt m_ins;
+};
 // Outbox rows, due now; an existing idempotency key is left as it is.
 void insert_deliveries_locked(sqlite3* db, const std::vector<NewDelivery>& deliveries,
                               int64_t now) {
@@ -295,7 +307,7 @@ Expected<int> Store::commit_poll(const PollCommit& poll) {
   std::lock_guard lock(m_mutex);
   return guarded("commit poll", [&]() -> Expected<int> {
     Transaction tx(m_db);
-    int added = insert_events_locked(m_db, poll.events, &poll.announce, poll.now);
+    int added = EventInserter(m_db).insert(poll.events, &poll.announce, poll.now);
     Stmt up(m_db,
             "INSERT INTO source_state(source, cursor, etag, last_modified, content_hash, "
             "last_success, last_attempt, last_error, consecutive_failures, next_poll_at) "
@@ -330,7 +342,7 @@ Expected<int> Store::insert_events(const std::vector<Event>& events, int64_t now
   std::lock_guard lock(m_mutex);
   return guarded("insert events", [&]() -> Expected<int> {
     Transaction tx(m_db);
-    int added = insert_events_locked(m_db, events, nullptr, now);
+    int added = EventInserter(m_db).insert(events, nullptr, now);
     tx.commit();
     return added;
   });
@@ -343,6 +355,7 @@ Expected<std::vector<bool>> Store::ingest(const std::vector<InboundItem>& items,
     Stmt seen(m_db,
               "INSERT INTO inbound_deliveries(source, delivery_id, received_at) VALUES(?,?,?) "
               "ON CONFLICT DO NOTHING");
+    EventInserter inserter(m_db);
     std::vector<bool> stored;
     stored.reserve(items.size());
     for (const auto& item : items) {
@@ -354,7 +367,7 @@ Expected<std::vector<bool>> Store::ingest(const std::vector<InboundItem>& items,
           continue;
         }
       }
-      insert_events_locked(m_db, item.events, nullptr, now);
+      inserter.insert(item.events, nullptr, now);
       stored.push_back(true);
     }
     tx.commit();
@@ -406,16 +419,17 @@ Status Store::commit_digest(const std::string& name, int64_t window_end,
 }
 
 std::vector<StoredEvent> Store::unrouted_events(int limit) {
-  std::lock_guard lock(m_mutex);
-  std::vector<StoredEvent> out;
-  Stmt st(m_db, "SELECT id, body FROM events WHERE routed = 0 ORDER BY id LIMIT ?");
-  st.bind(1, int64_t{limit});
-  while (st.step()) {
-    StoredEvent se;
-    se.id = st.i64(0);
-    se.event = event_from_json(nlohmann::json::parse(st.text(1)));
-    out.push_back(std::move(se));
+  std::vector<std::pair<int64_t, std::string>> rows;
+  {
+    std::lock_guard lock(m_mutex);  // JSON is parsed after, so writers are not held up
+    Stmt st(m_db, "SELECT id, body FROM events WHERE routed = 0 ORDER BY id LIMIT ?");
+    st.bind(1, int64_t{limit});
+    while (st.step()) rows.emplace_back(st.i64(0), st.text(1));
   }
+  std::vector<StoredEvent> out;
+  out.reserve(rows.size());
+  for (auto& [id, body] : rows)
+    out.push_back({id, event_from_json(nlohmann::json::parse(body))});
   return out;
 }
 
