@@ -236,12 +236,13 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
 constexpr auto k_push_route_gap = std::chrono::milliseconds(50);
 
 // Adds a loop iteration's figures to the counters.
-void count_run(Metrics& metrics, const RunReport& rep) {
+// sink: the mail transport in use ("smtp" or "maildir"), the only sink kind so far.
+void count_run(Metrics& metrics, const RunReport& rep, const std::string& sink) {
   metrics.add("herald_polls_total", {{"result", "ok"}}, rep.polls - rep.poll_failures);
   metrics.add("herald_polls_total", {{"result", "failed"}}, rep.poll_failures);
-  metrics.add("herald_deliveries_total", {{"result", "delivered"}}, rep.delivered);
-  metrics.add("herald_deliveries_total", {{"result", "retry"}}, rep.retried);
-  metrics.add("herald_deliveries_total", {{"result", "dead"}}, rep.dead);
+  metrics.add("herald_deliveries_total", {{"sink", sink}, {"result", "delivered"}}, rep.delivered);
+  metrics.add("herald_deliveries_total", {{"sink", sink}, {"result", "retry"}}, rep.retried);
+  metrics.add("herald_deliveries_total", {{"sink", sink}, {"result", "dead"}}, rep.dead);
 }
 
 int cmd_run(const Args& a) {
@@ -328,7 +329,7 @@ int cmd_run(const Args& a) {
     daemon->pipeline->route_pending(rep);
     daemon->pipeline->run_digests(rep);
     daemon->pipeline->deliver_due(rep, &ctl.stop);
-    count_run(metrics, rep);
+    count_run(metrics, rep, daemon->cfg.mail.smtp_url.empty() ? "maildir" : "smtp");
     notify_systemd("WATCHDOG=1");
     int64_t wait_s = std::max<int64_t>(1, daemon->pipeline->next_wakeup() - clock.now());
     auto wait = std::chrono::seconds(wait_s);

@@ -34,7 +34,7 @@ const Family k_families[] = {
     {"herald_ingest_commits_total", "counter", "Group commits of inbound events."},
     {"herald_ingest_items_total", "counter", "Inbound requests committed, by result."},
     {"herald_polls_total", "counter", "Source polls by result."},
-    {"herald_deliveries_total", "counter", "Delivery attempts by result."},
+    {"herald_deliveries_total", "counter", "Delivery attempts by sink and result."},
     {"herald_inbound_last_success_timestamp_seconds", "gauge",
      "When a push source last delivered an accepted request (Unix time)."},
     {"herald_inbound_errors_total", "counter", "Rejected requests of a push source."},

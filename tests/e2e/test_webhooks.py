@@ -331,7 +331,7 @@ class WebhookTest(unittest.TestCase):
                      'herald_events{source="gh",kind="bug.created"} 1',
                      'herald_outbox_deliveries{destination="developers",state="delivered"} 1',
                      'herald_outbox_depth{state="pending"} 0',
-                     'herald_deliveries_total{result="delivered"} 1',
+                     'herald_deliveries_total{sink="smtp",result="delivered"} 1',
                      'herald_source_errors_total{source="gl"} 1',
                      'herald_store_up 1']:
             self.assertIn(line + "\n", text)
