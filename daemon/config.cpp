@@ -13,6 +13,7 @@
 #include <set>
 #include <string_view>
 
+#include "daemon/http_server.hpp"
 #include "daemon/schedule.hpp"
 #include "daemon/util.hpp"
 
@@ -321,7 +322,11 @@ const std::vector<Key<RouteConfig>> k_route_keys = {
 };
 
 const std::vector<Key<HttpConfig>> k_http_keys = {
-    {"listen", STR(listen)},
+    {"listen", [](Ctx& c, const toml::node& n, HttpConfig& o) {
+       read_string(c, n, "listen", o.listen);
+       if (o.listen.empty()) return;
+       if (auto a = parse_listen(o.listen); !a) c.error(n, "'listen': " + a.error().message);
+     }},
     {"max_body", [](Ctx& c, const toml::node& n, HttpConfig& o) { read_size(c, n, "max_body", o.max_body); }},
     {"api_token", [](Ctx& c, const toml::node& n, HttpConfig& o) { read_secret(c, n, "api_token", o.api_token); }},
     {"api_token_file", [](Ctx& c, const toml::node& n, HttpConfig& o) {

@@ -143,3 +143,12 @@ TEST_CASE("config: the shipped configurations are valid", "[config]") {
     CHECK(r.config);
   }
 }
+
+TEST_CASE("config: a listen address that does not parse is reported at its line", "[config]") {
+  auto r = parse_config("[http]\nlisten = \"127.0.0.1:99999\"\n", "h.toml");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].line == 2);
+  CHECK(r.errors[0].message.rfind("'listen': ", 0) == 0);
+  auto ok = parse_config("[http]\nlisten = \"8080\"\n[mail]\nfrom = \"a@b\"\n", "h.toml");
+  CHECK(ok.errors.empty());
+}
