@@ -6,11 +6,11 @@
 // permanently refused, goes dead.
 #include "daemon/pipeline.hpp"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <future>
+#include <random>
 
 #include "adapters/sinks/mail/message.hpp"
 #include "adapters/sinks/mail/transport.hpp"
@@ -21,11 +21,11 @@ namespace herald {
 
 namespace {
 
-// Uniform in [lo, hi) from the CSPRNG (no global rand() state).
+// Uniform in [lo, hi). Jitter needs no cryptographic strength, and OpenSSL's
+// generator costs more to set up than a whole unchanged poll.
 double jitter(double lo, double hi) {
-  uint32_t r = 0;
-  RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r);
-  return lo + (hi - lo) * (r / 4294967296.0);
+  static thread_local std::mt19937 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>(lo, hi)(engine);
 }
 
 }  // namespace
