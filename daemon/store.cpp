@@ -453,8 +453,8 @@ std::vector<OutboxItem> Store::due_deliveries(int64_t now, int limit) {
   std::lock_guard lock(m_mutex);
   std::vector<OutboxItem> out;
   Stmt st(m_db,
-          "SELECT id, idempotency_key, destination, sender, recipients, payload, attempts, created_at "
-          "FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
+          "SELECT id, idempotency_key, destination, sender, recipients, payload, attempts, "
+          "created_at FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
           "ORDER BY next_attempt_at, id LIMIT ?");
   st.bind(1, now).bind(2, int64_t{limit});
   while (st.step()) {

@@ -22,6 +22,16 @@ const SourceKind k_source_kinds[] = {
 };
 }  // namespace
 
+HttpRequest source_request(const SourceConfig& sc, std::string url) {
+  HttpRequest req;
+  req.url = std::move(url);
+  req.timeout_ms = sc.timeout_ms;
+  req.connect_timeout_ms = sc.connect_timeout_ms;
+  req.max_body = sc.max_size;
+  req.max_redirects = sc.max_redirects;  // libcurl drops Authorization on another host
+  return req;
+}
+
 std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock) {
   for (const auto& k : k_source_kinds)
     if (k.kind == sc.kind) return k.make(sc, cfg, clock);

@@ -9,6 +9,7 @@
 #include "daemon/config.hpp"
 #include "daemon/event.hpp"
 #include "daemon/expected.hpp"
+#include "daemon/http_client.hpp"
 #include "daemon/store.hpp"
 
 namespace herald {
@@ -29,6 +30,9 @@ class Source {
   // records the error and backs off).
   virtual Expected<PollOutcome> poll(const SourceState& state) = 0;
 };
+
+// A GET of url with the source's limits: timeouts, body size, redirects.
+HttpRequest source_request(const SourceConfig& sc, std::string url);
 
 // Builds the poller for a [[source]] entry by its kind; nullptr for kinds that
 // are only pushed to herald (webhooks), which the HTTP server handles.

@@ -104,15 +104,7 @@ class FeedSource final : public Source {
   }
 
  private:
-  HttpRequest request(const std::string& url) const {
-    HttpRequest req;
-    req.url = url;
-    req.timeout_ms = m_sc.timeout_ms;
-    req.connect_timeout_ms = m_sc.connect_timeout_ms;
-    req.max_body = m_sc.max_size;
-    req.max_redirects = m_sc.max_redirects;
-    return req;
-  }
+  HttpRequest request(const std::string& url) const { return source_request(m_sc, url); }
 
   // Every configured ChangeLog's releases, in configuration order. One that
   // cannot be fetched is a warning: the announcement goes out without it.

@@ -180,15 +180,10 @@ class GithubSource final : public Source {
 
  private:
   HttpRequest request(const std::string& url) const {
-    HttpRequest req;
-    req.url = url;
+    HttpRequest req = source_request(m_sc, url);
     req.headers = {"Accept: application/vnd.github+json", "X-GitHub-Api-Version: 2022-11-28"};
     if (!m_sc.auth_secret.empty())
       req.headers.push_back("Authorization: Bearer " + m_sc.auth_secret);
-    req.timeout_ms = m_sc.timeout_ms;
-    req.connect_timeout_ms = m_sc.connect_timeout_ms;
-    req.max_body = m_sc.max_size;
-    req.max_redirects = m_sc.max_redirects;  // libcurl drops Authorization on another host
     return req;
   }
 

@@ -210,25 +210,22 @@ class JiraSource final : public Source {
     std::string jql = base_jql(m_sc.jql);
     jql = (jql.empty() ? "" : "(" + jql + ") AND ") + "updated >= \"" + minute +
           "\" ORDER BY updated ASC, key ASC";
-    HttpRequest req;
+    std::string url;
     if (m_sc.api == "v3") {
-      req.url = m_sc.base_url + "/rest/api/3/search/jql?jql=" + percent_encode(jql);
-      if (!token.empty()) req.url += "&nextPageToken=" + percent_encode(token);
+      url = m_sc.base_url + "/rest/api/3/search/jql?jql=" + percent_encode(jql);
+      if (!token.empty()) url += "&nextPageToken=" + percent_encode(token);
     } else {
-      req.url = m_sc.base_url + "/rest/api/2/search?jql=" + percent_encode(jql) +
-                "&startAt=" + std::to_string(start_at);
+      url = m_sc.base_url + "/rest/api/2/search?jql=" + percent_encode(jql) +
+            "&startAt=" + std::to_string(start_at);
     }
-    req.url += "&maxResults=" + std::to_string(max_results) + "&fields=" +
-               percent_encode(k_fields) + "&expand=changelog";
+    url += "&maxResults=" + std::to_string(max_results) + "&fields=" + percent_encode(k_fields) +
+           "&expand=changelog";
+    HttpRequest req = source_request(m_sc, std::move(url));
     req.headers.push_back("Accept: application/json");
     if (!m_sc.auth_user.empty())
       req.userpwd = m_sc.auth_user + ":" + m_sc.auth_secret;
     else if (!m_sc.auth_secret.empty())
       req.headers.push_back("Authorization: Bearer " + m_sc.auth_secret);
-    req.timeout_ms = m_sc.timeout_ms;
-    req.connect_timeout_ms = m_sc.connect_timeout_ms;
-    req.max_body = m_sc.max_size;
-    req.max_redirects = m_sc.max_redirects;
     return req;
   }
 
