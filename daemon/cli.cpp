@@ -5,13 +5,13 @@
 // runs in signal context.
 #include "daemon/cli.hpp"
 
-#include <csignal>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,7 +40,8 @@ namespace herald {
 
 namespace {
 
-constexpr const char* k_usage = R"(herald — release, EOL and bug announcements for the Lustre community
+constexpr const char* k_usage =
+    R"(herald — release, EOL and bug announcements for the Lustre community
 
 Usage:
   herald run [--config FILE] [--once]
@@ -97,8 +98,8 @@ int cmd_check_config(const Args& a) {
     return 1;
   }
   std::printf("%s: OK (%zu sources, %zu destinations, %zu routes, %zu templates)\n",
-              a.config.c_str(), cfg->sources.size(), cfg->destinations.size(),
-              cfg->routes.size(), t->names().size());
+              a.config.c_str(), cfg->sources.size(), cfg->destinations.size(), cfg->routes.size(),
+              t->names().size());
   return 0;
 }
 
@@ -121,9 +122,8 @@ int cmd_outbox(const Args& a) {
   if (sub == "list") {
     for (const auto& r : store->outbox_rows(a.state, a.limit)) {
       std::printf("%lld\t%s\t%s\tattempts=%d\t%s\t%s%s%s\n", static_cast<long long>(r.id),
-                  r.state.c_str(), r.destination.c_str(), r.attempts,
-                  r.idempotency_key.c_str(), r.subject.c_str(),
-                  r.last_error.empty() ? "" : "\tlast: ", r.last_error.c_str());
+                  r.state.c_str(), r.destination.c_str(), r.attempts, r.idempotency_key.c_str(),
+                  r.subject.c_str(), r.last_error.empty() ? "" : "\tlast: ", r.last_error.c_str());
     }
     return 0;
   }
@@ -226,8 +226,7 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
     side.stop();
     return std::nullopt;
   }
-  spdlog::info("http: listening on {} (webhooks, {}/healthz, /metrics)",
-               side.server->address(),
+  spdlog::info("http: listening on {} (webhooks, {}/healthz, /metrics)", side.server->address(),
                http.api_token.empty() ? "" : "/api/v1/events, ");
   return side;
 }
@@ -252,8 +251,7 @@ int cmd_run(const Args& a) {
   SystemClock clock;
   spdlog::info("herald {} starting with {} ({} sources, {} destinations; mail via {})",
                HERALD_VERSION, a.config, cfg->sources.size(), cfg->destinations.size(),
-               cfg->mail.smtp_url.empty() ? "Maildir " + cfg->mail.maildir
-                                          : cfg->mail.smtp_url);
+               cfg->mail.smtp_url.empty() ? "Maildir " + cfg->mail.maildir : cfg->mail.smtp_url);
   auto daemon = build(std::move(*cfg), clock);
   if (!daemon) return 1;
 
@@ -263,10 +261,11 @@ int cmd_run(const Args& a) {
     daemon->pipeline->route_pending(rep);
     daemon->pipeline->run_digests(rep);
     daemon->pipeline->deliver_due(rep);
-    spdlog::info("run --once: {} polls ({} failed, {} unchanged), {} new events, {} deliveries "
-                 "created, {} delivered, {} to retry, {} dead",
-                 rep.polls, rep.poll_failures, rep.unchanged, rep.new_events,
-                 rep.deliveries_created, rep.delivered, rep.retried, rep.dead);
+    spdlog::info(
+        "run --once: {} polls ({} failed, {} unchanged), {} new events, {} deliveries "
+        "created, {} delivered, {} to retry, {} dead",
+        rep.polls, rep.poll_failures, rep.unchanged, rep.new_events, rep.deliveries_created,
+        rep.delivered, rep.retried, rep.dead);
     return rep.poll_failures || rep.retried || rep.dead || rep.render_failures ? 1 : 0;
   }
 
@@ -337,9 +336,8 @@ int cmd_run(const Args& a) {
       wait = std::min<std::chrono::seconds>(
           wait, std::chrono::seconds(std::max<uint64_t>(1, watchdog_usec / 2'000'000)));
     std::unique_lock lock(ctl.mutex);
-    ctl.wake.wait_for(lock, wait, [&] {
-      return ctl.stop.load() || ctl.reload.load() || ctl.ingested.load();
-    });
+    ctl.wake.wait_for(lock, wait,
+                      [&] { return ctl.stop.load() || ctl.reload.load() || ctl.ingested.load(); });
     // Pushed events come in bursts: route what a burst brought together, at most one
     // pass per k_push_route_gap, instead of one small routing transaction per commit.
     if (ctl.ingested)

@@ -88,8 +88,10 @@ void read_string(Ctx& c, const toml::node& n, std::string_view key, std::string&
 }
 
 void read_bool(Ctx& c, const toml::node& n, std::string_view key, bool& out) {
-  if (auto v = n.value<bool>()) out = *v;
-  else c.error(n, "'" + std::string(key) + "' must be true or false");
+  if (auto v = n.value<bool>())
+    out = *v;
+  else
+    c.error(n, "'" + std::string(key) + "' must be true or false");
 }
 
 void read_int(Ctx& c, const toml::node& n, std::string_view key, int64_t lo, int64_t hi,
@@ -134,7 +136,8 @@ void read_size(Ctx& c, const toml::node& n, std::string_view key, int64_t& out) 
   c.error(n, "'" + std::string(key) + "' must be a size such as \"5MiB\"");
 }
 
-void read_strings(Ctx& c, const toml::node& n, std::string_view key, std::vector<std::string>& out) {
+void read_strings(Ctx& c, const toml::node& n, std::string_view key,
+                  std::vector<std::string>& out) {
   out.clear();
   if (auto s = n.value<std::string>()) {
     out.push_back(*s);
@@ -146,8 +149,10 @@ void read_strings(Ctx& c, const toml::node& n, std::string_view key, std::vector
     return;
   }
   for (const auto& el : *arr) {
-    if (auto s = el.value<std::string>()) out.push_back(*s);
-    else c.error(el, "'" + std::string(key) + "' must contain only strings");
+    if (auto s = el.value<std::string>())
+      out.push_back(*s);
+    else
+      c.error(el, "'" + std::string(key) + "' must contain only strings");
   }
 }
 
@@ -171,9 +176,11 @@ void read_secret(Ctx& c, const toml::node& n, std::string_view key, std::string&
   if (!v) return;
   if (v->rfind("env:", 0) == 0) {
     const char* e = std::getenv(v->c_str() + 4);
-    if (!e) c.error(n, "'" + std::string(key) + "': environment variable " + v->substr(4) +
-                           " is not set");
-    else out = e;
+    if (!e)
+      c.error(n,
+              "'" + std::string(key) + "': environment variable " + v->substr(4) + " is not set");
+    else
+      out = e;
     return;
   }
   out = *v;
@@ -194,9 +201,8 @@ template <class T>
 void apply_table(Ctx& c, const toml::table& t, std::string_view section,
                  const std::vector<Key<T>>& keys, T& out) {
   for (const auto& [k, node] : t) {
-    auto it = std::find_if(keys.begin(), keys.end(), [&](const Key<T>& key) {
-      return key.name == k.str();
-    });
+    auto it = std::find_if(keys.begin(), keys.end(),
+                           [&](const Key<T>& key) { return key.name == k.str(); });
     if (it == keys.end()) {
       c.error(node, "unknown key '" + std::string(k.str()) + "' in " + std::string(section) +
                         suggestion(k.str(), keys));
@@ -208,37 +214,52 @@ void apply_table(Ctx& c, const toml::table& t, std::string_view section,
 
 #define STR(field) [](Ctx& c, const toml::node& n, auto& o) { read_string(c, n, #field, o.field); }
 #define BOOL(field) [](Ctx& c, const toml::node& n, auto& o) { read_bool(c, n, #field, o.field); }
-#define DUR(key, field) [](Ctx& c, const toml::node& n, auto& o) { read_duration(c, n, key, o.field); }
-#define LIST(field) [](Ctx& c, const toml::node& n, auto& o) { read_strings(c, n, #field, o.field); }
-#define PATH(field) \
-  [](Ctx& c, const toml::node& n, auto& o) { read_string(c, n, #field, o.field); o.field = c.path(o.field); }
+#define DUR(key, field) \
+  [](Ctx& c, const toml::node& n, auto& o) { read_duration(c, n, key, o.field); }
+#define LIST(field) \
+  [](Ctx& c, const toml::node& n, auto& o) { read_strings(c, n, #field, o.field); }
+#define PATH(field)                          \
+  [](Ctx& c, const toml::node& n, auto& o) { \
+    read_string(c, n, #field, o.field);      \
+    o.field = c.path(o.field);               \
+  }
 
 const std::vector<Key<Config>> k_herald_keys = {
     {"database", PATH(database)},
     {"templates_dir", PATH(templates_dir)},
-    {"log_format", [](Ctx& c, const toml::node& n, Config& o) {
-       read_choice(c, n, "log_format", {"text", "json"}, o.log_format); }},
-    {"log_level", [](Ctx& c, const toml::node& n, Config& o) {
-       read_choice(c, n, "log_level", {"trace", "debug", "info", "warn", "error"}, o.log_level); }},
+    {"log_format",
+     [](Ctx& c, const toml::node& n, Config& o) {
+       read_choice(c, n, "log_format", {"text", "json"}, o.log_format);
+     }},
+    {"log_level",
+     [](Ctx& c, const toml::node& n, Config& o) {
+       read_choice(c, n, "log_level", {"trace", "debug", "info", "warn", "error"}, o.log_level);
+     }},
 };
 
 const std::vector<Key<MailConfig>> k_mail_keys = {
     {"from", STR(from)},
     {"domain", STR(domain)},
     {"smtp_url", STR(smtp_url)},
-    {"tls", [](Ctx& c, const toml::node& n, MailConfig& o) {
-       read_choice(c, n, "tls", {"none", "starttls", "implicit"}, o.tls); }},
+    {"tls",
+     [](Ctx& c, const toml::node& n, MailConfig& o) {
+       read_choice(c, n, "tls", {"none", "starttls", "implicit"}, o.tls);
+     }},
     {"username", STR(username)},
-    {"password", [](Ctx& c, const toml::node& n, MailConfig& o) { read_secret(c, n, "password", o.password); }},
-    {"password_file", [](Ctx& c, const toml::node& n, MailConfig& o) {
-       read_secret_file(c, n, "password_file", o.password); }},
+    {"password",
+     [](Ctx& c, const toml::node& n, MailConfig& o) { read_secret(c, n, "password", o.password); }},
+    {"password_file", [](Ctx& c, const toml::node& n,
+                         MailConfig& o) { read_secret_file(c, n, "password_file", o.password); }},
     {"ca_file", PATH(ca_file)},
     {"verify_peer", BOOL(verify_peer)},
     {"timeout", DUR("timeout", timeout_ms)},
     {"connect_timeout", DUR("connect_timeout", connect_timeout_ms)},
-    {"max_connections", [](Ctx& c, const toml::node& n, MailConfig& o) {
-       int64_t v = o.max_connections; read_int(c, n, "max_connections", 1, 32, v);
-       o.max_connections = static_cast<int>(v); }},
+    {"max_connections",
+     [](Ctx& c, const toml::node& n, MailConfig& o) {
+       int64_t v = o.max_connections;
+       read_int(c, n, "max_connections", 1, 32, v);
+       o.max_connections = static_cast<int>(v);
+     }},
     {"maildir", PATH(maildir)},
 };
 
@@ -246,8 +267,12 @@ const std::vector<Key<DeliveryConfig>> k_delivery_keys = {
     {"max_age", DUR("max_age", max_age_ms)},
     {"backoff_initial", DUR("backoff_initial", backoff_initial_ms)},
     {"backoff_max", DUR("backoff_max", backoff_max_ms)},
-    {"batch", [](Ctx& c, const toml::node& n, DeliveryConfig& o) {
-       int64_t v = o.batch; read_int(c, n, "batch", 1, 100000, v); o.batch = static_cast<int>(v); }},
+    {"batch",
+     [](Ctx& c, const toml::node& n, DeliveryConfig& o) {
+       int64_t v = o.batch;
+       read_int(c, n, "batch", 1, 100000, v);
+       o.batch = static_cast<int>(v);
+     }},
 };
 
 const std::vector<Key<LustreConfig>> k_lustre_keys = {
@@ -259,45 +284,74 @@ const std::vector<Key<LustreConfig>> k_lustre_keys = {
 
 const std::vector<Key<SourceConfig>> k_source_keys = {
     {"name", STR(name)},
-    {"kind", [](Ctx& c, const toml::node& n, SourceConfig& o) {
-       read_choice(c, n, "kind", {"feed", "jira", "github", "jira-webhook", "github-webhook",
-                                  "gitlab-webhook"}, o.kind); }},
+    {"kind",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_choice(c, n, "kind",
+                   {"feed", "jira", "github", "jira-webhook", "github-webhook", "gitlab-webhook"},
+                   o.kind);
+     }},
     {"base_url", STR(base_url)},
     {"jql", STR(jql)},
-    {"api", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_choice(c, n, "api", {"v2", "v3"}, o.api); }},
-    {"page_size", [](Ctx& c, const toml::node& n, SourceConfig& o) {
-       int64_t v = o.page_size; read_int(c, n, "page_size", 1, 1000, v); o.page_size = static_cast<int>(v); }},
+    {"api",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_choice(c, n, "api", {"v2", "v3"}, o.api);
+     }},
+    {"page_size",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       int64_t v = o.page_size;
+       read_int(c, n, "page_size", 1, 1000, v);
+       o.page_size = static_cast<int>(v);
+     }},
     {"repo", STR(repo)},
-    {"username", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_string(c, n, "username", o.auth_user); }},
-    {"token", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret(c, n, "token", o.auth_secret); }},
-    {"token_file", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret_file(c, n, "token_file", o.auth_secret); }},
-    {"password_file", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret_file(c, n, "password_file", o.auth_secret); }},
+    {"username", [](Ctx& c, const toml::node& n,
+                    SourceConfig& o) { read_string(c, n, "username", o.auth_user); }},
+    {"token", [](Ctx& c, const toml::node& n,
+                 SourceConfig& o) { read_secret(c, n, "token", o.auth_secret); }},
+    {"token_file", [](Ctx& c, const toml::node& n,
+                      SourceConfig& o) { read_secret_file(c, n, "token_file", o.auth_secret); }},
+    {"password_file",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_secret_file(c, n, "password_file", o.auth_secret);
+     }},
     {"path", STR(path)},
-    {"secret", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret(c, n, "secret", o.secret); }},
-    {"secret_file", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret_file(c, n, "secret_file", o.secret); }},
-    {"url", [](Ctx& c, const toml::node& n, SourceConfig& o) {
+    {"secret",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret(c, n, "secret", o.secret); }},
+    {"secret_file", [](Ctx& c, const toml::node& n,
+                       SourceConfig& o) { read_secret_file(c, n, "secret_file", o.secret); }},
+    {"url",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
        read_string(c, n, "url", o.url);
        if (o.url.find("://") == std::string::npos && !o.url.empty())
-         o.url = "file://" + c.path(o.url); }},
+         o.url = "file://" + c.path(o.url);
+     }},
     {"interval", DUR("interval", interval_ms)},
     {"timeout", DUR("timeout", timeout_ms)},
     {"connect_timeout", DUR("connect_timeout", connect_timeout_ms)},
-    {"max_size", [](Ctx& c, const toml::node& n, SourceConfig& o) { read_size(c, n, "max_size", o.max_size); }},
-    {"max_redirects", [](Ctx& c, const toml::node& n, SourceConfig& o) {
-       int64_t v = o.max_redirects; read_int(c, n, "max_redirects", 0, 20, v); o.max_redirects = v; }},
-    {"release_model", [](Ctx& c, const toml::node& n, SourceConfig& o) {
-       read_choice(c, n, "release_model", {"lustre", "generic"}, o.release_model); }},
+    {"max_size",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) { read_size(c, n, "max_size", o.max_size); }},
+    {"max_redirects",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       int64_t v = o.max_redirects;
+       read_int(c, n, "max_redirects", 0, 20, v);
+       o.max_redirects = v;
+     }},
+    {"release_model",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_choice(c, n, "release_model", {"lustre", "generic"}, o.release_model);
+     }},
     {"project", STR(project)},
     {"max_age", DUR("max_age", max_age_ms)},
-    {"changelog", [](Ctx& c, const toml::node& n, SourceConfig& o) {
+    {"changelog",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
        read_strings(c, n, "changelog", o.changelogs);
-       for (auto& p : o.changelogs) p = c.path(p); }},
+       for (auto& p : o.changelogs) p = c.path(p);
+     }},
 };
 
 const std::vector<Key<DestinationConfig>> k_destination_keys = {
     {"name", STR(name)},
-    {"kind", [](Ctx& c, const toml::node& n, DestinationConfig& o) {
-       read_choice(c, n, "kind", {"mail"}, o.kind); }},
+    {"kind", [](Ctx& c, const toml::node& n,
+                DestinationConfig& o) { read_choice(c, n, "kind", {"mail"}, o.kind); }},
     {"to", LIST(to)},
     {"from", STR(from)},
     {"subject_prefix", STR(subject_prefix)},
@@ -311,28 +365,45 @@ const std::vector<Key<DestinationConfig>> k_destination_keys = {
 
 const std::vector<Key<RouteConfig>> k_route_keys = {
     {"kinds", LIST(kinds)},
-    {"tags", [](Ctx& c, const toml::node& n, RouteConfig& o) {
+    {"tags",
+     [](Ctx& c, const toml::node& n, RouteConfig& o) {
        const auto* t = n.as_table();
-       if (!t) { c.error(n, "'tags' must be a table such as { audience = \"release\" }"); return; }
-       for (const auto& [k, v] : *t) read_strings(c, v, "tags." + std::string(k.str()), o.tags[std::string(k.str())]);
+       if (!t) {
+         c.error(n, "'tags' must be a table such as { audience = \"release\" }");
+         return;
+       }
+       for (const auto& [k, v] : *t)
+         read_strings(c, v, "tags." + std::string(k.str()), o.tags[std::string(k.str())]);
      }},
-    {"min_severity", [](Ctx& c, const toml::node& n, RouteConfig& o) {
-       read_choice(c, n, "min_severity", {"info", "low", "medium", "high", "critical"}, o.min_severity); }},
+    {"min_severity",
+     [](Ctx& c, const toml::node& n, RouteConfig& o) {
+       read_choice(c, n, "min_severity", {"info", "low", "medium", "high", "critical"},
+                   o.min_severity);
+     }},
     {"to", LIST(to)},
 };
 
 const std::vector<Key<HttpConfig>> k_http_keys = {
-    {"listen", [](Ctx& c, const toml::node& n, HttpConfig& o) {
+    {"listen",
+     [](Ctx& c, const toml::node& n, HttpConfig& o) {
        read_string(c, n, "listen", o.listen);
        if (o.listen.empty()) return;
        if (auto a = parse_listen(o.listen); !a) c.error(n, "'listen': " + a.error().message);
      }},
-    {"max_body", [](Ctx& c, const toml::node& n, HttpConfig& o) { read_size(c, n, "max_body", o.max_body); }},
-    {"api_token", [](Ctx& c, const toml::node& n, HttpConfig& o) { read_secret(c, n, "api_token", o.api_token); }},
-    {"api_token_file", [](Ctx& c, const toml::node& n, HttpConfig& o) {
-       read_secret_file(c, n, "api_token_file", o.api_token); }},
-    {"threads", [](Ctx& c, const toml::node& n, HttpConfig& o) {
-       int64_t v = o.threads; read_int(c, n, "threads", 1, 64, v); o.threads = static_cast<int>(v); }},
+    {"max_body",
+     [](Ctx& c, const toml::node& n, HttpConfig& o) { read_size(c, n, "max_body", o.max_body); }},
+    {"api_token", [](Ctx& c, const toml::node& n,
+                     HttpConfig& o) { read_secret(c, n, "api_token", o.api_token); }},
+    {"api_token_file",
+     [](Ctx& c, const toml::node& n, HttpConfig& o) {
+       read_secret_file(c, n, "api_token_file", o.api_token);
+     }},
+    {"threads",
+     [](Ctx& c, const toml::node& n, HttpConfig& o) {
+       int64_t v = o.threads;
+       read_int(c, n, "threads", 1, 64, v);
+       o.threads = static_cast<int>(v);
+     }},
 };
 
 const std::vector<Key<DigestConfig>> k_digest_keys = {
@@ -343,8 +414,11 @@ const std::vector<Key<DigestConfig>> k_digest_keys = {
     {"projects", LIST(projects)},
     {"components", LIST(components)},
     {"labels", LIST(labels)},
-    {"min_severity", [](Ctx& c, const toml::node& n, DigestConfig& o) {
-       read_choice(c, n, "min_severity", {"info", "low", "medium", "high", "critical"}, o.min_severity); }},
+    {"min_severity",
+     [](Ctx& c, const toml::node& n, DigestConfig& o) {
+       read_choice(c, n, "min_severity", {"info", "low", "medium", "high", "critical"},
+                   o.min_severity);
+     }},
     {"to", LIST(to)},
     {"group_by", LIST(group_by)},
     {"send_empty", BOOL(send_empty)},
@@ -391,7 +465,8 @@ void read_section(Ctx& c, const toml::node& n, std::string_view section,
                   const std::vector<Key<T>>& keys, T& out) {
   const auto* t = n.as_table();
   if (!t) {
-    c.error(n, "'" + std::string(section) + "' must be a table: write [" + std::string(section) + "]");
+    c.error(n,
+            "'" + std::string(section) + "' must be a table: write [" + std::string(section) + "]");
     return;
   }
   apply_table(c, *t, "[" + std::string(section) + "]", keys, out);
@@ -400,8 +475,10 @@ void read_section(Ctx& c, const toml::node& n, std::string_view section,
 void validate(Ctx& c, Config& cfg) {
   std::set<std::string> names;
   for (auto& s : cfg.sources) {
-    if (s.name.empty()) c.error_at(s.line, "[[source]] needs a 'name'");
-    else if (!names.insert(s.name).second) c.error_at(s.line, "duplicate source name '" + s.name + "'");
+    if (s.name.empty())
+      c.error_at(s.line, "[[source]] needs a 'name'");
+    else if (!names.insert(s.name).second)
+      c.error_at(s.line, "duplicate source name '" + s.name + "'");
     if (s.kind.empty()) c.error_at(s.line, "[[source]] '" + s.name + "' needs a 'kind' (feed)");
     const bool webhook = s.kind.find("-webhook") != std::string::npos;
     if (s.kind == "feed" && s.url.empty())
@@ -415,16 +492,19 @@ void validate(Ctx& c, Config& cfg) {
       if (s.path.empty() || s.path[0] != '/')
         c.error_at(s.line, "[[source]] '" + s.name + "' (webhook) needs a 'path' starting with /");
       if (s.secret.empty())
-        c.error_at(s.line, "[[source]] '" + s.name + "' (webhook) needs a 'secret' or 'secret_file'");
+        c.error_at(s.line,
+                   "[[source]] '" + s.name + "' (webhook) needs a 'secret' or 'secret_file'");
       if (cfg.http.listen.empty())
         c.error_at(s.line, "[[source]] '" + s.name + "' is a webhook but [http] listen is not set");
     }
     if (s.release_model.empty()) s.release_model = "generic";
-    if (s.interval_ms < 10'000) c.error_at(s.line, "source '" + s.name + "': interval must be at least 10s");
+    if (s.interval_ms < 10'000)
+      c.error_at(s.line, "source '" + s.name + "': interval must be at least 10s");
   }
   std::set<std::string> dests;
   for (const auto& d : cfg.destinations) {
-    if (d.name.empty()) c.error_at(d.line, "[[destination]] needs a 'name'");
+    if (d.name.empty())
+      c.error_at(d.line, "[[destination]] needs a 'name'");
     else if (!dests.insert(d.name).second)
       c.error_at(d.line, "duplicate destination name '" + d.name + "'");
     if (d.to.empty()) c.error_at(d.line, "destination '" + d.name + "' needs 'to' recipients");
@@ -439,7 +519,8 @@ void validate(Ctx& c, Config& cfg) {
   }
   std::set<std::string> digest_names;
   for (auto& d : cfg.digests) {
-    if (d.name.empty()) c.error_at(d.line, "[[digest]] needs a 'name'");
+    if (d.name.empty())
+      c.error_at(d.line, "[[digest]] needs a 'name'");
     else if (!digest_names.insert(d.name).second)
       c.error_at(d.line, "duplicate digest name '" + d.name + "'");
     if (d.schedule.empty()) {
@@ -447,9 +528,11 @@ void validate(Ctx& c, Config& cfg) {
     } else if (auto sched = CronSchedule::parse(d.schedule, d.timezone); !sched) {
       c.error_at(d.line, "[[digest]] '" + d.name + "': " + sched.error().message);
     }
-    if (d.to.empty()) c.error_at(d.line, "[[digest]] '" + d.name + "' needs 'to' (destination names)");
+    if (d.to.empty())
+      c.error_at(d.line, "[[digest]] '" + d.name + "' needs 'to' (destination names)");
     for (const auto& t : d.to)
-      if (!dests.count(t)) c.error_at(d.line, "[[digest]] sends to unknown destination '" + t + "'");
+      if (!dests.count(t))
+        c.error_at(d.line, "[[digest]] sends to unknown destination '" + t + "'");
     if (d.title.empty()) d.title = d.name + " digest";
   }
   if (cfg.mail.from.find('@') == std::string::npos)
@@ -489,19 +572,28 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
   }
   for (const auto& [k, node] : root) {
     std::string_view key = k.str();
-    if (key == "herald") read_section(c, node, key, k_herald_keys, cfg);
-    else if (key == "mail") read_section(c, node, key, k_mail_keys, cfg.mail);
-    else if (key == "delivery") read_section(c, node, key, k_delivery_keys, cfg.delivery);
-    else if (key == "lustre") read_section(c, node, key, k_lustre_keys, cfg.lustre);
-    else if (key == "source") read_array_of_tables(c, node, key, k_source_keys, cfg.sources);
-    else if (key == "destination") read_array_of_tables(c, node, key, k_destination_keys, cfg.destinations);
-    else if (key == "route") read_array_of_tables(c, node, key, k_route_keys, cfg.routes);
-    else if (key == "http") read_section(c, node, key, k_http_keys, cfg.http);
-    else if (key == "digest") read_array_of_tables(c, node, key, k_digest_keys, cfg.digests);
+    if (key == "herald")
+      read_section(c, node, key, k_herald_keys, cfg);
+    else if (key == "mail")
+      read_section(c, node, key, k_mail_keys, cfg.mail);
+    else if (key == "delivery")
+      read_section(c, node, key, k_delivery_keys, cfg.delivery);
+    else if (key == "lustre")
+      read_section(c, node, key, k_lustre_keys, cfg.lustre);
+    else if (key == "source")
+      read_array_of_tables(c, node, key, k_source_keys, cfg.sources);
+    else if (key == "destination")
+      read_array_of_tables(c, node, key, k_destination_keys, cfg.destinations);
+    else if (key == "route")
+      read_array_of_tables(c, node, key, k_route_keys, cfg.routes);
+    else if (key == "http")
+      read_section(c, node, key, k_http_keys, cfg.http);
+    else if (key == "digest")
+      read_array_of_tables(c, node, key, k_digest_keys, cfg.digests);
     else {
       static const std::vector<Key<int>> k_sections = {
-          {"herald", {}}, {"mail", {}}, {"delivery", {}}, {"lustre", {}},
-          {"source", {}}, {"destination", {}}, {"route", {}}, {"http", {}}, {"digest", {}}};
+          {"herald", {}},      {"mail", {}},  {"delivery", {}}, {"lustre", {}}, {"source", {}},
+          {"destination", {}}, {"route", {}}, {"http", {}},     {"digest", {}}};
       c.error(node, "unknown section '" + std::string(key) + "'" + suggestion(key, k_sections));
     }
   }
