@@ -367,7 +367,7 @@ Expected<std::vector<bool>> Store::ingest(const std::vector<InboundItem>& items,
           continue;
         }
       }
-      inserter.insert(item.events, nullptr, now);
+      inserter.insert(item.events, &item.announce, now);
       stored.push_back(true);
     }
     tx.commit();

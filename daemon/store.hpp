@@ -74,6 +74,7 @@ struct InboundItem {
   std::string source;
   std::string delivery_id;  // the sender's delivery id; empty = no dedup by delivery
   std::vector<Event> events;
+  std::vector<bool> announce = {};  // per event: false = no route can take it: stored routed
 };
 
 struct OutboxRow {

@@ -130,3 +130,19 @@ TEST_CASE("store: routing writes outbox rows once and outcomes move their state"
   CHECK(*store->retry_dead(std::nullopt, 80) == 1);
   CHECK(store->due_deliveries(80, 10).size() == 1);
 }
+
+TEST_CASE("store: pushed events no route can take are stored as routed", "[store]") {
+  TempDir dir;
+  auto store = std::move(*Store::open(dir.file("h.db")));
+  InboundItem item{"hooks", "d1", {make_event("routed-later"), make_event("digest-only")}};
+  item.announce = {true, false};
+  auto r = store->ingest({item}, 10);
+  REQUIRE(r);
+  CHECK(*r == std::vector<bool>{true});
+  CHECK(store->count_events() == 2);
+  auto pending = store->unrouted_events(10);
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].event.key == "routed-later");
+  // Digests read every event of a window, routed or not.
+  CHECK(store->events_received_between(10, 11, {}).size() == 2);
+}

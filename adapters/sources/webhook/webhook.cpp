@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "daemon/ingest.hpp"
+#include "daemon/router.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/util.hpp"
 
@@ -218,8 +219,19 @@ void store_and_answer(IngestWriter& writer, Metrics& metrics, const Clock& clock
   });
 }
 
-void handle_webhook(const SourceConfig& src, IngestWriter& writer, Metrics& metrics,
-                    const Clock& clock, const InboundRequest& req, Respond respond) {
+// An inbound item whose events no route can take are stored as routed: the
+// routing pass then has nothing to read for them (digests read all events).
+InboundItem routed_item(std::string source, std::string delivery, std::vector<Event> events,
+                        const std::vector<RouteConfig>& routes) {
+  InboundItem item{std::move(source), std::move(delivery), std::move(events), {}};
+  item.announce.reserve(item.events.size());
+  for (const auto& e : item.events) item.announce.push_back(!route_event(e, routes).empty());
+  return item;
+}
+
+void handle_webhook(const SourceConfig& src, const std::vector<RouteConfig>& routes,
+                    IngestWriter& writer, Metrics& metrics, const Clock& clock,
+                    const InboundRequest& req, Respond respond) {
   Outcome o;
   o.path = req.path;
   o.source = src.name;
@@ -250,12 +262,13 @@ void handle_webhook(const SourceConfig& src, IngestWriter& writer, Metrics& metr
     record(metrics, clock, o);
     return respond(InboundResponse::json(202, {{"result", "ignored"}}));
   }
-  InboundItem item{src.name, o.delivery, std::move(derived->events)};
+  InboundItem item = routed_item(src.name, o.delivery, std::move(derived->events), routes);
   store_and_answer(writer, metrics, clock, std::move(item), std::move(o), std::move(respond));
 }
 
-void handle_events_api(const std::string& token, IngestWriter& writer, Metrics& metrics,
-                       const Clock& clock, const InboundRequest& req, Respond respond) {
+void handle_events_api(const std::string& token, const std::vector<RouteConfig>& routes,
+                       IngestWriter& writer, Metrics& metrics, const Clock& clock,
+                       const InboundRequest& req, Respond respond) {
   Outcome o;
   o.path = req.path;
   o.source = "api";
@@ -286,7 +299,7 @@ void handle_events_api(const std::string& token, IngestWriter& writer, Metrics& 
   for (auto& e : batch.events)
     if (e.time == 0) e.time = now;
   const int n = static_cast<int>(batch.events.size());
-  InboundItem item{"api", "", std::move(batch.events)};
+  InboundItem item = routed_item("api", "", std::move(batch.events), routes);
   writer.submit(
       std::move(item),
       [&metrics, &clock, o = std::move(o), respond = std::move(respond),
@@ -411,21 +424,24 @@ bool bearer_ok(const InboundRequest& request, const std::string& token) {
 void add_inbound_routes(HttpServer& server, const Config& cfg, IngestWriter& writer,
                         Metrics& metrics, const Clock& clock) {
   auto sources_by_path = std::make_shared<std::map<std::string, std::string>>();
+  auto routes = std::make_shared<const std::vector<RouteConfig>>(cfg.routes);
   for (const auto& src : cfg.sources) {
     if (src.kind.size() < 8 || src.kind.compare(src.kind.size() - 8, 8, "-webhook") != 0)
       continue;
     (*sources_by_path)[src.path] = src.name;
     server.route("POST", src.path,
-                 [src, &writer, &metrics, &clock](const InboundRequest& req, Respond respond) {
-                   handle_webhook(src, writer, metrics, clock, req, std::move(respond));
+                 [src, routes, &writer, &metrics, &clock](const InboundRequest& req,
+                                                          Respond respond) {
+                   handle_webhook(src, *routes, writer, metrics, clock, req, std::move(respond));
                  });
   }
   if (!cfg.http.api_token.empty()) {
     (*sources_by_path)["/api/v1/events"] = "api";
     server.route("POST", "/api/v1/events",
-                 [token = cfg.http.api_token, &writer, &metrics, &clock](const InboundRequest& req,
-                                                                         Respond respond) {
-                   handle_events_api(token, writer, metrics, clock, req, std::move(respond));
+                 [token = cfg.http.api_token, routes, &writer, &metrics, &clock](
+                     const InboundRequest& req, Respond respond) {
+                   handle_events_api(token, *routes, writer, metrics, clock, req,
+                                     std::move(respond));
                  });
   }
   server.on_rejected([sources_by_path, &metrics, &clock](const InboundRequest& req, int status) {
