@@ -109,7 +109,10 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
       items.emplace_back();
     }
     auto& events = items[shared].events;
+    auto& announce = items[shared].announce;
     span[i] = {events.size(), events.size() + item.events.size()};
+    for (size_t e = 0; e < item.events.size(); ++e)
+      announce.push_back(e < item.announce.size() ? item.announce[e] : true);
     std::move(item.events.begin(), item.events.end(), std::back_inserter(events));
     slot[i] = shared;
   }
@@ -130,8 +133,11 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
       InboundItem one;
       if (slot[i] == shared) {
         const auto& events = items[shared].events;
-        one.events.assign(events.begin() + static_cast<std::ptrdiff_t>(span[i].first),
-                          events.begin() + static_cast<std::ptrdiff_t>(span[i].second));
+        const auto& announce = items[shared].announce;
+        const auto from = static_cast<std::ptrdiff_t>(span[i].first);
+        const auto to = static_cast<std::ptrdiff_t>(span[i].second);
+        one.events.assign(events.begin() + from, events.begin() + to);
+        one.announce.assign(announce.begin() + from, announce.begin() + to);
       } else {
         one = items[slot[i]];
       }
