@@ -45,7 +45,9 @@ constexpr const char* k_usage =
 
 Usage:
   herald run [--config FILE] [--once]
-      Run the daemon: poll the sources, route events, deliver mail.
+      Run the daemon: poll the sources (feeds, Jira, GitHub), route events,
+      send digests on their schedules, deliver mail. With [http] listen set it
+      also takes webhooks, POST /api/v1/events, GET /healthz and /metrics.
       --once   poll every source once, deliver what is due, and exit
                (exit 1 if a poll or a delivery failed; for cron and benchmarks)
       SIGTERM/SIGINT stop gracefully; SIGHUP reloads the configuration
