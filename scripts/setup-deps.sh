@@ -14,8 +14,8 @@ build_pkgs=(
   libtomlplusplus-dev libkainjow-mustache-dev libssl-dev libsystemd-dev
   libhowardhinnant-date-dev
 )
-test_pkgs=( python3 python3-aiosmtpd postfix curl sqlite3 )
-bench_pkgs=( rss2email wrk time )
+test_pkgs=( python3 python3-aiosmtpd curl sqlite3 )
+bench_pkgs=( postfix rss2email wrk time )
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   test) want+=("${test_pkgs[@]}") ;;
