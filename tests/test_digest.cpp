@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "tests/support/base64.hpp"
 #include "adapters/sources/tracker/tracker_events.hpp"
 #include "daemon/digest.hpp"
 #include "daemon/pipeline.hpp"
@@ -17,6 +18,8 @@ using namespace herald;
 using herald::test::TempDir;
 
 namespace {
+
+using herald::test::base64_decode;
 
 int64_t utc(int64_t y, unsigned mo, unsigned d, int64_t h, int64_t mi, int64_t s = 0) {
   return days_from_civil(y, mo, d) * 86'400 + h * 3600 + mi * 60 + s;
@@ -59,25 +62,6 @@ std::vector<StoredEvent> stored(const std::vector<Event>& events) {
   return out;
 }
 
-std::string base64_decode(std::string_view in) {
-  static const std::string k_alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\r' || c == '\n') continue;
-    auto v = k_alphabet.find(c);
-    REQUIRE(v != std::string::npos);
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 // A composed message's headers (unfolded) and decoded text and HTML parts.
 struct Mail {

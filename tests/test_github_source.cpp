@@ -13,45 +13,12 @@
 #include "daemon/util.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/tracker_server.hpp"
 
 using namespace herald;
 using nlohmann::json;
 
 namespace {
-
-#ifdef HERALD_SOURCE_DIR
-const std::string k_server_script = HERALD_SOURCE_DIR "/tests/tools/tracker_server.py";
-#else
-const std::string k_server_script = HERALD_FIXTURES "/../tools/tracker_server.py";
-#endif
-
-// tests/tools/tracker_server.py serving the GitHub issue files of a directory.
-class GithubServer {
- public:
-  GithubServer(const std::string& issues_dir, std::vector<std::string> options) {
-    std::vector<std::string> argv = {"/usr/bin/python3", k_server_script, "--github", issues_dir,
-                                     "--log", m_dir.file("requests.jsonl")};
-    argv.insert(argv.end(), options.begin(), options.end());
-    m_process.emplace(test::ChildProcess::spawn(argv, m_dir.file("stderr.txt")));
-    auto line = m_process->read_line(20'000);
-    if (!line || line->rfind("PORT ", 0) != 0)
-      throw std::runtime_error("tracker_server.py did not start: " +
-                               read_file(m_dir.file("stderr.txt")).value_or("(no stderr)"));
-    m_url = "http://127.0.0.1:" + line->substr(5);
-  }
-  const std::string& url() const { return m_url; }
-  std::vector<json> requests() const {
-    std::vector<json> out;
-    for (const auto& l : split(read_file(m_dir.file("requests.jsonl")).value_or(""), '\n'))
-      if (!l.empty()) out.push_back(json::parse(l));
-    return out;
-  }
-
- private:
-  test::TempDir m_dir;
-  std::optional<test::ChildProcess> m_process;
-  std::string m_url;
-};
 
 json own_list() {
   auto text = read_file(std::string(HERALD_FIXTURES) + "/tracker/github_issues_list.json");
@@ -85,7 +52,7 @@ TEST_CASE("github_source: pages by Link, tells pull requests apart, then answers
           "[github_source]") {
   test::TempDir issues;
   issues.write("list.json", own_list().dump());
-  GithubServer server(issues.path(), {});
+  test::TrackerServer server("--github", issues.path(), {});
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   auto src = make_source(github_config(server.url(), "example/lustre-tools"), cfg, clock);
@@ -151,9 +118,9 @@ TEST_CASE("github_source: 429 fails the poll with Retry-After; the token is sent
           "[github_source]") {
   test::TempDir issues;
   issues.write("list.json", own_list().dump());
-  GithubServer server(issues.path(),
-                      {"--fail-requests", "1", "--retry-after", "60", "--require-auth",
-                       "Bearer ghp_secret"});
+  test::TrackerServer server(
+      "--github", issues.path(),
+      {"--fail-requests", "1", "--retry-after", "60", "--require-auth", "Bearer ghp_secret"});
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   auto sc = github_config(server.url(), "example/lustre-tools");
@@ -189,7 +156,8 @@ TEST_CASE("github_source: an issue updated while paging makes the cursor stop be
   list.push_back(extra);
   issues.write("list.json", list.dump());
   // After page 1 (#12) is served, #12 is updated: it moves to the end and page 2 holds #14.
-  GithubServer server(issues.path(), {"--mutate-after", "1:12:2024-05-03T12:00:00Z"});
+  test::TrackerServer server("--github", issues.path(),
+                             {"--mutate-after", "1:12:2024-05-03T12:00:00Z"});
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   auto src = make_source(github_config(server.url(), "example/lustre-tools"), cfg, clock);
@@ -213,7 +181,7 @@ TEST_CASE("github_source: the shared GitHub issue fixtures yield their events", 
   // last updated 2019-05-15T15:20:18Z: one bug.created. The release and security advisory
   // payloads are not issues: the issues API never returns them.
   test::TempDir issues;
-  GithubServer server(issues.path(), {});
+  test::TrackerServer server("--github", issues.path(), {});
   FakeClock clock(at("2019-06-01T00:00:00Z"));
   Config cfg;
   auto sc = github_config(server.url(), "Codertocat/Hello-World");

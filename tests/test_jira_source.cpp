@@ -13,46 +13,12 @@
 #include "daemon/util.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/tracker_server.hpp"
 
 using namespace herald;
 using nlohmann::json;
 
 namespace {
-
-#ifdef HERALD_SOURCE_DIR
-const std::string k_server_script = HERALD_SOURCE_DIR "/tests/tools/tracker_server.py";
-#else
-const std::string k_server_script = HERALD_FIXTURES "/../tools/tracker_server.py";
-#endif
-
-// tests/tools/tracker_server.py serving the issue files of a directory.
-class TrackerServer {
- public:
-  TrackerServer(const std::string& issues_dir, std::vector<std::string> options) {
-    std::vector<std::string> argv = {"/usr/bin/python3", k_server_script, "--jira", issues_dir,
-                                     "--log", m_dir.file("requests.jsonl")};
-    argv.insert(argv.end(), options.begin(), options.end());
-    m_process.emplace(test::ChildProcess::spawn(argv, m_dir.file("stderr.txt")));
-    auto line = m_process->read_line(20'000);
-    if (!line || line->rfind("PORT ", 0) != 0)
-      throw std::runtime_error("tracker_server.py did not start: " +
-                               read_file(m_dir.file("stderr.txt")).value_or("(no stderr)"));
-    m_url = "http://127.0.0.1:" + line->substr(5);
-  }
-  const std::string& url() const { return m_url; }
-  // The requests served so far, one JSON object each (n, path, query, status, authorization).
-  std::vector<json> requests() const {
-    std::vector<json> out;
-    for (const auto& l : split(read_file(m_dir.file("requests.jsonl")).value_or(""), '\n'))
-      if (!l.empty()) out.push_back(json::parse(l));
-    return out;
-  }
-
- private:
-  test::TempDir m_dir;
-  std::optional<test::ChildProcess> m_process;
-  std::string m_url;
-};
 
 json own_json(const std::string& name) {
   auto text = read_file(std::string(HERALD_FIXTURES) + "/tracker/" + name);
@@ -99,8 +65,8 @@ bool has_warning(const PollOutcome& o, const std::string& text) {
 void write_lu_issues(const test::TempDir& dir) {
   dir.write("page.json", own_json("jira_search_page_v2.json").dump());
   dir.write("restricted.json", own_json("jira_restricted_issue.json").dump());
-  auto other = read_file(std::string(HERALD_SHARED_FIXTURES) +
-                         "/jira/mobitel_jira-api-requests_issue.json");
+  auto other =
+      read_file(std::string(HERALD_SHARED_FIXTURES) + "/jira/mobitel_jira-api-requests_issue.json");
   REQUIRE(other);
   auto bbcom = json::parse(*other);
   bbcom["fields"]["updated"] = "2024-05-02T10:00:00.000+0000";
@@ -115,12 +81,13 @@ const std::vector<std::string> k_lu_window_events = {
 
 }  // namespace
 
-TEST_CASE("jira_source: the first poll reads its window page by page and withholds restricted "
-          "issues",
-          "[jira_source]") {
+TEST_CASE(
+    "jira_source: the first poll reads its window page by page and withholds restricted "
+    "issues",
+    "[jira_source]") {
   test::TempDir issues;
   write_lu_issues(issues);
-  TrackerServer server(issues.path(), {"--tz", "+0300"});
+  test::TrackerServer server("--jira", issues.path(), {"--tz", "+0300"});
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   auto src = make_source(jira_config(server.url()), cfg, clock);
@@ -192,11 +159,10 @@ TEST_CASE("jira_source: the first poll reads its window page by page and withhol
   }
 }
 
-TEST_CASE("jira_source: a first poll that finds nothing keeps its window start",
-          "[jira_source]") {
+TEST_CASE("jira_source: a first poll that finds nothing keeps its window start", "[jira_source]") {
   test::TempDir issues;
   write_lu_issues(issues);
-  TrackerServer server(issues.path(), {});
+  test::TrackerServer server("--jira", issues.path(), {});
   FakeClock clock(at("2024-06-01T00:00:00Z"));
   Config cfg;
   auto src = make_source(jira_config(server.url()), cfg, clock);
@@ -216,7 +182,8 @@ TEST_CASE("jira_source: 429 on the first page fails the poll with the server's R
           "[jira_source]") {
   test::TempDir issues;
   write_lu_issues(issues);
-  TrackerServer server(issues.path(), {"--fail-requests", "1", "--retry-after", "120"});
+  test::TrackerServer server("--jira", issues.path(),
+                             {"--fail-requests", "1", "--retry-after", "120"});
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   auto sc = jira_config(server.url());
@@ -237,7 +204,8 @@ TEST_CASE("jira_source: a failure after the first page keeps what was read for t
           "[jira_source]") {
   test::TempDir issues;
   write_lu_issues(issues);
-  TrackerServer server(issues.path(), {"--fail-requests", "2", "--fail-status", "503"});
+  test::TrackerServer server("--jira", issues.path(),
+                             {"--fail-requests", "2", "--fail-status", "503"});
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   auto src = make_source(jira_config(server.url()), cfg, clock);
@@ -266,8 +234,8 @@ TEST_CASE("jira_source: an issue updated while paging does not make another slip
   issues.write("page.json", page.dump());
   // After the first page (LU-18123) is served, LU-18123 is updated: it moves to the end,
   // and offset 1 now holds LU-18141, not LU-18140.
-  TrackerServer server(issues.path(),
-                       {"--mutate-after", "1:LU-18123:2024-05-03T11:00:00.000+0000"});
+  test::TrackerServer server("--jira", issues.path(),
+                             {"--mutate-after", "1:LU-18123:2024-05-03T11:00:00.000+0000"});
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   auto src = make_source(jira_config(server.url()), cfg, clock);
@@ -283,8 +251,8 @@ TEST_CASE("jira_source: an issue updated while paging does not make another slip
   // The search started again from the newest issue read (LU-18123 at 09:36Z).
   bool restarted = false;
   for (const auto& r : server.requests())
-    restarted = restarted || r["query"]["jql"].get<std::string>().find("2024/05/02 09:36") !=
-                                 std::string::npos;
+    restarted = restarted ||
+                r["query"]["jql"].get<std::string>().find("2024/05/02 09:36") != std::string::npos;
   INFO(json(server.requests()).dump());
   CHECK(restarted);
 }
@@ -292,7 +260,7 @@ TEST_CASE("jira_source: an issue updated while paging does not make another slip
 TEST_CASE("jira_source: Jira Cloud search pages with nextPageToken", "[jira_source]") {
   test::TempDir issues;
   write_lu_issues(issues);
-  TrackerServer server(issues.path(), {"--tz", "-0500"});
+  test::TrackerServer server("--jira", issues.path(), {"--tz", "-0500"});
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   auto sc = jira_config(server.url());
@@ -325,8 +293,8 @@ TEST_CASE("jira_source: basic and token auth, and a refused secret stays out of 
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   SECTION("user and password as basic auth") {
-    TrackerServer server(issues.path(),
-                         {"--require-auth", "Basic " + base64_encode("herald:pa55-word")});
+    test::TrackerServer server("--jira", issues.path(),
+                               {"--require-auth", "Basic " + base64_encode("herald:pa55-word")});
     auto sc = jira_config(server.url());
     sc.auth_user = "herald";
     sc.auth_secret = "pa55-word";
@@ -335,7 +303,7 @@ TEST_CASE("jira_source: basic and token auth, and a refused secret stays out of 
     CHECK(out->events.size() == 3);
   }
   SECTION("a token alone as a bearer token") {
-    TrackerServer server(issues.path(), {"--require-auth", "Bearer pat-123"});
+    test::TrackerServer server("--jira", issues.path(), {"--require-auth", "Bearer pat-123"});
     auto sc = jira_config(server.url());
     sc.auth_secret = "pat-123";
     auto out = make_source(sc, cfg, clock)->poll(SourceState{});
@@ -366,7 +334,7 @@ TEST_CASE("jira_source: one poll reads at most 100 pages, the rest comes next po
                                 {"updated", when}}}});
   }
   issues.write("many.json", page.dump());
-  TrackerServer server(issues.path(), {});
+  test::TrackerServer server("--jira", issues.path(), {});
   FakeClock clock(at("2024-05-04T00:00:00Z"));
   Config cfg;
   auto src = make_source(jira_config(server.url()), cfg, clock);
@@ -415,7 +383,7 @@ TEST_CASE("jira_source: every shared Jira issue fixture yields its events throug
   };
   // mobitel_webhooks_comment_created.json carries no issue object: nothing to search.
   test::TempDir issues;
-  TrackerServer server(issues.path(), {"--tz", "+0300"});
+  test::TrackerServer server("--jira", issues.path(), {"--tz", "+0300"});
   FakeClock clock(at("2020-01-01T00:00:00Z"));
   Config cfg;
   auto sc = jira_config(server.url());

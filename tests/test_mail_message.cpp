@@ -8,6 +8,7 @@
 #include <regex>
 #include <string>
 
+#include "tests/support/base64.hpp"
 #include "adapters/sinks/mail/message.hpp"
 #include "daemon/util.hpp"
 
@@ -15,6 +16,8 @@ using namespace herald;
 using namespace herald::mail;
 
 namespace {
+
+using herald::test::base64_decode;
 
 const std::string k_subject = "Lustre 2.15.7 \u2014 released: Gr\u00fc\u00dfe \u2713";
 
@@ -76,25 +79,6 @@ Parsed parse(const std::string& msg) {
   return p;
 }
 
-std::string base64_decode(std::string_view in) {
-  static const std::string k_alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\r' || c == '\n') continue;
-    auto v = k_alphabet.find(c);
-    REQUIRE(v != std::string::npos);
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 // Decodes one RFC 2047 encoded-word ("B" or "Q", charset utf-8).
 std::string decode_word(const std::string& word) {
