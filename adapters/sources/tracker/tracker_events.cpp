@@ -176,6 +176,16 @@ Expected<json> parse_body(std::string_view body, std::string_view what) {
   }
 }
 
+// parse_body, then the top-level type the payload must have (object or array).
+Expected<json> parse_body_as(std::string_view body, std::string_view what, json::value_t type) {
+  auto parsed = parse_body(body, what);
+  if (!parsed) return parsed;
+  if (parsed->type() != type)
+    return bad_input(std::string(what) + ": body is " + parsed->type_name() + ", expected " +
+                     (type == json::value_t::array ? "an array" : "an object"));
+  return parsed;
+}
+
 // Runs f, turning an nlohmann exception that slipped past the checks into bad_input.
 template <class F>
 auto guarded(std::string_view what, F&& f) -> decltype(f()) {
@@ -578,11 +588,9 @@ Derived ignored(std::string what) {
 Expected<Derived> jira_webhook_events(std::string_view body, const std::string& source,
                                       const std::string& base_url) {
   constexpr std::string_view where = "jira webhook";
-  auto parsed = parse_body(body, where);
+  auto parsed = parse_body_as(body, where, json::value_t::object);
   if (!parsed) return parsed.error();
   const json& j = *parsed;
-  if (!j.is_object())
-    return bad_input(std::string(where) + ": body is " + j.type_name() + ", expected an object");
   auto event = required_string(j, "webhookEvent", where);
   if (!event) return event.error();
 
@@ -1032,11 +1040,9 @@ Expected<IssueView> gitlab_view(const json& issue, std::string path, const json*
 
 Expected<Derived> gitlab_webhook_events(std::string_view body, const std::string& source) {
   constexpr std::string_view where = "gitlab webhook";
-  auto parsed = parse_body(body, where);
+  auto parsed = parse_body_as(body, where, json::value_t::object);
   if (!parsed) return parsed.error();
   const json& j = *parsed;
-  if (!j.is_object())
-    return bad_input(std::string(where) + ": body is " + j.type_name() + ", expected an object");
   auto kind = required_string(j, "object_kind", where);
   if (!kind) return kind.error();
   if (*kind != "issue") return ignored(*kind);
@@ -1203,11 +1209,9 @@ Expected<Derived> events_from_jira_issue(const nlohmann::json& issue, const std:
 Expected<JiraPage> parse_jira_search_page(std::string_view body) {
   constexpr std::string_view where = "jira search page";
   return guarded(where, [&]() -> Expected<JiraPage> {
-    auto parsed = parse_body(body, where);
+    auto parsed = parse_body_as(body, where, json::value_t::object);
     if (!parsed) return parsed.error();
     json& j = *parsed;
-    if (!j.is_object())
-      return bad_input(std::string(where) + ": body is " + j.type_name() + ", expected an object");
     const json* issues = member(j, "issues");
     if (!issues) {
       if (const json* errors = array_member(j, "errorMessages"); errors && !errors->empty()) {
@@ -1274,11 +1278,9 @@ Expected<Derived> events_from_github_webhook(std::string_view event_header, std:
         event != "security_advisory")
       return ignored(event);
     std::string where = "github " + event + " webhook";
-    auto parsed = parse_body(body, where);
+    auto parsed = parse_body_as(body, where, json::value_t::object);
     if (!parsed) return parsed.error();
     const json& j = *parsed;
-    if (!j.is_object())
-      return bad_input(where + ": body is " + j.type_name() + ", expected an object");
     if (event == "release") return github_release_webhook(j, source);
     if (event == "security_advisory") return github_advisory_webhook(j, source);
     return github_issue_webhook(j, event, source);
@@ -1301,11 +1303,9 @@ Expected<Derived> events_from_github_issues_page(std::string_view body, const st
                                                  std::optional<int64_t> since) {
   constexpr std::string_view where = "github issues page";
   return guarded(where, [&]() -> Expected<Derived> {
-    auto parsed = parse_body(body, where);
+    auto parsed = parse_body_as(body, where, json::value_t::array);
     if (!parsed) return parsed.error();
     const json& j = *parsed;
-    if (!j.is_array())
-      return bad_input(std::string(where) + ": body is " + j.type_name() + ", expected an array");
     Derived out;
     for (size_t i = 0; i < j.size(); ++i) {
       auto one = events_from_github_issue(j[i], source, repo, since);
