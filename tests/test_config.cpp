@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "daemon/config.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 
@@ -138,7 +139,7 @@ TEST_CASE("config: secrets come from the environment or a file and never appear 
 
 TEST_CASE("config: the shipped configurations are valid", "[config]") {
   for (const char* name : {"config/demo.toml", "config/herald.toml"}) {
-    auto r = load_config(std::string(HERALD_SOURCE_DIR) + "/" + name);
+    auto r = load_config(herald::test::source_dir() + "/" + name);
     INFO(name << "\n" << messages(r));
     CHECK(r.config);
   }

@@ -13,6 +13,7 @@
 #include "daemon/pipeline.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 using herald::test::TempDir;
@@ -28,7 +29,7 @@ int64_t utc(int64_t y, unsigned mo, unsigned d, int64_t h, int64_t mi, int64_t s
 // The four events of the Jira search page fixture: LU-18123 created then resolved (ldlm,
 // Critical), LU-18140 created then reprioritised and commented (llite,clio, Blocker).
 std::vector<Event> fixture_events() {
-  auto body = read_file(std::string(HERALD_FIXTURES) + "/tracker/jira_search_page_v2.json");
+  auto body = read_file(herald::test::fixtures_dir() + "/tracker/jira_search_page_v2.json");
   REQUIRE(body);
   auto page = tracker::parse_jira_search_page(*body);
   REQUIRE(page);
@@ -606,7 +607,7 @@ TEST_CASE("digest: a section lists at most max_listed items, the most severe fir
   std::set<std::string> listed;
   for (const auto& item : c.sections[0].items) listed.insert(item.title.substr(0, 4));
   CHECK(listed == std::set<std::string>{"LU-2", "LU-4", "LU-3"});  // LU-1: low and oldest
-  auto templates = Templates::load(std::string(HERALD_SOURCE_DIR) + "/templates", "");
+  auto templates = Templates::load(herald::test::source_dir() + "/templates", "");
   REQUIRE(templates);
   DestinationConfig dest;
   dest.name = "d";

@@ -5,6 +5,7 @@
 
 #include "adapters/sources/feed/feed_parser.hpp"
 #include "daemon/util.hpp"
+#include "tests/support/paths.hpp"
 
 using herald::ErrorKind;
 using herald::feed::Feed;
@@ -14,8 +15,8 @@ using herald::feed::resolve_url;
 
 namespace {
 
-const std::string k_shared_feeds = std::string(HERALD_SHARED_FIXTURES) + "/feeds/";
-const std::string k_own_feeds = std::string(HERALD_FIXTURES) + "/feeds/";
+const std::string k_shared_feeds = herald::test::shared_fixtures_dir() + "/feeds/";
+const std::string k_own_feeds = herald::test::fixtures_dir() + "/feeds/";
 
 std::string load(const std::string& path) {
   auto text = herald::read_file(path);

@@ -14,6 +14,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/tracker_server.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 using nlohmann::json;
@@ -21,7 +22,7 @@ using nlohmann::json;
 namespace {
 
 json own_list() {
-  auto text = read_file(std::string(HERALD_FIXTURES) + "/tracker/github_issues_list.json");
+  auto text = read_file(herald::test::fixtures_dir() + "/tracker/github_issues_list.json");
   REQUIRE(text);
   return json::parse(*text);
 }
@@ -188,7 +189,7 @@ TEST_CASE("github_source: the shared GitHub issue fixtures yield their events", 
   sc.max_age_ms = 30 * 86'400'000LL;
   for (const char* file : {"issues_opened.payload.json", "issues_edited.payload.json"}) {
     INFO(file);
-    auto text = read_file(std::string(HERALD_SHARED_FIXTURES) + "/github/" + file);
+    auto text = read_file(herald::test::shared_fixtures_dir() + "/github/" + file);
     REQUIRE(text);
     issues.write("payload.json", *text);
     auto out = make_source(sc, cfg, clock)->poll(SourceState{});

@@ -14,6 +14,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/tracker_server.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 using nlohmann::json;
@@ -21,7 +22,7 @@ using nlohmann::json;
 namespace {
 
 json own_json(const std::string& name) {
-  auto text = read_file(std::string(HERALD_FIXTURES) + "/tracker/" + name);
+  auto text = read_file(herald::test::fixtures_dir() + "/tracker/" + name);
   REQUIRE(text);
   return json::parse(*text);
 }
@@ -66,7 +67,7 @@ void write_lu_issues(const test::TempDir& dir) {
   dir.write("page.json", own_json("jira_search_page_v2.json").dump());
   dir.write("restricted.json", own_json("jira_restricted_issue.json").dump());
   auto other =
-      read_file(std::string(HERALD_SHARED_FIXTURES) + "/jira/mobitel_jira-api-requests_issue.json");
+      read_file(herald::test::shared_fixtures_dir() + "/jira/mobitel_jira-api-requests_issue.json");
   REQUIRE(other);
   auto bbcom = json::parse(*other);
   bbcom["fields"]["updated"] = "2024-05-02T10:00:00.000+0000";
@@ -392,7 +393,7 @@ TEST_CASE("jira_source: every shared Jira issue fixture yields its events throug
   sc.max_age_ms = 3 * 365 * 86'400'000LL;  // the window starts 2017-01-01
   for (const auto& c : cases) {
     INFO(c.file);
-    auto text = read_file(std::string(HERALD_SHARED_FIXTURES) + "/jira/" + c.file);
+    auto text = read_file(herald::test::shared_fixtures_dir() + "/jira/" + c.file);
     REQUIRE(text);
     issues.write("issue.json", *text);
     auto out = make_source(sc, cfg, clock)->poll(SourceState{});

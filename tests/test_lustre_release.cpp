@@ -7,6 +7,7 @@
 
 #include "adapters/sources/lustre/release.hpp"
 #include "daemon/util.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 using namespace herald::lustre;
@@ -14,7 +15,7 @@ using namespace herald::lustre;
 namespace {
 
 std::string fixture(const std::string& name) {
-  auto text = read_file(std::string(HERALD_SHARED_FIXTURES) + "/lustre/" + name);
+  auto text = read_file(herald::test::shared_fixtures_dir() + "/lustre/" + name);
   REQUIRE(text);
   return *text;
 }

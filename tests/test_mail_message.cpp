@@ -11,6 +11,7 @@
 #include "tests/support/base64.hpp"
 #include "adapters/sinks/mail/message.hpp"
 #include "daemon/util.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 using namespace herald::mail;
@@ -274,7 +275,7 @@ TEST_CASE("mail_message: invalid extra headers and addresses are rejected", "[ma
 TEST_CASE("mail_message: every line ends in CRLF, is at most 998 octets, headers are 7-bit",
           "[mail_message]") {
   auto spec = sample_spec();
-  auto changelog = read_file(HERALD_SHARED_FIXTURES "/lustre/ChangeLog.b2_15");
+  auto changelog = read_file(herald::test::shared_fixtures_dir() + "/lustre/ChangeLog.b2_15");
   REQUIRE(changelog);
   spec.text_body = *changelog;                                   // real text, LF line ends
   spec.html_body = "<pre>" + std::string(5000, 'x') + "</pre>";  // one 5000-octet line
@@ -347,7 +348,7 @@ TEST_CASE("mail_message: a quoted display name keeps its specials", "[mail_messa
 TEST_CASE("mail_message: text and HTML parts decode back to the original UTF-8 text",
           "[mail_message]") {
   auto spec = sample_spec();
-  auto changelog = read_file(HERALD_SHARED_FIXTURES "/lustre/ChangeLog.b2_15");
+  auto changelog = read_file(herald::test::shared_fixtures_dir() + "/lustre/ChangeLog.b2_15");
   REQUIRE(changelog);
   spec.text_body = changelog->substr(0, 4000) + "\nGr\u00fc\u00dfe \u2713\r\nend";
   auto msg = parse(compose_ok(spec));
@@ -448,7 +449,7 @@ TEST_CASE("mail_message: Python's email package accepts the message", "[mail_mes
     std::ofstream out(path, std::ios::binary);
     out << msg;
   }
-  std::string cmd = "/usr/bin/python3 " HERALD_SOURCE_DIR "/tests/tools/check_mime.py " + path;
+  std::string cmd = "/usr/bin/python3 " + herald::test::source_dir() + "/tests/tools/check_mime.py " + path;
   std::string output;
   int status = -1;
   {

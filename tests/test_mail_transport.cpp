@@ -20,6 +20,7 @@
 #include "adapters/sinks/mail/transport.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/paths.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -28,11 +29,7 @@ using herald::OutboxItem;
 
 namespace {
 
-#ifdef HERALD_SOURCE_DIR
-const std::string k_server_script = HERALD_SOURCE_DIR "/tests/tools/smtp_server.py";
-#else
-const std::string k_server_script = HERALD_FIXTURES "/../tools/smtp_server.py";
-#endif
+const std::string k_server_script = herald::test::source_dir() + "/tests/tools/smtp_server.py";
 
 // A fresh directory under /tmp, removed with everything in it.
 class TempDir {
@@ -114,7 +111,7 @@ std::string crlf(const std::string& text) {
 // A release announcement with the head of the real Lustre 2.15 ChangeLog as
 // its body, plus lines that SMTP must dot-stuff.
 std::string announcement(const std::string& message_id) {
-  auto changelog = herald::read_file(HERALD_SHARED_FIXTURES "/lustre/ChangeLog.b2_15");
+  auto changelog = herald::read_file(herald::test::shared_fixtures_dir() + "/lustre/ChangeLog.b2_15");
   REQUIRE(changelog);
   std::string head = changelog->substr(0, changelog->find("\n\n", 200));
   std::string headers =

@@ -9,6 +9,7 @@
 #include "daemon/pipeline.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 using herald::test::TempDir;
@@ -80,7 +81,7 @@ name = "tags"
 kind = "feed"
 url = "tags.atom"
 release_model = "lustre"
-changelog = [")" + std::string(HERALD_SHARED_FIXTURES) + R"(/lustre/ChangeLog.b2_15"]
+changelog = [")" + herald::test::shared_fixtures_dir() + R"(/lustre/ChangeLog.b2_15"]
 [[destination]]
 name = "discuss"
 to = ["lustre-discuss@lists.example.org"]

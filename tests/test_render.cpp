@@ -4,12 +4,13 @@
 
 #include "daemon/render.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 using herald::test::TempDir;
 
 namespace {
-const std::string k_bundled = std::string(HERALD_SOURCE_DIR) + "/templates";
+const std::string k_bundled = herald::test::source_dir() + "/templates";
 
 Event release_event() {
   Event e;

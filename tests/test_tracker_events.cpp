@@ -7,6 +7,7 @@
 #include "adapters/sources/tracker/tracker_events.hpp"
 #include "daemon/event.hpp"
 #include "daemon/util.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 using namespace herald::tracker;
@@ -17,13 +18,13 @@ namespace {
 const std::string k_jira_base = "https://jira.test-example.ru/jira";
 
 std::string shared(const std::string& path) {
-  auto text = read_file(std::string(HERALD_SHARED_FIXTURES) + "/" + path);
+  auto text = read_file(herald::test::shared_fixtures_dir() + "/" + path);
   REQUIRE(text);
   return *text;
 }
 
 std::string own(const std::string& name) {
-  auto text = read_file(std::string(HERALD_FIXTURES) + "/tracker/" + name);
+  auto text = read_file(herald::test::fixtures_dir() + "/tracker/" + name);
   REQUIRE(text);
   return *text;
 }

@@ -11,6 +11,7 @@
 #include "daemon/util.hpp"
 #include "tests/support/curl_client.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace herald;
 using herald::test::curl_request;
@@ -27,7 +28,7 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 std::string shared_fixture(const std::string& name) {
-  return slurp(std::string(HERALD_SHARED_FIXTURES) + "/" + name);
+  return slurp(herald::test::shared_fixtures_dir() + "/" + name);
 }
 
 InboundRequest request_with(std::string body, std::vector<std::pair<std::string, std::string>> h) {
@@ -303,7 +304,7 @@ TEST_CASE("webhook: Jira and GitLab deliveries of the real fixtures are stored",
 TEST_CASE("webhook: a Jira issue with a security level is withheld and only counted",
           "[webhook]") {
   Inbound in;
-  json issue = json::parse(slurp(std::string(HERALD_FIXTURES) +
+  json issue = json::parse(slurp(herald::test::fixtures_dir() +
                                  "/tracker/jira_restricted_issue.json"));
   json body = {{"webhookEvent", "jira:issue_created"},
                {"timestamp", 1714649400000},

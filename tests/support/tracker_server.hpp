@@ -11,6 +11,7 @@
 #include "daemon/util.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/paths.hpp"
 
 namespace herald::test {
 
@@ -20,7 +21,7 @@ class TrackerServer {
   TrackerServer(const std::string& mode, const std::string& issues_dir,
                 std::vector<std::string> options) {
     std::vector<std::string> argv = {"/usr/bin/python3",
-                                     HERALD_SOURCE_DIR "/tests/tools/tracker_server.py",
+                                     herald::test::source_dir() + "/tests/tools/tracker_server.py",
                                      mode,
                                      issues_dir,
                                      "--log",
