@@ -144,6 +144,24 @@ TEST_CASE("github_source: 429 fails the poll with Retry-After; the token is sent
   CHECK(refused.error().message.find("ghp_wrong") == std::string::npos);
 }
 
+TEST_CASE("github_source: a page nested deeper than 64 levels fails the poll and says so",
+          "[github_source]") {
+  test::TempDir issues;
+  json list = own_list();
+  json deep = 1;
+  for (int i = 0; i < 100; ++i) deep = json::array({deep});
+  list[0]["body"] = deep;
+  issues.write("list.json", list.dump());
+  test::TrackerServer server("--github", issues.path(), {});
+  FakeClock clock(at("2024-05-04T00:00:00Z"));
+  Config cfg;
+  auto out = make_source(github_config(server.url(), "example/lustre-tools"), cfg, clock)
+                 ->poll(SourceState{});
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.error().kind == ErrorKind::bad_input);
+  CHECK(out.error().message == "github issues (page 1): JSON nests deeper than 64 levels");
+}
+
 TEST_CASE("github_source: an issue updated while paging makes the cursor stop before it",
           "[github_source]") {
   test::TempDir issues;

@@ -179,6 +179,24 @@ TEST_CASE("jira_source: a first poll that finds nothing keeps its window start",
   CHECK(again->cursor == "2024-05-29T00:00:00Z");  // the window start does not slide
 }
 
+TEST_CASE("jira_source: a search page nested deeper than 64 levels fails the poll and says so",
+          "[jira_source]") {
+  test::TempDir issues;
+  auto page = own_json("jira_search_page_v2.json");
+  json deep = "x";
+  for (int i = 0; i < 100; ++i) deep = json::array({deep});
+  page["issues"][0]["fields"]["description"] = deep;
+  issues.write("page.json", page.dump());
+  test::TrackerServer server("--jira", issues.path(), {});
+  FakeClock clock(at("2024-05-04T00:00:00Z"));
+  Config cfg;
+  auto out = make_source(jira_config(server.url()), cfg, clock)->poll(SourceState{});
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.error().kind == ErrorKind::bad_input);
+  CHECK(out.error().message ==
+        "jira search (page 1): jira search page: JSON nests deeper than 64 levels");
+}
+
 TEST_CASE("jira_source: 429 on the first page fails the poll with the server's Retry-After",
           "[jira_source]") {
   test::TempDir issues;

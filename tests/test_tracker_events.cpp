@@ -818,6 +818,14 @@ TEST_CASE("tracker_events: malformed input is bad_input with a precise reason",
   auto page = parse_jira_search_page(malformed);
   REQUIRE_FALSE(page.ok());
   CHECK(page.error().message.rfind("jira search page: malformed JSON", 0) == 0);
+  const std::string deep = R"({"webhookEvent":"jira:issue_created","issue":)" +
+                           std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  auto too_deep = events_from_jira_webhook(deep, "s", "");
+  REQUIRE_FALSE(too_deep.ok());
+  CHECK(too_deep.error().kind == ErrorKind::bad_input);
+  CHECK(too_deep.error().message == "jira webhook: JSON nests deeper than 64 levels");
+  CHECK(parse_jira_search_page(R"({"issues":[)" + std::string(70, '[')).error().message ==
+        "jira search page: JSON nests deeper than 64 levels");
   auto empty = events_from_jira_webhook("", "s", "");
   REQUIRE_FALSE(empty.ok());
   CHECK(empty.error().kind == ErrorKind::bad_input);

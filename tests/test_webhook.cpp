@@ -233,6 +233,17 @@ TEST_CASE("webhook: an event batch is validated event by event", "[webhook]") {
     CHECK(b.error->reason.rfind("malformed JSON: ", 0) == 0);
     CHECK(b.error->reason.find("SECRET-TEXT") == std::string::npos);
   }
+  SECTION("attributes nested 100,000 deep are refused while parsing") {
+    // Parsed whole, copying this value into the event overflowed the stack.
+    std::string deep = R"({"events":[{"key":"k","kind":"x","attributes":)";
+    for (int i = 0; i < 100'000; ++i) deep += R"({"a":)";
+    deep += "1" + std::string(100'000, '}') + "}]}";
+    auto b = webhook::parse_event_batch(deep);
+    REQUIRE(b.error);
+    CHECK(b.error->index == -1);
+    CHECK(b.error->reason == "JSON nests deeper than 64 levels");
+    CHECK(b.events.empty());
+  }
 }
 
 TEST_CASE("webhook: a signed GitHub delivery is stored before its 200, once per delivery id",

@@ -38,7 +38,7 @@ backoff_initial = "1s"
 
 [http]
 listen = "{listen}"
-max_body = "64KiB"
+max_body = "{max_body}"
 api_token = "{token}"
 
 [[source]]
@@ -87,14 +87,15 @@ def sign(secret, body):
 class Herald:
     """`herald run` with an [http] section, its stderr in a file."""
 
-    def __init__(self, work, smtp, port=None, listen=None):
+    def __init__(self, work, smtp, port=None, listen=None, max_body="64KiB"):
         self.work = work
         self.port = port or harness.free_port()
         self.db = work.file("herald.db")
         self.cfg = work.file("herald.toml")
         with open(self.cfg, "w") as f:
             f.write(CONFIG.format(db=self.db, smtp=smtp.url, token=TOKEN,
-                                  listen=listen or "127.0.0.1:%d" % self.port, **SECRETS))
+                                  listen=listen or "127.0.0.1:%d" % self.port,
+                                  max_body=max_body, **SECRETS))
         self.log_path = work.file("herald.log")
         self.start()
 

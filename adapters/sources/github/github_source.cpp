@@ -25,6 +25,7 @@
 #include "adapters/sources/tracker/cursor.hpp"
 #include "adapters/sources/tracker/tracker_events.hpp"
 #include "daemon/http_client.hpp"
+#include "daemon/json.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -116,9 +117,13 @@ class GithubSource final : public Source {
         out.cursor = state.cursor;
         return out;
       } else {
-        list = nlohmann::json::parse(resp->body, nullptr, false);
-        if (!list.is_array())
-          failure = list.is_discarded() ? "malformed JSON" : "the body is not a JSON array";
+        auto parsed = parse_json(resp->body);
+        if (!parsed)
+          failure = parsed.error().message;
+        else if (!parsed->is_array())
+          failure = "the body is not a JSON array";
+        else
+          list = std::move(*parsed);
       }
       if (!failure.empty()) {
         const std::string what =

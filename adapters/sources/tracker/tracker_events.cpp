@@ -34,6 +34,7 @@
 #include <array>
 #include <utility>
 
+#include "daemon/json.hpp"
 #include "daemon/util.hpp"
 
 namespace herald::tracker {
@@ -169,11 +170,9 @@ Expected<json> parse_body(std::string_view body, std::string_view what) {
     return !(key == "avatarUrls" || key == "watches" || key == "votes" ||
              key == "timetracking" || key.rfind("customfield_", 0) == 0);
   };
-  try {
-    return json::parse(body.data(), body.data() + body.size(), k_skip_unused);
-  } catch (const json::exception& e) {
-    return bad_input(std::string(what) + ": malformed JSON: " + parse_error_text(e));
-  }
+  auto parsed = parse_json(body, k_skip_unused);
+  if (!parsed) return bad_input(std::string(what) + ": " + parsed.error().message);
+  return parsed;
 }
 
 // parse_body, then the top-level type the payload must have (object or array).

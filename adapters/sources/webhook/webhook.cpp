@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "daemon/ingest.hpp"
+#include "daemon/json.hpp"
 #include "daemon/router.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/util.hpp"
@@ -367,18 +368,12 @@ Expected<tracker::Derived> derive(const SourceConfig& source, const InboundReque
 
 Batch parse_event_batch(std::string_view body) {
   Batch out;
-  json j;
-  try {
-    j = json::parse(body);
-  } catch (const json::parse_error& e) {
-    // Without nlohmann's tag and its "last read" excerpt of the input.
-    std::string what = e.what();
-    if (auto tag = what.find("] "); !what.empty() && what[0] == '[' && tag != std::string::npos)
-      what.erase(0, tag + 2);
-    if (auto cut = what.find("; last read"); cut != std::string::npos) what.erase(cut);
-    out.error = BatchError{-1, "malformed JSON: " + what};
+  auto parsed = parse_json(body);
+  if (!parsed) {
+    out.error = BatchError{-1, parsed.error().message};
     return out;
   }
+  const json& j = *parsed;
   const json* list = &j;
   if (j.is_object()) {
     auto it = j.find("events");
