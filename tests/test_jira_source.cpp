@@ -276,6 +276,124 @@ TEST_CASE("jira_source: an issue updated while paging does not make another slip
   CHECK(restarted);
 }
 
+namespace {
+
+// Eleven issues made from the v2 page's LU-18140 (LU-18200 ... LU-18210), each created when it
+// was last updated, written in an order that is not the order of `updated`; the last two share
+// the newest minute.
+json unordered_issues() {
+  static const std::vector<std::pair<const char*, const char*>> k_issues = {
+      {"LU-18200", "2024-05-03T20:15:30.000+0000"}, {"LU-18201", "2024-05-02T08:00:00.000+0000"},
+      {"LU-18202", "2024-05-03T11:45:00.000+0000"}, {"LU-18203", "2024-05-01T06:30:00.000+0000"},
+      {"LU-18204", "2024-05-03T20:15:05.000+0000"}, {"LU-18205", "2024-05-02T23:59:59.000+0000"},
+      {"LU-18206", "2024-05-01T12:00:00.000+0000"}, {"LU-18207", "2024-05-03T02:10:00.000+0000"},
+      {"LU-18208", "2024-05-02T14:20:00.000+0000"}, {"LU-18209", "2024-05-01T18:40:00.000+0000"},
+      {"LU-18210", "2024-05-03T17:05:00.000+0000"},
+  };
+  const json base = own_json("jira_search_page_v2.json")["issues"][1];
+  json page = {{"startAt", 0}, {"maxResults", 50}, {"total", k_issues.size()}};
+  for (const auto& [key, when] : k_issues) {
+    json issue = base;
+    issue["key"] = key;
+    issue["id"] = std::string(key).substr(3);
+    issue["fields"]["created"] = when;
+    issue["fields"]["updated"] = when;
+    issue["fields"].erase("comment");
+    issue["changelog"]["histories"] = json::array();
+    page["issues"].push_back(issue);
+  }
+  return page;
+}
+
+// The issue keys the events of a poll name, each once per event.
+std::multiset<std::string> issue_keys(const PollOutcome& o) {
+  std::multiset<std::string> out;
+  for (const auto& e : o.events) out.insert(e.key.substr(5, 8));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("jira_source: issues out of updated order each become an event exactly once",
+          "[jira_source]") {
+  test::TempDir issues;
+  issues.write("page.json", unordered_issues().dump());
+  // A server that ignores ORDER BY: the issues come in the order of the file.
+  test::TrackerServer server("--jira", issues.path(), {"--ignore-order"});
+  FakeClock clock(at("2024-05-04T00:00:00Z"));
+  Config cfg;
+  auto sc = jira_config(server.url());
+  const int64_t page_size = GENERATE(50, 4);
+  sc.page_size = page_size;
+  INFO("page size " << page_size);
+  auto src = make_source(sc, cfg, clock);
+
+  auto first = src->poll(SourceState{});
+  REQUIRE(first.ok());
+  std::multiset<std::string> all;
+  for (int i = 0; i <= 10; ++i)
+    all.insert("LU-182" + std::string(i < 10 ? "0" : "") + std::to_string(i));
+  CHECK(issue_keys(*first) == all);
+  CHECK(first->events.size() == 11);
+  CHECK_FALSE(first->unchanged);
+  CHECK(first->cursor == "2024-05-03T20:15:30.000+0000 LU-18200");
+
+  // The boundary minute (20:15) is read again; nothing in it or before is new.
+  SourceState state;
+  state.cursor = first->cursor;
+  auto second = src->poll(state);
+  REQUIRE(second.ok());
+  CHECK(second->events.empty());
+  CHECK(second->unchanged);
+  CHECK(second->cursor == first->cursor);
+  CHECK(server.requests().back()["query"]["jql"] ==
+        "(project = LU) AND updated >= \"2024/05/03 20:15\" ORDER BY updated ASC, key ASC");
+
+  // The oldest issue changes within the boundary minute, after the cursor: one event, for it.
+  json page = unordered_issues();
+  page["issues"][3]["fields"]["updated"] = "2024-05-03T20:15:45.000+0000";
+  page["issues"][3]["changelog"]["histories"].push_back(
+      {{"id", "900"},
+       {"created", "2024-05-03T20:15:45.000+0000"},
+       {"items", {{{"field", "priority"}, {"fromString", "Minor"}, {"toString", "Major"}}}}});
+  issues.write("page.json", page.dump());
+  state.cursor = second->cursor;
+  auto third = src->poll(state);
+  REQUIRE(third.ok());
+  CHECK(keys(*third) == std::vector<std::string>{"bug.updated jira:LU-18203:2024-05-03T20:15:45Z"});
+  CHECK(third->cursor == "2024-05-03T20:15:45.000+0000 LU-18203");
+}
+
+TEST_CASE("jira_source: an unordered search cut short leaves the cursor where it was",
+          "[jira_source]") {
+  test::TempDir issues;
+  issues.write("page.json", unordered_issues().dump());
+  test::TrackerServer server("--jira", issues.path(),
+                             {"--ignore-order", "--fail-requests", "2", "--fail-status", "503"});
+  FakeClock clock(at("2024-05-04T00:00:00Z"));
+  Config cfg;
+  auto sc = jira_config(server.url());
+  sc.page_size = 4;
+  auto src = make_source(sc, cfg, clock);
+  auto first = src->poll(SourceState{});
+  REQUIRE(first.ok());
+  CHECK(issue_keys(*first) ==
+        std::multiset<std::string>{"LU-18200", "LU-18201", "LU-18202", "LU-18203"});
+  CHECK(has_warning(*first, "HTTP 503"));
+  CHECK(has_warning(*first,
+                    "the search answered out of updated order and was not read to the "
+                    "end; the next poll reads this window again"));
+  CHECK(first->cursor == "2024-05-01T00:00:00Z");  // the window start, as before the poll
+  SourceState state;
+  state.cursor = first->cursor;
+  auto second = src->poll(state);
+  REQUIRE(second.ok());
+  auto got = issue_keys(*second);
+  CHECK(got.size() == 11);
+  CHECK(std::set<std::string>(got.begin(), got.end()).size() == 11);
+  CHECK(second->cursor == "2024-05-03T20:15:30.000+0000 LU-18200");
+}
+
 TEST_CASE("jira_source: Jira Cloud search pages with nextPageToken", "[jira_source]") {
   test::TempDir issues;
   write_lu_issues(issues);

@@ -18,7 +18,7 @@ Jira semantics as on a real server: JQL dates are read in the user's time zone
 (--tz, e.g. +0300) at minute precision, and every date in the answer is written
 in that zone without a colon in the offset. Supported JQL: `updated >= "yyyy/MM/dd
 HH:mm"` (or yyyy-MM-dd), `project = X`, `project in (X, Y)`, AND, parentheses,
-ORDER BY (results are always ordered by updated, then key). Anything else in the
+ORDER BY (results are ordered by updated, then key, unless --ignore-order). Anything else in the
 JQL is a 400 with errorMessages. maxResults is capped at --max-results. Without
 expand=changelog the changelog is left out; with fields= only those fields are
 sent. GitHub: `since` is inclusive; state defaults to open as on GitHub.
@@ -29,6 +29,8 @@ Other options:
   --require-auth VALUE the exact Authorization header required (else 401)
   --mutate-after N:KEY:TIME  after request N, issue KEY (Jira key or GitHub
                        number) reads as updated at TIME (for page-shift tests)
+  --ignore-order       Jira: answer in the order the files hold the issues, as a
+                       server that ignores ORDER BY does
   --log FILE           one JSON line per request: n, path, query, status,
                        authorization (whether one was sent)
 """
@@ -180,7 +182,8 @@ def jira_search(query, v3):
         if projects is not None and issue["key"].rsplit("-", 1)[0] not in projects:
             continue
         found.append((updated, issue["key"], issue))
-    found.sort(key=lambda t: (t[0], t[1]))
+    if not ARGS.ignore_order:
+        found.sort(key=lambda t: (t[0], t[1]))
     limit = min(int(query.get("maxResults", "50")), ARGS.max_results)
     if v3:
         token = query.get("nextPageToken")
@@ -317,6 +320,7 @@ def main():
     p.add_argument("--retry-after", type=int, default=120)
     p.add_argument("--require-auth", default="")
     p.add_argument("--mutate-after", action="append", default=[])
+    p.add_argument("--ignore-order", action="store_true")
     p.add_argument("--log")
     ARGS = p.parse_args()
     ARGS.fail_requests = {int(x) for x in ARGS.fail_requests.split(",") if x}

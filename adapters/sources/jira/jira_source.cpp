@@ -29,6 +29,13 @@
 // advanced to it; the rest comes next poll. A failure of the first page is the
 // poll's failure ("retry-after=N" in the message when the server said so).
 //
+// Order. Dedup compares each issue with the cursor the poll started from, so
+// a server that ignores ORDER BY (or orders ties its own way) loses nothing.
+// The newest instant read still becomes the next cursor, but only once every
+// page was read: if a poll that stopped early saw issues out of order, the
+// cursor stays where it was (events are keyed, so the re-read stores nothing
+// twice).
+//
 // A withheld issue (security level) moves the cursor but is listed in it by a
 // hash, never by its key.
 //
@@ -103,6 +110,8 @@ class JiraSource final : public Source {
     std::set<std::string> read_now;  // "key@ms" of issues taken in this poll
     int restricted = 0;
     size_t fresh = 0;
+    bool ordered = true;    // every issue read so far came in ascending `updated`
+    bool complete = false;  // the last page was read
 
     std::string minute = jql_minute(newest);
     int64_t start_at = 0, read_v3 = 0;
@@ -150,8 +159,11 @@ class JiraSource final : public Source {
         if (updated)
           if (auto ms = tracker::parse_jira_time_ms(*updated)) at = *ms, dated = true;
         const int64_t position = read_before + static_cast<int64_t>(i);
-        if (dated && key && newest.seen(at, *key)) continue;
+        // Seen means taken by an earlier poll: compared with the cursor this poll started
+        // from, never with what it has read so far, so the server's order does not matter.
+        if (dated && key && start->seen(at, *key)) continue;
         if (!id.empty() && !read_now.insert(id).second) continue;
+        ordered = ordered && (!dated || at >= newest.ms);
         ++fresh;
         // An issue listed in the cursor was seen as it was then, so its changes of that
         // second are known; a change in a later second starts a later window.
@@ -175,7 +187,10 @@ class JiraSource final : public Source {
         }
       }
       if (!issues.empty()) previous_last = identity(issues.back());
-      if (page->is_last) break;
+      if (page->is_last) {
+        complete = true;
+        break;
+      }
       if (issues.size() <= first) {
         out.warnings.push_back("the server sent a page without new issues before the last; "
                                "the rest comes next poll");
@@ -190,6 +205,13 @@ class JiraSource final : public Source {
                              " issue(s) with a security level withheld");
     out.unchanged = fresh == 0;
     out.cursor = newest.text();
+    if (!complete && !ordered) {
+      // Unread pages of an unordered result may hold issues older than the newest read.
+      out.cursor = start->text();
+      out.warnings.push_back(
+          "the search answered out of updated order and was not read to "
+          "the end; the next poll reads this window again");
+    }
     return out;
   }
 
