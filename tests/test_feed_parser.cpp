@@ -290,6 +290,55 @@ TEST_CASE("feed_parser: an ISO-8859-1 feed is converted to UTF-8", "[feed_parser
   CHECK(feed.entries[1].key == "https://lustre.example.fr/feeds/annonces/zurich.html");
 }
 
+TEST_CASE("feed_parser: feeds in iso-8859-7, koi8-r and Shift_JIS are converted by iconv",
+          "[feed_parser]") {
+  SECTION("Greek RSS in iso-8859-7") {
+    const Feed feed = parse_ok(load(k_own_feeds + "iso-8859-7_rss.xml"));
+    CHECK(feed.title == "Νέα του Lustre");
+    REQUIRE(feed.entries.size() == 1);
+    CHECK(feed.entries[0].title == "Κυκλοφόρησε το Lustre 2.15.7: διορθώσεις ασφαλείας");
+    CHECK(feed.entries[0].summary ==
+          "Διορθώσεις στη διαχείριση των ορίων χώρου, δείτε τις σημειώσεις έκδοσης.");
+    CHECK(feed.entries[0].updated == 1764692360);  // Tue, 02 Dec 2025 18:19:20 +0200
+  }
+  SECTION("Russian Atom in koi8-r") {
+    const Feed feed = parse_ok(load(k_own_feeds + "koi8-r_atom.xml"));
+    CHECK(feed.title == "Новости Lustre");
+    REQUIRE(feed.entries.size() == 1);
+    CHECK(feed.entries[0].title == "Вышел Lustre 2.15.7: исправления безопасности");
+    CHECK(feed.entries[0].summary ==
+          "Исправлена работа квот; подробности в примечаниях к выпуску.");
+    CHECK(feed.entries[0].link == "https://lustre.example.ru/novosti/2.15.7");
+  }
+  SECTION("Japanese RSS in Shift_JIS") {
+    const Feed feed = parse_ok(load(k_own_feeds + "shift_jis_rss.xml"));
+    CHECK(feed.title == "Lustre ニュース");
+    REQUIRE(feed.entries.size() == 1);
+    CHECK(feed.entries[0].title == "Lustre 2.15.7 をリリースしました：セキュリティ修正");
+    CHECK(feed.entries[0].summary ==
+          "クォータ管理の不具合を修正しました。詳しくはリリースノートをご覧ください。");
+  }
+  SECTION("bytes the charset does not define become U+FFFD") {
+    // 0xAE is unassigned in iso-8859-7; a lone Shift_JIS lead byte ends the title.
+    CHECK(parse_ok("<?xml version='1.0' encoding='iso-8859-7'?><rss><channel><title>\xE1\xAE"
+                   "\xE2</title></channel></rss>")
+              .title == "α\xEF\xBF\xBDβ");
+    CHECK(parse_ok("<?xml version='1.0' encoding='Shift_JIS'?><rss><channel><title>\x83\x4E"
+                   "\x83</title></channel></rss>")
+              .title == "ク\xEF\xBF\xBD");
+  }
+  SECTION("a parse error names the byte of the original document") {
+    // "<title>" then two Shift_JIS characters (4 bytes, 6 in UTF-8) then a bad tag.
+    const std::string doc =
+        "<?xml version='1.0' encoding='Shift_JIS'?><rss><channel><title>\x83\x4E\x83\x49<"
+        "</title>";
+    auto feed = parse_feed(doc, "");
+    REQUIRE_FALSE(feed);
+    REQUIRE(doc.find("<</") + 1 == 68);
+    CHECK(feed.error().message == "malformed XML: Could not determine tag type at byte 68");
+  }
+}
+
 TEST_CASE("feed_parser: windows-1252, US-ASCII, UTF-16 and BOMs", "[feed_parser]") {
   SECTION("windows-1252 curly quotes, dashes and the euro sign") {
     const Feed feed = parse_ok(load(k_own_feeds + "windows1252_atom.xml"));
@@ -332,11 +381,14 @@ TEST_CASE("feed_parser: windows-1252, US-ASCII, UTF-16 and BOMs", "[feed_parser]
           "a\xEF\xBF\xBD"
           "b\xEF\xBF\xBD");
   }
-  SECTION("an unsupported encoding is named in the error") {
-    auto feed = parse_feed("<?xml version='1.0' encoding='KOI8-R'?><rss/>", "");
+  SECTION("a charset iconv does not know is refused by its name") {
+    auto feed = parse_feed("<?xml version='1.0' encoding='x-klingon-piqad'?><rss/>", "");
     REQUIRE_FALSE(feed);
     CHECK(feed.error().kind == ErrorKind::bad_input);
-    CHECK(feed.error().message.find("KOI8-R") != std::string::npos);
+    CHECK(feed.error().message == "unsupported encoding 'x-klingon-piqad'");
+    // iconv's own syntax is not passed through.
+    CHECK(parse_feed("<?xml version='1.0' encoding='KOI8-R//IGNORE'?><rss/>", "").error().message ==
+          "unsupported encoding 'KOI8-R//IGNORE'");
   }
 }
 

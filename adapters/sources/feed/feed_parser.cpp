@@ -3,8 +3,10 @@
 // A document goes through four steps. (1) Its encoding comes from a BOM or
 // the XML declaration: UTF-16, ISO-8859-1, windows-1252 and US-ASCII are
 // transcoded to UTF-8 here (the Latin and ASCII labels decode as windows-1252,
-// as browsers do, since real "ISO-8859-1" feeds carry its curly quotes), and
-// invalid UTF-8 becomes U+FFFD, so pugixml always sees valid UTF-8. A parse
+// as browsers do, since real "ISO-8859-1" feeds carry its curly quotes), any
+// other charset glibc's iconv knows (iso-8859-7, koi8-r, Shift_JIS, ...) is
+// converted by iconv, and invalid input becomes U+FFFD, so pugixml always sees
+// valid UTF-8. A parse
 // error's offset is mapped back to a byte offset in the caller's document.
 // (2) pugixml builds the tree; DTD entities are never expanded. (3) The root
 // element picks the dialect: <feed> (Atom 1.0 and 0.3), <rss> (RSS 0.9x and
@@ -22,9 +24,13 @@
 // M = -1200, N = +0100 ... Y = +1200, Z = UT), as feedparser does.
 #include "adapters/sources/feed/feed_parser.hpp"
 
+#include <iconv.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <map>
+#include <memory>
 #include <pugixml.hpp>
 #include <utility>
 
@@ -216,15 +222,96 @@ std::string quoted(std::string_view s) {
 
 // --------------------------------------------------------------- encodings
 
+// An iconv conversion from a charset to UTF-8; the descriptor is closed with it.
+class Iconv {
+ public:
+  // Null when iconv does not know the charset.
+  static std::unique_ptr<Iconv> open(const std::string& charset) {
+    iconv_t cd = iconv_open("UTF-8", charset.c_str());
+    if (cd == reinterpret_cast<iconv_t>(-1)) return nullptr;
+    return std::unique_ptr<Iconv>(new Iconv(cd));
+  }
+  ~Iconv() { iconv_close(m_cd); }
+  Iconv(const Iconv&) = delete;
+  Iconv& operator=(const Iconv&) = delete;
+
+  // s as UTF-8; what cannot be converted becomes U+FFFD, one per byte.
+  std::string convert(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() * 2);
+    run(s, s.size(), [&](const char* p, size_t n) {
+      out.append(p, n);
+      return false;
+    });
+    return out;
+  }
+
+  // The offset in s of the character that convert(s) put at byte `target`.
+  size_t source_offset(std::string_view s, size_t target) {
+    size_t produced = 0;
+    // One character at a time (the input window grows until a character is whole).
+    return run(s, 1, [&](const char*, size_t n) { return (produced += n) > target; });
+  }
+
+ private:
+  explicit Iconv(iconv_t cd) : m_cd(cd) {}
+
+  // Converts s, handing each piece of output to sink until it returns true; returns the
+  // input consumed before that piece. window: at most how many input bytes one call sees.
+  template <class Sink>
+  size_t run(std::string_view s, size_t window, Sink&& sink) {
+    iconv(m_cd, nullptr, nullptr, nullptr, nullptr);  // the initial shift state
+    static constexpr std::string_view k_fffd = "\xEF\xBF\xBD";
+    char buf[4096];
+    size_t done = 0;  // input consumed
+    size_t want = window;
+    while (done < s.size()) {
+      const size_t avail = s.size() - done;
+      const size_t offered = std::min(want, avail);
+      char* in = const_cast<char*>(s.data() + done);
+      size_t in_left = offered;
+      char* out = buf;
+      size_t out_left = sizeof buf;
+      const bool failed = iconv(m_cd, &in, &in_left, &out, &out_left) == static_cast<size_t>(-1);
+      const int err = failed ? errno : 0;
+      const size_t before = done;
+      done += offered - in_left;
+      if (out != buf && sink(buf, static_cast<size_t>(out - buf))) return before;
+      if (!failed || err == E2BIG) {
+        want = window;
+        continue;
+      }
+      if (err == EINVAL && offered < avail) {
+        // A character cut by the window's end: offer more of it.
+        want = done > before ? window : want * 2;
+        continue;
+      }
+      // An invalid sequence, or a character cut by the end of the input.
+      if (sink(k_fffd.data(), k_fffd.size())) return done;
+      ++done;
+      want = window;
+    }
+    char* out = buf;
+    size_t out_left = sizeof buf;
+    iconv(m_cd, nullptr, nullptr, &out, &out_left);  // back to the initial state
+    if (out != buf) sink(buf, static_cast<size_t>(out - buf));
+    return done;
+  }
+
+  iconv_t m_cd;
+};
+
 // The document as UTF-8, with what is needed to map offsets back.
 struct Prepared {
   std::string text;
   std::string_view body;  // the caller's bytes after any BOM
   Encoding encoding = Encoding::utf8;
+  std::unique_ptr<Iconv> converter;  // set when iconv converted the body
   size_t skipped = 0;
   bool transcoded = false;
 
   size_t original_offset(size_t offset) const {
+    if (converter) return skipped + converter->source_offset(body, offset);
     return skipped + (transcoded ? source_offset(body, encoding, offset) : offset);
   }
 };
@@ -280,12 +367,24 @@ Expected<Prepared> prepare(std::string_view doc) {
   } else if (starts("\0<\0?"sv)) {
     p.encoding = Encoding::utf16be;
   } else if (auto label = declared_encoding(doc)) {
-    auto enc = encoding_from_label(*label);
-    if (!enc) return bad_input("unsupported encoding " + quoted(*label));
-    p.encoding = *enc;
+    if (auto enc = encoding_from_label(*label)) {
+      p.encoding = *enc;
+    } else {
+      // Only a plain charset name reaches iconv: no "//" suffixes or other syntax of its own.
+      const std::string name = trim(*label);
+      const bool plain =
+          !name.empty() && name.size() <= 40 && std::all_of(name.begin(), name.end(), [](char c) {
+            return is_alpha(c) || is_digit(c) || c == '-' || c == '_' || c == '.' || c == ':';
+          });
+      if (plain) p.converter = Iconv::open(name);
+      if (!p.converter) return bad_input("unsupported encoding " + quoted(*label));
+    }
   }
   p.body = doc.substr(p.skipped);
-  if (p.encoding == Encoding::utf8 && valid_utf8(p.body)) {
+  if (p.converter) {
+    p.text = p.converter->convert(p.body);
+    p.transcoded = true;
+  } else if (p.encoding == Encoding::utf8 && valid_utf8(p.body)) {
     p.text = std::string(p.body);
   } else {
     p.text = transcode(p.body, p.encoding);

@@ -29,8 +29,10 @@ struct Feed {
 };
 
 // Parses a feed document. base_url is the URL it was fetched from (for
-// relative links). Non-UTF-8 documents (encoding declared in the XML
-// declaration, ISO-8859-1 / windows-1252 / US-ASCII) are converted to UTF-8.
+// relative links). Non-UTF-8 documents (UTF-16 by BOM, or the encoding
+// declared in the XML declaration: ISO-8859-1 / windows-1252 / US-ASCII, or
+// any other charset glibc's iconv knows) are converted to UTF-8; a charset
+// iconv does not know is a bad_input error naming it.
 // Malformed XML or an unknown root element is a bad_input error whose message
 // says what and where (byte offset).
 Expected<Feed> parse_feed(std::string_view document, std::string_view base_url);
