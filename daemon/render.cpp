@@ -148,8 +148,15 @@ Expected<RenderedMail> Templates::render_mail(const std::string& set,
 
 nlohmann::json mail_context(const Event& e, const DestinationConfig& dest) {
   nlohmann::json ctx = to_json(e);
-  ctx["time_rfc3339"] = e.time ? format_rfc3339(e.time) : "";
-  ctx["date"] = e.time ? format_rfc3339(e.time).substr(0, 10) : "";
+  // Without a time both are null, which templates test with {{^date}}: an empty
+  // string would still open {{#date}}.
+  if (e.time) {
+    ctx["time_rfc3339"] = format_rfc3339(e.time);
+    ctx["date"] = format_rfc3339(e.time).substr(0, 10);
+  } else {
+    ctx["time_rfc3339"] = nullptr;
+    ctx["date"] = nullptr;
+  }
   ctx["destination_name"] = dest.name;
   ctx["subject_prefix"] = dest.subject_prefix;
   ctx["herald_version"] = HERALD_VERSION;

@@ -263,6 +263,52 @@ TEST_CASE("feed_parser: Atom prefers the alternate text/html link", "[feed_parse
   CHECK(feed.entries[2].link == "");
 }
 
+TEST_CASE("feed_parser: an Atom entry without a link takes its id when that is an http(s) URL",
+          "[feed_parser]") {
+  const Feed feed = parse_ok(R"(<feed xmlns="http://www.w3.org/2005/Atom">
+    <entry><id> https://lustre.example.org/releases/2.15.8 </id><title>a</title></entry>
+    <entry><id>HTTP://lustre.example.org/b</id><title>b</title></entry>
+    <entry><id>tag:lustre.example.org,2025:c</id><title>c</title></entry>
+    <entry><id>https://lustre.example.org/id/d</id><title>d</title>
+      <link href="https://lustre.example.org/page/d"/></entry></feed>)");
+  REQUIRE(feed.entries.size() == 4);
+  CHECK(feed.entries[0].link == "https://lustre.example.org/releases/2.15.8");
+  CHECK(feed.entries[0].key == "https://lustre.example.org/releases/2.15.8");
+  CHECK(feed.entries[1].link == "HTTP://lustre.example.org/b");
+  CHECK(feed.entries[2].link == "");  // a tag: URI is no page
+  CHECK(feed.entries[3].link == "https://lustre.example.org/page/d");
+}
+
+TEST_CASE("feed_parser: an untitled entry is called by its summary's first words, else its link",
+          "[feed_parser]") {
+  herald::feed::FeedEntry e;
+  e.title = "Lustre 2.15.8";
+  e.summary = "ignored";
+  CHECK(herald::feed::display_title(e) == "Lustre 2.15.8");
+  e.title.clear();
+  e.summary = "Fixes for quota accounting on ZFS targets.";
+  CHECK(herald::feed::display_title(e) == "Fixes for quota accounting on ZFS targets.");
+  e.summary =
+      "The Lustre team has published Lustre 2.15.8, a release of the 2.15 long-term support "
+      "branch, with fixes for LNet and the client.";
+  CHECK(herald::feed::display_title(e) ==
+        "The Lustre team has published Lustre 2.15.8, a release of the 2.15\u2026");  // 12 words
+  e.summary = std::string(100, 'x');
+  CHECK(herald::feed::display_title(e) == std::string(80, 'x') + "\u2026");
+  e.summary.clear();
+  e.link = "https://lustre.example.org/r/2.15.8";
+  CHECK(herald::feed::display_title(e) == "https://lustre.example.org/r/2.15.8");
+  e.link.clear();
+  CHECK(herald::feed::display_title(e) == "(no title)");
+  // An untitled item as in the RSS 2.0 specification's sample, parsed.
+  const Feed rss = parse_ok(R"(<rss version="2.0"><channel><item>
+    <description>Joshua Allen: &lt;a href="http://example.org/">Who loves namespaces?&lt;/a>
+    </description></item></channel></rss>)");
+  REQUIRE(rss.entries.size() == 1);
+  CHECK(rss.entries[0].title == "");
+  CHECK(herald::feed::display_title(rss.entries[0]) == "Joshua Allen: Who loves namespaces?");
+}
+
 TEST_CASE("feed_parser: Atom updated is preferred to published", "[feed_parser]") {
   const Feed feed = parse_ok(R"(<feed xmlns="http://www.w3.org/2005/Atom">
     <entry><id>a</id><published>2025-01-01T00:00:00Z</published>

@@ -44,6 +44,27 @@ TEST_CASE("render: the bundled release template fills subject, text and HTML", "
   CHECK(r->html.find("<li>4.18.0-553.82.1.el8 (RHEL8.10)</li>") != std::string::npos);
 }
 
+TEST_CASE("render: a release without a date says so instead of a Tagged: date", "[render]") {
+  auto t = Templates::load(k_bundled, "");
+  REQUIRE(t);
+  SECTION("dated") {
+    auto r = t->render_mail("release.published", mail_context(release_event(), {}));
+    REQUIRE(r);
+    CHECK(r->text.find("Tagged:  2025-12-02\n") != std::string::npos);
+    CHECK(r->html.find("<li>Tagged: 2025-12-02</li>") != std::string::npos);
+    CHECK(r->text.find("date not given") == std::string::npos);
+  }
+  SECTION("undated (time 0)") {
+    Event e = release_event();
+    e.time = 0;
+    auto r = t->render_mail("release.published", mail_context(e, {}));
+    REQUIRE(r);
+    CHECK(r->text.find("Tagged:  date not given\n") != std::string::npos);
+    CHECK(r->html.find("<li>Tagged: date not given</li>") != std::string::npos);
+    CHECK(r->text.find("1970") == std::string::npos);
+  }
+}
+
 TEST_CASE("render: HTML escapes values; subject and text do not", "[render]") {
   auto t = Templates::load(k_bundled, "");
   REQUIRE(t);

@@ -96,6 +96,39 @@ class BadInput(unittest.TestCase):
         self.assertEqual(code, 0, log)
         self.assertEqual(len(self.smtp.messages()), 2)
 
+    def test_entries_without_link_title_or_date_fall_back_as_a_reader_expects(self):
+        feed = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+<id>tag:test,2025:feed</id><title>test feed</title><updated>2025-12-01T00:00:00Z</updated>
+<entry><id>https://lustre.example.org/news/quota-fix</id><title>Quota fix released</title>
+<updated>2025-12-01T00:00:00Z</updated></entry>
+<entry><id>tag:test,2025:untitled</id><link href="https://lustre.example.org/news/untitled"/>
+<updated>2025-12-01T00:00:00Z</updated>
+<summary>Servers running ZFS 2.3 should update before the next maintenance window.</summary>
+</entry>
+<entry><id>tag:test,2025:undated</id><title>An undated notice</title>
+<link href="https://lustre.example.org/news/undated"/></entry>
+</feed>"""
+        url = self.http.put("/fallbacks.atom", feed)
+        code, log = self.run_once(self.work.config(url, self.smtp.url, model="generic"))
+        self.assertEqual(code, 0, log)
+        code, msgs, problems = harness.check_mime(self.smtp.files())
+        self.assertEqual(code, 0, problems)
+        by_subject = {m["subject"]: m for m in msgs}
+        self.assertEqual(sorted(by_subject), [
+            "An undated notice", "Quota fix released",
+            "Servers running ZFS 2.3 should update before the next maintenance window."])
+
+        def text(subject):
+            parts = by_subject[subject]["parts"]
+            return [p["text"] for p in parts if p["content_type"] == "text/plain"][0]
+        # The id is the link; the dated entries show their date; the undated one says so.
+        self.assertIn("Release: https://lustre.example.org/news/quota-fix", text("Quota fix released"))
+        self.assertIn("Tagged:  2025-12-01", text("Quota fix released"))
+        undated = text("An undated notice")
+        self.assertIn("Tagged:  date not given", undated)
+        self.assertNotRegex(undated, r"Tagged:\s+\d{4}-")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -825,6 +825,14 @@ Feed parse_atom(pugi::xml_node root, const NsScope& root_scope, std::string_view
     FeedEntry entry;
     entry.title = atom_text(c.get("title"));
     entry.link = atom_link(scope, e, ns, base);
+    const std::string id = inner_text(c.get("id"));
+    if (entry.link.empty()) {
+      // As feedparser does: an http(s) id is the entry's page when no link says otherwise.
+      std::string ref = clean_ref(id);
+      if ((starts_with_icase(ref, "http://") || starts_with_icase(ref, "https://")) &&
+          ref.size() <= k_max_url_bytes && ref.find(' ') == std::string::npos)
+        entry.link = std::move(ref);
+    }
     entry.summary = atom_text(c.get("summary"));
     if (entry.summary.empty()) entry.summary = atom_text(c.get("content"));
     entry.author = atom_author(scope, c.get("author"), ns);
@@ -833,7 +841,7 @@ Feed parse_atom(pugi::xml_node root, const NsScope& root_scope, std::string_view
     for (auto name : {"updated", "published", "modified", "issued", "created"}) {
       if ((date = c.get(name))) break;
     }
-    add_entry(feed, std::move(entry), inner_text(c.get("id")), inner_text(date));
+    add_entry(feed, std::move(entry), id, inner_text(date));
   }
   return feed;
 }
@@ -1262,6 +1270,32 @@ std::string resolve_url(std::string_view base, std::string_view ref) {
   if (query) out.append("?").append(*query);
   if (r.fragment) out.append("#").append(*r.fragment);
   return out;
+}
+
+std::string display_title(const FeedEntry& entry) {
+  if (!entry.title.empty()) return entry.title;
+  // The summary's first words, cut at a word boundary.
+  constexpr size_t k_max_words = 12, k_max_bytes = 80;
+  std::string out;
+  size_t words = 0;
+  bool cut = false;
+  for (auto& word : split(entry.summary, ' ')) {
+    if (word.empty()) continue;
+    if (words == k_max_words || out.size() + 1 + word.size() > k_max_bytes) {
+      cut = true;
+      break;
+    }
+    out += (out.empty() ? "" : " ") + word;
+    ++words;
+  }
+  if (out.empty() && !entry.summary.empty()) {  // one long word
+    out = entry.summary;
+    truncate_utf8(out, k_max_bytes);
+    cut = out.size() < entry.summary.size();
+  }
+  if (!out.empty()) return cut ? out + "\u2026" : out;
+  if (!entry.link.empty()) return entry.link;
+  return "(no title)";
 }
 
 std::optional<int64_t> parse_date(std::string_view text) {

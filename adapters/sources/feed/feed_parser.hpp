@@ -14,7 +14,8 @@ namespace herald::feed {
 struct FeedEntry {
   std::string key;      // stable: id/guid, else resolved link, else "sha256:<hex of title+date>"
   std::string title;    // one line: entities decoded, whitespace folded, no CR/LF
-  std::string link;     // absolute URL, resolved against xml:base and the feed URL
+  std::string link;     // absolute URL, resolved against xml:base and the feed URL; without
+                        // one, an Atom id that is an http(s) URL or an RSS permalink guid
   int64_t updated = 0;  // Unix seconds UTC; 0 when the entry has no parseable date
   std::string summary;  // plain text (markup stripped), may be empty
   std::string author;
@@ -36,6 +37,10 @@ struct Feed {
 // Malformed XML or an unknown root element is a bad_input error whose message
 // says what and where (byte offset).
 Expected<Feed> parse_feed(std::string_view document, std::string_view base_url);
+
+// What to call an entry: its title; without one, the first words of its
+// summary (ending in "…" when cut), else its link, else "(no title)".
+std::string display_title(const FeedEntry& entry);
 
 // RFC 3339 / ISO 8601 ("2025-12-02T13:19:20-05:00", "...Z", fractional
 // seconds) and RFC 822/1123 dates ("Tue, 02 Dec 2025 18:19:20 GMT", "EST",

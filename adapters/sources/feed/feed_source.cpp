@@ -54,8 +54,8 @@ class FeedSource final : public Source {
       Event e;
       e.kind = "release.published";
       e.source = m_sc.name;
-      e.time = entry.updated ? entry.updated : now;
-      e.title = entry.title;
+      e.time = entry.updated;  // 0: the feed gave no date, and none is invented
+      e.title = feed::display_title(entry);
       e.url = entry.link;
       e.summary = entry.summary;
       e.attributes["entry_id"] = entry.key;
@@ -65,7 +65,7 @@ class FeedSource final : public Source {
         auto v = lustre::parse_version(entry.title);
         if (!v) v = lustre::parse_version(entry.link.substr(entry.link.rfind('/') + 1));
         if (!v) {
-          out.warnings.push_back("entry '" + entry.title + "' carries no Lustre version; skipped");
+          out.warnings.push_back("entry '" + e.title + "' carries no Lustre version; skipped");
           continue;
         }
         std::string cls = lustre::to_string(v->cls);
