@@ -144,6 +144,27 @@ TEST_CASE("github_source: 429 fails the poll with Retry-After; the token is sent
   CHECK(refused.error().message.find("ghp_wrong") == std::string::npos);
 }
 
+TEST_CASE("github_source: a first poll that finds nothing is not unchanged; the next one is",
+          "[github_source]") {
+  test::TempDir issues;
+  issues.write("list.json", own_list().dump());
+  test::TrackerServer server("--github", issues.path(), {});
+  FakeClock clock(at("2024-06-01T00:00:00Z"));  // every issue is older than the window
+  Config cfg;
+  auto src = make_source(github_config(server.url(), "example/lustre-tools"), cfg, clock);
+  auto first = src->poll(SourceState{});
+  REQUIRE(first.ok());
+  CHECK(first->events.empty());
+  CHECK(first->cursor == "2024-05-29T00:00:00Z");
+  CHECK_FALSE(first->unchanged);  // the cursor went from nothing to the window start
+  SourceState state;
+  state.cursor = first->cursor;
+  state.etag = first->etag;
+  auto again = src->poll(state);
+  REQUIRE(again.ok());
+  CHECK(again->unchanged);
+}
+
 TEST_CASE("github_source: a page nested deeper than 64 levels fails the poll and says so",
           "[github_source]") {
   test::TempDir issues;

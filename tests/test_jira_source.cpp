@@ -171,12 +171,14 @@ TEST_CASE("jira_source: a first poll that finds nothing keeps its window start",
   REQUIRE(out.ok());
   CHECK(out->events.empty());
   CHECK(out->cursor == "2024-05-29T00:00:00Z");
+  CHECK_FALSE(out->unchanged);  // the cursor went from nothing to the window start
   SourceState state;
   state.cursor = out->cursor;
   clock.advance(3600);
   auto again = src->poll(state);
   REQUIRE(again.ok());
   CHECK(again->cursor == "2024-05-29T00:00:00Z");  // the window start does not slide
+  CHECK(again->unchanged);
 }
 
 TEST_CASE("jira_source: a search page nested deeper than 64 levels fails the poll and says so",

@@ -178,7 +178,8 @@ class GithubSource final : public Source {
         url.clear();
       }
     }
-    out.unchanged = fresh == 0;
+    // A first poll sets the cursor (the window start) even when it finds nothing.
+    out.unchanged = fresh == 0 && !state.cursor.empty();
     out.cursor = (shifted ? *shifted : newest).text();
     return out;
   }

@@ -203,7 +203,8 @@ class JiraSource final : public Source {
     if (restricted > 0)
       out.warnings.push_back(std::to_string(restricted) +
                              " issue(s) with a security level withheld");
-    out.unchanged = fresh == 0;
+    // A first poll sets the cursor (the window start) even when it finds nothing.
+    out.unchanged = fresh == 0 && !state.cursor.empty();
     out.cursor = newest.text();
     if (!complete && !ordered) {
       // Unread pages of an unordered result may hold issues older than the newest read.
