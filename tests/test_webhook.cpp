@@ -312,6 +312,22 @@ TEST_CASE("webhook: Jira and GitLab deliveries of the real fixtures are stored",
   CHECK(in.store->unrouted_events(10).empty());
 }
 
+TEST_CASE("webhook: a delivery whose events were all stored before is a duplicate, events 0",
+          "[webhook]") {
+  Inbound in;
+  json page =
+      json::parse(slurp(herald::test::fixtures_dir() + "/tracker/jira_search_page_v2.json"));
+  const std::string body =
+      json({{"webhookEvent", "jira:issue_created"}, {"issue", page["issues"][1]}}).dump();
+  auto first = in.jira(body);  // Jira sent no delivery id: nothing to dedup on but the keys
+  CHECK(first.status == 200);
+  CHECK(json::parse(first.body) == json({{"result", "stored"}, {"events", 1}}));
+  auto again = in.jira(body);
+  CHECK(again.status == 200);
+  CHECK(json::parse(again.body) == json({{"result", "duplicate"}, {"events", 0}}));
+  CHECK(in.store->count_events() == 1);
+}
+
 TEST_CASE("webhook: a Jira issue with a security level is withheld and only counted",
           "[webhook]") {
   Inbound in;

@@ -53,6 +53,34 @@ class InboundInput(unittest.TestCase):
         self.assertEqual((code, json.loads(answer)), (200, {"accepted": 1, "new": 1}))
         code, answer = h.curl("/api/v1/events", nested_attributes(62), AUTH)
         self.assertEqual(code, 400, answer)
+    def test_a_redelivery_whose_events_are_stored_is_a_duplicate(self):
+        h = self.herald
+        with open(os.path.join(harness.SRC, "tests", "fixtures", "tracker",
+                               "jira_search_page_v2.json")) as f:
+            issue = json.load(f)["issues"][1]
+        body = json.dumps({"webhookEvent": "jira:issue_created", "issue": issue}).encode()
+        code, answer = h.post("jira", body)  # no X-Atlassian-Webhook-Identifier
+        self.assertEqual((code, json.loads(answer)), (200, {"result": "stored", "events": 1}))
+        code, answer = h.post("jira", body)
+        self.assertEqual((code, json.loads(answer)), (200, {"result": "duplicate", "events": 0}))
+        self.assertEqual(h.count(), 1)
+        self.assertTrue(harness.wait_until(
+            lambda: "source=lu-jira result=duplicate status=200 events=0" in h.log(), 10), h.log())
+
+    def test_a_multi_line_summary_is_accepted_and_mailed_as_lines(self):
+        h = self.herald
+        summary = "Build 7003 failed on el9.\nFirst failing test: sanity 17n.\r\nSee the log."
+        batch = json.dumps([{"key": "ci:7003", "kind": "bug.created", "title": "build 7003",
+                             "summary": summary}]).encode()
+        code, answer = h.curl("/api/v1/events", batch, AUTH)
+        self.assertEqual((code, json.loads(answer)), (200, {"accepted": 1, "new": 1}))
+        self.assertTrue(harness.wait_until(lambda: len(self.smtp.messages()) == 1, 20))
+        code, msgs, problems = harness.check_mime(self.smtp.files())
+        self.assertEqual(code, 0, problems)
+        text = [p["text"] for p in msgs[0]["parts"] if p["content_type"] == "text/plain"][0]
+        self.assertIn("Build 7003 failed on el9.\nFirst failing test: sanity 17n.\nSee the log.",
+                      text.replace("\r\n", "\n"))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -7,7 +7,8 @@
 //   gitlab-webhook  X-Gitlab-Token: <the secret>
 // and deduplicated on the sender's delivery id (X-GitHub-Delivery,
 // X-Gitlab-Event-UUID, X-Atlassian-Webhook-Identifier). Answers: 200 stored
-// (or a repeated delivery, stored once), 202 nothing herald uses (also a
+// with the number of new events (or duplicate, events 0: a repeated delivery
+// id, or events all stored before), 202 nothing herald uses (also a
 // confidential issue, which is only counted), 400 malformed with the reason,
 // 401 bad or missing signature, 413 over [http] max_body, 503 not stored.
 //
