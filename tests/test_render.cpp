@@ -65,6 +65,32 @@ TEST_CASE("render: a release without a date says so instead of a Tagged: date", 
   }
 }
 
+TEST_CASE("render: created, updated and resolved tracker mails say which in the subject",
+          "[render]") {
+  auto t = Templates::load(k_bundled, "");
+  REQUIRE(t);
+  DestinationConfig dest;
+  dest.subject_prefix = "[lustre-devel]";
+  Event e;
+  e.title = "LU-18123: lfs migrate hangs on a striped directory";
+  e.url = "https://jira.whamcloud.com/browse/LU-18123";
+  e.summary = "status: Open -> Resolved";
+  const std::pair<const char*, const char*> cases[] = {
+      {"bug.created", "Created"}, {"bug.updated", "Updated"}, {"bug.resolved", "Resolved"}};
+  for (const auto& [kind, word] : cases) {
+    INFO(kind);
+    e.kind = kind;
+    auto r = t->render_mail(kind, mail_context(e, dest));
+    REQUIRE(r);
+    CHECK(r->subject == std::string("[lustre-devel] ") + word +
+                            ": LU-18123: lfs migrate hangs on a striped directory");
+    CHECK(r->text.rfind(std::string(word) + ": LU-18123: lfs migrate", 0) == 0);
+    CHECK(r->text.find("https://jira.whamcloud.com/browse/LU-18123") != std::string::npos);
+    CHECK(r->text.find("status: Open -> Resolved") != std::string::npos);
+    CHECK(r->html.find(std::string("<h1>") + word + ": LU-18123") != std::string::npos);
+  }
+}
+
 TEST_CASE("render: HTML escapes values; subject and text do not", "[render]") {
   auto t = Templates::load(k_bundled, "");
   REQUIRE(t);
