@@ -81,6 +81,33 @@ class InboundInput(unittest.TestCase):
         self.assertIn("Build 7003 failed on el9.\nFirst failing test: sanity 17n.\nSee the log.",
                       text.replace("\r\n", "\n"))
 
+    def test_memory_is_given_back_after_large_bodies(self):
+        # glibc keeps freed memory of each thread's arena resident; herald gives it back
+        # after a large body. Before, 20 bodies of 0.95 MB left the daemon ~29 MiB larger
+        # (14.7 -> 43.5 MiB); now it is 8 to 13 MiB.
+        h = self.herald
+        with open("/proc/%d/maps" % h.proc.pid) as f:
+            if "libasan" in f.read():
+                self.skipTest("AddressSanitizer's allocator keeps freed memory by design")
+
+        def rss_kib():
+            with open("/proc/%d/status" % h.proc.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        start = rss_kib()
+        for r in range(20):
+            events = [{"key": "k%d-%d" % (r, i), "kind": "ci.build", "title": "build %d" % i,
+                       "summary": "x" * 100, "tags": {"branch": "2.15"},
+                       "attributes": {"n": [1, 2, 3], "log": "y" * 40}} for i in range(3300)]
+            body = json.dumps({"events": events}).encode()
+            self.assertGreater(len(body), 900000)
+            code, answer = h.curl("/api/v1/events", body, AUTH)
+            self.assertEqual((code, json.loads(answer)), (200, {"accepted": 3300, "new": 3300}))
+        limit = start + 20 * 1024
+        self.assertTrue(harness.wait_until(lambda: rss_kib() < limit, 10),
+                        "VmRSS %d KiB, started at %d KiB" % (rss_kib(), start))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
