@@ -165,6 +165,32 @@ TEST_CASE("github_source: a first poll that finds nothing is not unchanged; the 
   CHECK(again->unchanged);
 }
 
+TEST_CASE("github_source: issues out of updated order each become events exactly once",
+          "[github_source]") {
+  test::TempDir issues;
+  json list = own_list();
+  std::swap(list[0], list[1]);  // #13 (updated 09:00) before #12 (updated 08:00)
+  issues.write("list.json", list.dump());
+  test::TrackerServer server("--github", issues.path(), {"--ignore-order"});
+  FakeClock clock(at("2024-05-04T00:00:00Z"));
+  Config cfg;
+  auto sc = github_config(server.url(), "example/lustre-tools");
+  sc.page_size = 50;
+  auto src = make_source(sc, cfg, clock);
+  auto out = src->poll(SourceState{});
+  REQUIRE(out.ok());
+  CHECK(keys(*out) == std::vector<std::string>{
+                          "bug.created github:example/lustre-tools#13:2024-05-02T09:00:00Z",
+                          "bug.created github:example/lustre-tools#12:2024-05-01T10:00:00Z",
+                          "bug.resolved github:example/lustre-tools#12:2024-05-02T08:00:00Z"});
+  CHECK(out->cursor == "2024-05-02T09:00:00Z 13");
+  SourceState state;
+  state.cursor = out->cursor;
+  auto again = src->poll(state);
+  REQUIRE(again.ok());
+  CHECK(again->events.empty());
+}
+
 TEST_CASE("github_source: a page nested deeper than 64 levels fails the poll and says so",
           "[github_source]") {
   test::TempDir issues;

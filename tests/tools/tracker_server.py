@@ -29,8 +29,8 @@ Other options:
   --require-auth VALUE the exact Authorization header required (else 401)
   --mutate-after N:KEY:TIME  after request N, issue KEY (Jira key or GitHub
                        number) reads as updated at TIME (for page-shift tests)
-  --ignore-order       Jira: answer in the order the files hold the issues, as a
-                       server that ignores ORDER BY does
+  --ignore-order       answer in the order the files hold the issues, as a server
+                       that ignores ORDER BY (Jira) or sort= (GitHub) does
   --log FILE           one JSON line per request: n, path, query, status,
                        authorization (whether one was sent)
 """
@@ -235,9 +235,10 @@ def github_issues(owner_repo, query):
     if "since" in query:
         since = parse_time(query["since"])
         items = [i for i in items if parse_time(i["updated_at"]) >= since]
-    items.sort(key=lambda i: (parse_time(i["updated_at"]), i["number"]))
-    if query.get("direction", "desc") != "asc":
-        items.reverse()
+    if not ARGS.ignore_order:
+        items.sort(key=lambda i: (parse_time(i["updated_at"]), i["number"]))
+        if query.get("direction", "desc") != "asc":
+            items.reverse()
     per_page = min(int(query.get("per_page", "30")), 100)
     page = int(query.get("page", "1"))
     chunk = items[(page - 1) * per_page:page * per_page]

@@ -92,6 +92,7 @@ class GithubSource final : public Source {
     std::map<std::string, std::pair<int64_t, std::string>> read_now;  // number -> first reading
     std::optional<Cursor> shifted;  // where the cursor stops when a page shift was seen
     size_t fresh = 0;
+    bool ordered = true;  // every issue read so far came in ascending updated_at
 
     std::string url = m_sc.base_url + "/repos/" + m_sc.repo +
                       "/issues?state=all&sort=updated&direction=asc&per_page=" +
@@ -144,7 +145,8 @@ class GithubSource final : public Source {
         }
         auto at = tracker::parse_jira_time_ms(updated);
         if (at && !number.empty()) {
-          if (newest.seen(*at, number)) continue;
+          // Seen by an earlier poll: the starting cursor decides, whatever the order.
+          if (start->seen(*at, number)) continue;
           auto [first, inserted] = read_now.try_emplace(number, *at, updated);
           if (!inserted) {
             if (first->second.first == *at) continue;
@@ -152,6 +154,7 @@ class GithubSource final : public Source {
               shifted = Cursor{first->second.second, first->second.first, {number}};
           }
         }
+        ordered = ordered && (!at || *at >= newest.ms);
         ++fresh;
         // An issue listed in the cursor was seen as it was in that second (GitHub's
         // precision): what it shows of that second was reported then.
@@ -181,6 +184,13 @@ class GithubSource final : public Source {
     // A first poll sets the cursor (the window start) even when it finds nothing.
     out.unchanged = fresh == 0 && !state.cursor.empty();
     out.cursor = (shifted ? *shifted : newest).text();
+    if (!url.empty() && !ordered) {
+      // Unread pages of an unordered answer may hold issues older than the newest read.
+      out.cursor = start->text();
+      out.warnings.push_back(
+          "the issues came out of updated order and were not read to the "
+          "end; the next poll reads this window again");
+    }
     return out;
   }
 
