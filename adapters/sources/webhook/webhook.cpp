@@ -16,8 +16,8 @@
 
 #include "daemon/ingest.hpp"
 #include "daemon/json.hpp"
-#include "daemon/metrics.hpp"
 #include "daemon/router.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/util.hpp"
 
 namespace herald::webhook {
@@ -209,26 +209,23 @@ InboundResponse not_stored(Outcome& o, const Error& e) {
 }
 
 // Hands the events to the writer and answers after the commit.
-void store_and_answer(IngestWriter& writer, Metrics& metrics, const Clock& clock, InboundItem item,
-                      Outcome outcome, Respond respond) {
-  writer.submit(
-      std::move(item),
-      [&metrics, &clock, o = std::move(outcome),
-       respond = std::move(respond)](Expected<IngestOutcome> r) {
-        Outcome out = o;
-        if (!r) {
-          auto resp = not_stored(out, r.error());
-          return respond(recorded(metrics, clock, std::move(resp), std::move(out)));
-        }
-        // Stored means new events: a repeated delivery id, or events whose keys were all
-        // stored before (a redelivery without an id), is a duplicate.
-        out.status = 200;
-        out.events = r->stored ? r->new_events : 0;
-        out.result = out.events > 0 ? "stored" : "duplicate";
-        auto resp = InboundResponse::json(200, {{"result", out.result}, {"events", out.events}});
-        respond(recorded(metrics, clock, std::move(resp), std::move(out)));
-      },
-      true);
+void store_and_answer(IngestWriter& writer, Metrics& metrics, const Clock& clock,
+                      InboundItem item, Outcome outcome, Respond respond) {
+  writer.submit(std::move(item), [&metrics, &clock, o = std::move(outcome),
+                                  respond = std::move(respond)](Expected<IngestOutcome> r) {
+    Outcome out = o;
+    if (!r) {
+      auto resp = not_stored(out, r.error());
+      return respond(recorded(metrics, clock, std::move(resp), std::move(out)));
+    }
+    // Stored means new events: a repeated delivery id, or events whose keys were all
+    // stored before (a redelivery without an id), is a duplicate.
+    out.status = 200;
+    out.events = r->stored ? r->new_events : 0;
+    out.result = out.events > 0 ? "stored" : "duplicate";
+    auto resp = InboundResponse::json(200, {{"result", out.result}, {"events", out.events}});
+    respond(recorded(metrics, clock, std::move(resp), std::move(out)));
+  }, true);
 }
 
 // An inbound item whose events no route can take are stored as routed: the
