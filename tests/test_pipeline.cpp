@@ -20,18 +20,16 @@ namespace {
 struct ScriptedSink final : Sink {
   std::deque<DeliveryResult>* script;
   std::vector<OutboxItem>* seen;
-  std::vector<DeliveryResult> deliver_batch(const std::vector<OutboxItem>& items) override {
-    std::vector<DeliveryResult> out;
-    for (const auto& it : items) {
-      seen->push_back(it);
-      if (script->empty()) {
-        out.push_back(DeliveryResult::ok("250 ok"));
-      } else {
-        out.push_back(script->front());
+  void deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) override {
+    for (size_t i = 0; i < items.size(); ++i) {
+      seen->push_back(items[i]);
+      DeliveryResult r = DeliveryResult::ok("250 ok");
+      if (!script->empty()) {
+        r = script->front();
         script->pop_front();
       }
+      if (!done(i, std::move(r))) return;
     }
-    return out;
   }
   std::string describe() const override { return "scripted"; }
 };
