@@ -288,7 +288,8 @@ int cmd_run(const Args& a) {
       spdlog::critical("run --once: {} deliveries were attempted but their outcome could not be "
                        "recorded; the next run attempts them again",
                        rep.unrecorded);
-    return rep.poll_failures || rep.retried || rep.dead || rep.render_failures || rep.unrecorded
+    return rep.poll_failures || rep.retried || rep.dead || rep.render_failures ||
+                   rep.unrecorded || rep.store_failures
                ? 1
                : 0;
   }

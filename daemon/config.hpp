@@ -104,7 +104,7 @@ struct DeliveryConfig {
   int64_t max_age_ms = 5LL * 86'400'000;  // retry temporary failures this long, then dead
   int64_t backoff_initial_ms = 60'000;
   int64_t backoff_max_ms = 6LL * 3'600'000;
-  int batch = 200;                         // rows claimed at once
+  int batch = 16;                          // rows a delivery lane claims at once
 };
 
 struct LustreConfig {

@@ -214,7 +214,8 @@ Deliverer::Deliverer(DeliverySettings settings, Store& store, const Clock& clock
       m_make_sink(std::move(sinks)),
       m_hooks(std::move(hooks)),
       m_owner(make_owner()),
-      m_recorder(std::make_unique<Recorder>(store, clock, m_hooks.recording)) {}
+      m_recorder(std::make_unique<Recorder>(store, clock,
+                                            [this](const std::string&) { report_problem(); })) {}
 
 Deliverer::~Deliverer() {
   stop();
@@ -304,7 +305,31 @@ void Deliverer::stop() {
 
 bool Deliverer::stopped() const { return m_running.load() == 0; }
 
-std::string Deliverer::recording_problem() const { return m_recorder->problem(); }
+std::string Deliverer::recording_problem() const {
+  std::string problem = m_recorder->problem();
+  if (!problem.empty()) return problem;
+  std::lock_guard lock(m_problem_mutex);
+  return m_claim_problem;
+}
+
+void Deliverer::set_claim_problem(const std::string& why) {
+  {
+    std::lock_guard lock(m_problem_mutex);
+    if (m_claim_problem == why) return;
+    m_claim_problem = why;
+  }
+  report_problem();
+}
+
+void Deliverer::report_problem() {
+  const std::string now = recording_problem();
+  {
+    std::lock_guard lock(m_problem_mutex);
+    if (now == m_reported_problem) return;
+    m_reported_problem = now;
+  }
+  if (m_hooks.recording) m_hooks.recording(now);
+}
 
 DeliveryCounts Deliverer::drain(const std::atomic<bool>* stop) {
   {
@@ -360,12 +385,18 @@ void Deliverer::run_lane(Lane& lane, bool drain) {
     auto claimed = m_store.claim_deliveries(lane.destination, now, m_settings.delivery.batch,
                                             m_owner, now + m_settings.lease_s);
     if (!claimed) {
-      spdlog::error("delivery to {}: cannot claim deliveries: {}", lane.destination,
-                    claimed.error().message);
-      if (drain) break;
+      spdlog::error("delivery to {}: cannot claim deliveries, so nothing is sent: {}",
+                    lane.destination, claimed.error().message);
+      set_claim_problem("cannot claim deliveries: " + claimed.error().message);
+      if (drain) {
+        std::lock_guard lock(m_counts_mutex);
+        ++m_counts.unclaimed;
+        break;
+      }
       wait_for_work(lane, seen, now + 5);
       continue;
     }
+    set_claim_problem("");
     if (claimed->empty()) {
       if (drain) break;
       auto due = m_store.next_due_time(lane.destination);

@@ -50,12 +50,14 @@ struct DeliverySettings {
 struct DeliveryCounts {
   int delivered = 0, retried = 0, dead = 0;
   int unrecorded = 0;  // sent (or attempted) but the outcome could not be stored
+  int unclaimed = 0;   // lanes that could not claim their destination's rows
 };
 
 struct DeliveryHooks {
   // After each outcome is recorded (from a lane thread).
   std::function<void(const OutboxItem&, const DeliveryOutcome&)> outcome;
-  // When recording starts failing (why) and when it works again (empty).
+  // When the store stops taking claims or outcomes (why), and when it takes
+  // them again (empty).
   std::function<void(const std::string& problem)> recording;
 };
 
@@ -89,7 +91,7 @@ class Deliverer {
   // Not while started.
   DeliveryCounts drain(const std::atomic<bool>* stop = nullptr);
 
-  // Empty while outcomes are being recorded; else why they are not.
+  // Empty while claims and outcomes are being recorded; else why they are not.
   std::string recording_problem() const;
   // This deliverer's lease owner: host:pid:process start:instance.
   const std::string& owner() const { return m_owner; }
@@ -104,6 +106,9 @@ class Deliverer {
   int64_t retry_delay_s(int attempts, std::optional<int64_t> retry_after) const;
   void release_stale_leases();
   void wait_for_work(Lane& lane, uint64_t seen, int64_t due_at);
+  // A claim failed (why) or worked (empty); tells the hook when the combined state changes.
+  void set_claim_problem(const std::string& why);
+  void report_problem();
 
   DeliverySettings m_settings;
   Store& m_store;
@@ -124,6 +129,10 @@ class Deliverer {
 
   std::mutex m_counts_mutex;
   DeliveryCounts m_counts;
+
+  mutable std::mutex m_problem_mutex;
+  std::string m_claim_problem;
+  std::string m_reported_problem;  // what the hook was last told
 };
 
 }  // namespace herald

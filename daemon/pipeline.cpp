@@ -204,6 +204,7 @@ void Pipeline::deliver_due(RunReport& report, const std::atomic<bool>* stop) {
   report.retried += c.retried;
   report.dead += c.dead;
   report.unrecorded += c.unrecorded;
+  report.store_failures += c.unclaimed;
 }
 
 void Pipeline::start_delivery(DeliveryHooks hooks) {

@@ -8,6 +8,7 @@ struct RunReport {
   int routed_events = 0, deliveries_created = 0, render_failures = 0;
   int delivered = 0, retried = 0, dead = 0;
   int unrecorded = 0;  // sent, but the outcome could not be stored: sent again next time
+  int store_failures = 0;  // deliveries that could not be claimed from the store
 };
 
 }  // namespace herald

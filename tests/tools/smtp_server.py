@@ -41,6 +41,10 @@ Behaviour options:
   --auth USER:PASSWORD          offer AUTH PLAIN and LOGIN (cleartext allowed) and
         require it before MAIL; a wrong password gets 535.
   --delay-data SECONDS          wait this long before answering DATA.
+  --hold-data FILE              do not answer the end of a message's data until FILE
+        exists (logged as {"event": "held", "connection": c, "rcpt": [...]} first).
+  --hold-rcpt ADDR              hold only messages to ADDR (case-insensitive;
+        repeatable); without it --hold-data holds every message.
   --idle-timeout SECONDS        close a connection idle this long (default 300).
   --max-messages N              exit (status 0) shortly after the N-th DATA answer.
 
@@ -189,6 +193,13 @@ class Handler:
         seq = rec.messages
         if rec.args.delay_data:
             await asyncio.sleep(rec.args.delay_data)
+        holds = [a.lower() for a in rec.args.hold_rcpt or []]
+        if rec.args.hold_data and (not holds or
+                                   any(r.lower() in holds for r in envelope.rcpt_tos)):
+            rec.log(event="held", connection=server.connection_no,
+                    rcpt=list(envelope.rcpt_tos))
+            while not os.path.exists(rec.args.hold_data):
+                await asyncio.sleep(0.05)
         content = envelope.original_content or b""
         code, status = rec.next_data_answer()
         files = []
@@ -260,6 +271,8 @@ def main():
     p.add_argument("--expect-ehlo", "--ehlo-check", dest="expect_ehlo")
     p.add_argument("--auth")
     p.add_argument("--delay-data", type=float, default=0.0)
+    p.add_argument("--hold-data")
+    p.add_argument("--hold-rcpt", action="append")
     p.add_argument("--idle-timeout", type=float, default=300.0)
     p.add_argument("--max-messages", type=int, default=0)
     args = p.parse_args()
