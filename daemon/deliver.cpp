@@ -410,7 +410,10 @@ void Deliverer::run_lane(Lane& lane, bool drain) {
 }
 
 bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
-  if (!lane.sink) lane.sink = m_make_sink();
+  if (!lane.sink) {
+    lane.sink = m_make_sink();
+    lane.sink->watch_interrupt(&m_stopping);
+  }
   int64_t lease_until = m_clock.now() + m_settings.lease_s;
   size_t next = 0;
   bool keep_going = true;

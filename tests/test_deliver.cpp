@@ -123,9 +123,7 @@ TEST_CASE("deliver: two deliverers on one database send each row once", "[delive
   std::thread t2([&] { c2 = two.drain(); });
   t1.join();
   t2.join();
-  CHECK(c1.delivered + c2.delivered == 500);
-  CHECK(c1.delivered > 0);
-  CHECK(c2.delivered > 0);
+  CHECK(c1.delivered + c2.delivered == 500);  // how they shared it is the scheduler's
   CHECK(rx.sent.size() == 500);
   for (const auto& [key, n] : rx.sent) CHECK(n == 1);
   CHECK((*a)->outbox_rows("pending", 10).empty());

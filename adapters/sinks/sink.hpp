@@ -1,6 +1,7 @@
 // The sink contract: deliver one outbox row, answer what happened.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -50,6 +51,11 @@ class Sink {
   virtual void deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) = 0;
   virtual std::string describe() const = 0;  // for logs, no secrets
 
+  // A flag that, once true, asks the sink to abandon a send it can still
+  // abandon without a duplicate (before the message is handed over): herald is
+  // stopping. The flag must outlive the sink.
+  void watch_interrupt(const std::atomic<bool>* flag) { m_interrupt = flag; }
+
   // All results at once, in the order of the items.
   std::vector<DeliveryResult> deliver_batch(const std::vector<OutboxItem>& items) {
     std::vector<DeliveryResult> out(items.size(), DeliveryResult::retry("sink returned no result"));
@@ -59,6 +65,12 @@ class Sink {
     });
     return out;
   }
+
+ protected:
+  const std::atomic<bool>* interrupt_flag() const { return m_interrupt; }
+
+ private:
+  const std::atomic<bool>* m_interrupt = nullptr;
 };
 
 }  // namespace herald

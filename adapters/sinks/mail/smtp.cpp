@@ -25,7 +25,8 @@
 // to the end of the message data; then data_timeout (10 minutes, as RFC 5321
 // 4.5.3.2.6 says) for the answer to the final dot. The message is with the
 // server by then, so giving up early would make a duplicate when the server
-// was only slow. A progress callback enforces the phases.
+// was only slow. A progress callback enforces the phases, and abandons a
+// transaction that has not reached the final dot when herald is stopping.
 // An item is delivered when every recipient accepted it. Otherwise any
 // deferred recipient makes the item retry (the next attempt sends to all
 // recipients again; receivers drop the duplicate by Message-ID); when nothing
@@ -73,6 +74,7 @@ struct PayloadReader {
   SteadyClock::time_point started;
   std::optional<SteadyClock::time_point> data_done;  // all bytes handed over: the final dot
   std::chrono::milliseconds timeout{0}, data_timeout{0};
+  const std::atomic<bool>* interrupt = nullptr;  // herald is stopping
   std::string aborted;  // why the progress callback ended the transfer
 };
 
@@ -206,6 +208,10 @@ int SmtpSink::progress_trampoline(void* userp, curl_off_t, curl_off_t, curl_off_
   using std::chrono::duration_cast;
   using std::chrono::seconds;
   try {
+    if (!reader->data_done && reader->interrupt && reader->interrupt->load()) {
+      reader->aborted = "interrupted before the end of the message data: herald is stopping";
+      return 1;
+    }
     if (!reader->data_done && now - reader->started > reader->timeout) {
       reader->aborted = "timed out after " +
                         std::to_string(duration_cast<seconds>(reader->timeout).count()) +
@@ -358,6 +364,7 @@ Transaction SmtpSink::transact_once(const OutboxItem& item, const std::string& r
   reader.started = SteadyClock::now();
   reader.timeout = std::chrono::milliseconds(m_opts.timeout_ms);
   reader.data_timeout = std::chrono::milliseconds(m_opts.data_timeout_ms);
+  reader.interrupt = interrupt_flag();
   CURL* h = m_curl.get();
   curl_easy_setopt(h, CURLOPT_MAIL_FROM, item.sender.c_str());
   curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts.get());
