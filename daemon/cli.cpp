@@ -236,14 +236,30 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
 // The shortest time between two routing passes woken by pushed events.
 constexpr auto k_push_route_gap = std::chrono::milliseconds(50);
 
-// Adds a loop iteration's figures to the counters.
-// sink: the mail transport in use ("smtp" or "maildir"), the only sink kind so far.
-void count_run(Metrics& metrics, const RunReport& rep, const std::string& sink) {
+// Adds a loop iteration's poll figures to the counters (deliveries are
+// counted by the delivery hooks as they complete).
+void count_run(Metrics& metrics, const RunReport& rep) {
   metrics.add("herald_polls_total", {{"result", "ok"}}, rep.polls - rep.poll_failures);
   metrics.add("herald_polls_total", {{"result", "failed"}}, rep.poll_failures);
-  metrics.add("herald_deliveries_total", {{"sink", sink}, {"result", "delivered"}}, rep.delivered);
-  metrics.add("herald_deliveries_total", {{"sink", sink}, {"result", "retry"}}, rep.retried);
-  metrics.add("herald_deliveries_total", {{"sink", sink}, {"result", "dead"}}, rep.dead);
+}
+
+// Starts the daemon's background delivery, counted in metrics; a failure to
+// record outcomes shows in /metrics and makes /healthz unhealthy.
+void start_delivery(Daemon& d, Metrics& metrics) {
+  // The mail transport in use ("smtp" or "maildir"), the only sink kind so far.
+  std::string sink = d.cfg.mail.smtp_url.empty() ? "maildir" : "smtp";
+  DeliveryHooks hooks;
+  hooks.outcome = [&metrics, sink](const OutboxItem&, const DeliveryOutcome& o) {
+    const char* result = o.dead ? "dead"
+                         : o.result.status == DeliveryResult::Status::retry ? "retry"
+                                                                             : "delivered";
+    metrics.add("herald_deliveries_total", {{"sink", sink}, {"result", result}});
+  };
+  hooks.recording = [&metrics](const std::string& problem) {
+    metrics.set("herald_delivery_recording_failed", {}, problem.empty() ? 0 : 1);
+    metrics.set_problem("delivery", problem);
+  };
+  d.pipeline->start_delivery(std::move(hooks));
 }
 
 int cmd_run(const Args& a) {
@@ -268,7 +284,14 @@ int cmd_run(const Args& a) {
         "created, {} delivered, {} to retry, {} dead",
         rep.polls, rep.poll_failures, rep.unchanged, rep.new_events, rep.deliveries_created,
         rep.delivered, rep.retried, rep.dead);
-    return rep.poll_failures || rep.retried || rep.dead || rep.render_failures ? 1 : 0;
+    if (rep.unrecorded)
+      spdlog::critical("run --once: {} deliveries were attempted but their outcome could not be "
+                       "recorded; the next run attempts them again",
+                       rep.unrecorded);
+    return rep.poll_failures || rep.retried || rep.dead || rep.render_failures ||
+                   rep.unrecorded || rep.store_failures
+               ? 1
+               : 0;
   }
 
   // Signals go to the signal thread only.
@@ -279,8 +302,12 @@ int cmd_run(const Args& a) {
   Control ctl;
   // Webhooks and the event API; [http] changes apply on SIGHUP by restarting the server.
   Metrics metrics;
+  metrics.set("herald_delivery_recording_failed", {}, 0);
   auto http = start_http(*daemon, metrics, ctl, clock);
   if (!http) return 1;
+  start_delivery(*daemon, metrics);
+  // Daemons replaced by a reload whose lanes still finish a send in flight.
+  std::vector<Daemon> retiring;
   std::thread signals([&] {
     for (;;) {
       int sig = 0;
@@ -313,7 +340,12 @@ int cmd_run(const Args& a) {
         spdlog::error("reload: configuration has errors; keeping the running one");
       } else if (auto next = build(std::move(*fresh.config), clock)) {
         http->stop();
+        // The old lanes finish what they are sending (a hung server holds up
+        // only them) while the new ones take over; leases keep them apart.
+        daemon->pipeline->deliverer().request_stop();
+        retiring.push_back(std::move(*daemon));
         daemon = std::move(next);
+        start_delivery(*daemon, metrics);
         if (auto fresh_http = start_http(*daemon, metrics, ctl, clock))
           http = std::move(fresh_http);
         else
@@ -323,16 +355,20 @@ int cmd_run(const Args& a) {
         spdlog::error("reload: could not apply the new configuration; keeping the running one");
       }
     }
+    // Retired lanes that have finished gave their unsent rows back: the new lanes take them.
+    const size_t retired = retiring.size();
+    std::erase_if(retiring, [](Daemon& d) { return d.pipeline->deliverer().stopped(); });
     RunReport rep;
     ctl.ingested = false;
     const auto pass_started = std::chrono::steady_clock::now();
     daemon->pipeline->poll_sources(false, rep);
     daemon->pipeline->route_pending(rep);
     daemon->pipeline->run_digests(rep);
-    daemon->pipeline->deliver_due(rep, &ctl.stop);
-    count_run(metrics, rep, daemon->cfg.mail.smtp_url.empty() ? "maildir" : "smtp");
+    if (rep.deliveries_created || retiring.size() != retired) daemon->pipeline->deliverer().wake();
+    count_run(metrics, rep);
     notify_systemd("WATCHDOG=1");
     int64_t wait_s = std::max<int64_t>(1, daemon->pipeline->next_wakeup() - clock.now());
+    if (!retiring.empty()) wait_s = 1;
     auto wait = std::chrono::seconds(wait_s);
     if (watchdog_usec)
       wait = std::min<std::chrono::seconds>(
@@ -348,6 +384,8 @@ int cmd_run(const Args& a) {
   }
   notify_systemd("STOPPING=1");
   http->stop();
+  daemon->pipeline->deliverer().stop();
+  for (auto& d : retiring) d.pipeline->deliverer().stop();
   spdlog::info("herald stopping on {}; in-flight deliveries finished, the rest stay in the outbox",
                strsignal(ctl.signal));
   signals.join();

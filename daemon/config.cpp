@@ -254,6 +254,7 @@ const std::vector<Key<MailConfig>> k_mail_keys = {
     {"verify_peer", BOOL(verify_peer)},
     {"timeout", DUR("timeout", timeout_ms)},
     {"connect_timeout", DUR("connect_timeout", connect_timeout_ms)},
+    {"data_timeout", DUR("data_timeout", data_timeout_ms)},
     {"max_connections",
      [](Ctx& c, const toml::node& n, MailConfig& o) {
        int64_t v = o.max_connections;

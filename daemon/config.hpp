@@ -92,7 +92,11 @@ struct MailConfig {
   bool verify_peer = true;
   int64_t timeout_ms = 60'000;
   int64_t connect_timeout_ms = 10'000;
-  int max_connections = 2;
+  // The wait for the answer to the end of the message data (RFC 5321
+  // 4.5.3.2.6: 10 minutes): a server that took the message but whose answer
+  // is given up on gets it again.
+  int64_t data_timeout_ms = 600'000;
+  int max_connections = 2;            // per destination
   std::string maildir = "var/Maildir";
 };
 
@@ -100,7 +104,7 @@ struct DeliveryConfig {
   int64_t max_age_ms = 5LL * 86'400'000;  // retry temporary failures this long, then dead
   int64_t backoff_initial_ms = 60'000;
   int64_t backoff_max_ms = 6LL * 3'600'000;
-  int batch = 200;                         // rows claimed at once
+  int batch = 16;                          // rows a delivery lane claims at once
 };
 
 struct LustreConfig {

@@ -38,6 +38,8 @@ const Family k_families[] = {
     {"herald_inbound_last_success_timestamp_seconds", "gauge",
      "When a push source last delivered an accepted request (Unix time)."},
     {"herald_inbound_errors_total", "counter", "Rejected requests of a push source."},
+    {"herald_delivery_recording_failed", "gauge",
+     "1 while delivery outcomes cannot be recorded (sending is stopped), else 0."},
 };
 
 const Family* family(std::string_view name) {
@@ -91,6 +93,28 @@ void Metrics::set_max(const std::string& name, const Labels& labels, int64_t v) 
   std::lock_guard lock(m_mutex);
   auto& slot = m_values[name][labels];
   slot = std::max(slot, v);
+}
+
+void Metrics::set(const std::string& name, const Labels& labels, int64_t v) {
+  if (!family(name)) throw std::invalid_argument("unknown metric " + name);
+  std::lock_guard lock(m_mutex);
+  m_values[name][labels] = v;
+}
+
+void Metrics::set_problem(const std::string& part, const std::string& why) {
+  std::lock_guard lock(m_mutex);
+  if (why.empty()) {
+    m_problems.erase(part);
+  } else {
+    m_problems[part] = why;
+  }
+}
+
+std::vector<std::string> Metrics::problems() const {
+  std::lock_guard lock(m_mutex);
+  std::vector<std::string> out;
+  for (const auto& [part, why] : m_problems) out.push_back(part + ": " + why);
+  return out;
 }
 
 int64_t Metrics::value(const std::string& name, const Labels& labels) const {
@@ -174,11 +198,17 @@ std::string Metrics::render(Store& store, const std::vector<std::string>& source
 
 void add_ops_routes(HttpServer& server, Store& store, Metrics& metrics,
                     std::vector<std::string> sources) {
-  server.route("GET", "/healthz", [&store](const InboundRequest&, Respond respond) {
+  server.route("GET", "/healthz", [&store, &metrics](const InboundRequest&, Respond respond) {
     auto s = store.health_check();
-    if (s) return respond(InboundResponse::text(200, "ok"));
-    spdlog::warn("healthz: {}", s.error().message);
-    respond(InboundResponse::text(503, "store unavailable"));
+    if (!s) {
+      spdlog::warn("healthz: {}", s.error().message);
+      return respond(InboundResponse::text(503, "store unavailable"));
+    }
+    auto problems = metrics.problems();
+    if (problems.empty()) return respond(InboundResponse::text(200, "ok"));
+    std::string text;
+    for (const auto& p : problems) text += p + "\n";
+    respond(InboundResponse::text(503, text));
   });
   server.route("GET", "/metrics",
                [&store, &metrics, sources = std::move(sources)](const InboundRequest&,

@@ -1,15 +1,11 @@
-// Pipeline steps. Delivery splits each claimed batch over up to
-// [mail].max_connections sinks, each on its own thread with its own reused
-// connection, then records every outcome in one transaction. Retry delays
-// grow exponentially from backoff_initial to backoff_max with +-20% jitter,
-// and never undercut a server's Retry-After; a row older than max_age, or
-// permanently refused, goes dead.
+// Pipeline steps. Delivery is the Deliverer's (deliver.hpp): lanes per
+// destination, each with its own connection, recording each outcome as it
+// completes.
 #include "daemon/pipeline.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <future>
 #include <random>
 
 #include "adapters/sinks/mail/message.hpp"
@@ -26,6 +22,18 @@ namespace {
 double jitter(double lo, double hi) {
   static thread_local std::mt19937 engine{std::random_device{}()};
   return std::uniform_real_distribution<double>(lo, hi)(engine);
+}
+
+DeliverySettings delivery_settings(const Config& cfg) {
+  DeliverySettings ds;
+  ds.delivery = cfg.delivery;
+  ds.lanes = cfg.mail.max_connections;
+  // Twice the longest one send can take, so that renewing a lease at half
+  // time never lets it lapse during a send.
+  const int64_t longest_ms =
+      cfg.mail.connect_timeout_ms + cfg.mail.timeout_ms + cfg.mail.data_timeout_ms;
+  ds.lease_s = std::max<int64_t>(300, 2 * longest_ms / 1000);
+  return ds;
 }
 
 }  // namespace
@@ -47,6 +55,7 @@ SinkFactory mail_sink_factory(const MailConfig& mail) {
   o.ca_file = mail.ca_file;
   o.connect_timeout_ms = mail.connect_timeout_ms;
   o.timeout_ms = mail.timeout_ms;
+  o.data_timeout_ms = mail.data_timeout_ms;
   return [o] { return mail::make_smtp_sink(o); };
 }
 
@@ -92,6 +101,7 @@ Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& c
       m_store(store),
       m_clock(clock),
       m_make_sink(std::move(sinks)) {
+  m_deliverer = std::make_unique<Deliverer>(delivery_settings(m_cfg), m_store, m_clock, m_make_sink);
   for (const auto& sc : m_cfg.sources)
     if (auto src = make_source(sc, m_cfg, m_clock)) m_sources.push_back(std::move(src));
   if (!m_cfg.digests.empty()) {
@@ -188,78 +198,21 @@ void Pipeline::route_pending(RunReport& report) {
   }
 }
 
-int64_t Pipeline::retry_delay_s(int attempts, std::optional<int64_t> retry_after) const {
-  const auto& d = m_cfg.delivery;
-  double base = static_cast<double>(d.backoff_initial_ms) / 1000.0;
-  for (int i = 0; i < attempts && base < d.backoff_max_ms / 1000.0; ++i) base *= 2;
-  base = std::min(base, d.backoff_max_ms / 1000.0);
-  auto wait = static_cast<int64_t>(base * jitter(0.8, 1.2));
-  if (retry_after) wait = std::max(wait, *retry_after);
-  return std::max<int64_t>(wait, 1);
+void Pipeline::deliver_due(RunReport& report, const std::atomic<bool>* stop) {
+  const DeliveryCounts c = m_deliverer->drain(stop);
+  report.delivered += c.delivered;
+  report.retried += c.retried;
+  report.dead += c.dead;
+  report.unrecorded += c.unrecorded;
+  report.store_failures += c.unclaimed;
 }
 
-void Pipeline::deliver_due(RunReport& report, const std::atomic<bool>* stop) {
-  const size_t conns = static_cast<size_t>(std::max(1, m_cfg.mail.max_connections));
-  while (!(stop && stop->load())) {
-    const int64_t now = m_clock.now();
-    auto items = m_store.due_deliveries(now, m_cfg.delivery.batch);
-    if (items.empty()) return;
-    const size_t lanes = std::min(conns, items.size());
-    while (m_sinks.size() < lanes) m_sinks.push_back(m_make_sink());
-    // Lane i takes items i, i+lanes, ...: equal shares, one connection each.
-    std::vector<std::vector<OutboxItem>> shares(lanes);
-    for (size_t i = 0; i < items.size(); ++i) shares[i % lanes].push_back(std::move(items[i]));
-    std::vector<std::future<std::vector<DeliveryResult>>> running;
-    for (size_t l = 1; l < lanes; ++l)
-      running.push_back(std::async(std::launch::async, [this, l, &shares] {
-        return m_sinks[l]->deliver_batch(shares[l]);
-      }));
-    std::vector<std::vector<DeliveryResult>> results(lanes);
-    results[0] = m_sinks[0]->deliver_batch(shares[0]);
-    for (size_t l = 1; l < lanes; ++l) results[l] = running[l - 1].get();
-
-    const int64_t done_at = m_clock.now();
-    std::vector<DeliveryOutcome> outcomes;
-    for (size_t l = 0; l < lanes; ++l) {
-      for (size_t i = 0; i < shares[l].size(); ++i) {
-        const OutboxItem& it = shares[l][i];
-        DeliveryOutcome o;
-        o.id = it.id;
-        o.result = i < results[l].size() ? results[l][i]
-                                         : DeliveryResult::retry("sink returned no result");
-        using S = DeliveryResult::Status;
-        if (o.result.status == S::retry) {
-          o.next_attempt_at = done_at + retry_delay_s(it.attempts, o.result.retry_after_s);
-          if (o.next_attempt_at - it.created_at > m_cfg.delivery.max_age_ms / 1000) {
-            o.dead = true;
-            o.result.detail = "gave up after " + std::to_string(it.attempts + 1) +
-                              " attempts: " + o.result.detail;
-          }
-        } else if (o.result.status == S::permanent) {
-          o.dead = true;
-        }
-        if (o.dead) {
-          ++report.dead;
-          spdlog::error("delivery {} to {}: dead: {}", it.idempotency_key, it.destination,
-                        o.result.detail);
-        } else if (o.result.status == S::retry) {
-          ++report.retried;
-          spdlog::warn("delivery {} to {}: retry at {} (attempt {}): {}", it.idempotency_key,
-                       it.destination, format_rfc3339(o.next_attempt_at), it.attempts + 1,
-                       o.result.detail);
-        } else {
-          ++report.delivered;
-          spdlog::info("delivery {} to {}: delivered: {}", it.idempotency_key, it.destination,
-                       o.result.detail);
-        }
-        outcomes.push_back(std::move(o));
-      }
-    }
-    if (auto s = m_store.record_outcomes(outcomes, done_at); !s) {
-      spdlog::error("delivery: could not record outcomes: {}", s.error().message);
-      return;
-    }
-  }
+void Pipeline::start_delivery(DeliveryHooks hooks) {
+  m_deliverer = std::make_unique<Deliverer>(delivery_settings(m_cfg), m_store, m_clock,
+                                            m_make_sink, std::move(hooks));
+  std::vector<std::string> names;
+  for (const auto& d : m_cfg.destinations) names.push_back(d.name);
+  m_deliverer->start(names);
 }
 
 void Pipeline::run_digests(RunReport& report) {
@@ -271,7 +224,6 @@ int64_t Pipeline::next_wakeup() {
   if (m_digests) next = std::min(next, m_digests->next_due());
   for (const auto& src : m_sources)
     next = std::min(next, m_store.source_state(src->config().name).next_poll_at);
-  if (auto due = m_store.next_due_time()) next = std::min(next, *due);
   return next;
 }
 

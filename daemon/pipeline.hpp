@@ -14,6 +14,7 @@
 #include "adapters/sources/source.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
+#include "daemon/deliver.hpp"
 #include "daemon/digest.hpp"
 #include "daemon/render.hpp"
 #include "daemon/run_report.hpp"
@@ -21,9 +22,6 @@
 
 namespace herald {
 
-
-// Makes one connection's worth of transport for mail destinations.
-using SinkFactory = std::function<std::unique_ptr<Sink>()>;
 
 // The mail transport the configuration asks for: SMTP when [mail].smtp_url is
 // set, else the Maildir.
@@ -48,25 +46,27 @@ class Pipeline {
   void route_pending(RunReport& report);
   // Collects and commits every digest window that is due into outbox rows.
   void run_digests(RunReport& report);
-  // Delivers due rows until none is due or stop becomes true (the batch in
-  // flight is finished and recorded first).
+  // Delivers every row due now and returns (stop: the sends in flight are
+  // finished and recorded first). For `run --once` and tests; the daemon
+  // delivers in the background instead (start_delivery).
   void deliver_due(RunReport& report, const std::atomic<bool>* stop = nullptr);
-  // When something is next due (Unix s): a source poll, a digest or an outbox retry.
+  // Background delivery (see deliver.hpp): lanes per destination until stopped.
+  void start_delivery(DeliveryHooks hooks);
+  Deliverer& deliverer() { return *m_deliverer; }
+  // When a poll or a digest is next due (Unix s); outbox retries are the lanes' own.
   int64_t next_wakeup();
 
   const Config& config() const { return m_cfg; }
 
  private:
-  int64_t retry_delay_s(int attempts, std::optional<int64_t> retry_after) const;
-
   Config m_cfg;
   Templates m_templates;
   Store& m_store;
   const Clock& m_clock;
   SinkFactory m_make_sink;
   std::vector<std::unique_ptr<Source>> m_sources;
-  std::vector<std::unique_ptr<Sink>> m_sinks;  // one per connection, kept across batches
   std::unique_ptr<DigestRunner> m_digests;
+  std::unique_ptr<Deliverer> m_deliverer;  // last: its lanes use the rest
 };
 
 }  // namespace herald

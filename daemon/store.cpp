@@ -150,6 +150,16 @@ CREATE TABLE digest_state(
 );
 CREATE INDEX events_received ON events(received_at);
 )sql",
+    // 3: leases on deliveries (claimed before they are sent; an expired lease
+    // is claimed again) and a priority that orders claims.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+DROP INDEX outbox_due;
+CREATE INDEX outbox_due ON outbox(destination, priority DESC, next_attempt_at, id)
+  WHERE state = 'pending';
+)sql",
 };
 
 template <class F>
@@ -292,12 +302,12 @@ void insert_deliveries_locked(sqlite3* db, const std::vector<NewDelivery>& deliv
                               int64_t now) {
   Stmt ins(db,
            "INSERT INTO outbox(idempotency_key, destination, sender, recipients, subject, "
-           "payload, created_at, next_attempt_at) VALUES(?,?,?,?,?,?,?,?) "
+           "payload, created_at, next_attempt_at, priority) VALUES(?,?,?,?,?,?,?,?,?) "
            "ON CONFLICT(idempotency_key) DO NOTHING");
   for (const auto& d : deliveries) {
     ins.bind(1, d.idempotency_key).bind(2, d.destination).bind(3, d.sender)
         .bind(4, nlohmann::json(d.recipients).dump()).bind(5, d.subject).bind(6, d.payload)
-        .bind(7, now).bind(8, now);
+        .bind(7, now).bind(8, now).bind(9, int64_t{d.priority});
     ins.run();
   }
 }
@@ -449,32 +459,139 @@ Status Store::commit_routing(const std::vector<int64_t>& event_ids,
   });
 }
 
+namespace {
+
+// The columns an OutboxItem is read from, in this order.
+constexpr const char* k_item_columns =
+    "id, idempotency_key, destination, sender, recipients, payload, attempts, created_at";
+
+OutboxItem read_item(const Stmt& st) {
+  OutboxItem it;
+  it.id = st.i64(0);
+  it.idempotency_key = st.text(1);
+  it.destination = st.text(2);
+  it.sender = st.text(3);
+  it.recipients = nlohmann::json::parse(st.text(4)).get<std::vector<std::string>>();
+  it.payload = st.text(5);
+  it.attempts = static_cast<int>(st.i64(6));
+  it.created_at = st.i64(7);
+  return it;
+}
+
+}  // namespace
+
 std::vector<OutboxItem> Store::due_deliveries(int64_t now, int limit) {
   std::lock_guard lock(m_mutex);
   std::vector<OutboxItem> out;
-  Stmt st(m_db,
-          "SELECT id, idempotency_key, destination, sender, recipients, payload, attempts, "
-          "created_at FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
-          "ORDER BY next_attempt_at, id LIMIT ?");
+  Stmt st(m_db, (std::string("SELECT ") + k_item_columns +
+                 " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 "
+                 "AND lease_until <= ?1 ORDER BY priority DESC, next_attempt_at, id LIMIT ?2")
+                    .c_str());
   st.bind(1, now).bind(2, int64_t{limit});
-  while (st.step()) {
-    OutboxItem it;
-    it.id = st.i64(0);
-    it.idempotency_key = st.text(1);
-    it.destination = st.text(2);
-    it.sender = st.text(3);
-    it.recipients = nlohmann::json::parse(st.text(4)).get<std::vector<std::string>>();
-    it.payload = st.text(5);
-    it.attempts = static_cast<int>(st.i64(6));
-    it.created_at = st.i64(7);
-    out.push_back(std::move(it));
-  }
+  while (st.step()) out.push_back(read_item(st));
   return out;
 }
 
-std::optional<int64_t> Store::next_due_time() {
+Expected<std::vector<OutboxItem>> Store::claim_deliveries(const std::string& destination,
+                                                          int64_t now, int limit,
+                                                          const std::string& owner,
+                                                          int64_t lease_until) {
   std::lock_guard lock(m_mutex);
-  Stmt st(m_db, "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'");
+  return guarded("claim deliveries", [&]() -> Expected<std::vector<OutboxItem>> {
+    std::vector<OutboxItem> out;
+    Transaction tx(m_db);  // BEGIN IMMEDIATE: no other process claims in between
+    Stmt st(m_db, (std::string("SELECT ") + k_item_columns +
+                   " FROM outbox WHERE state = 'pending' AND destination = ?1 "
+                   "AND next_attempt_at <= ?2 AND lease_until <= ?2 "
+                   "ORDER BY priority DESC, next_attempt_at, id LIMIT ?3")
+                      .c_str());
+    st.bind(1, destination).bind(2, now).bind(3, int64_t{limit});
+    while (st.step()) out.push_back(read_item(st));
+    if (out.empty()) return out;
+    Stmt lease(m_db, "UPDATE outbox SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1");
+    for (const auto& it : out) {
+      lease.bind(1, it.id).bind(2, owner).bind(3, lease_until);
+      lease.run();
+    }
+    tx.commit();
+    return out;
+  });
+}
+
+Status Store::extend_leases(const std::vector<int64_t>& ids, const std::string& owner,
+                            int64_t lease_until) {
+  std::lock_guard lock(m_mutex);
+  return guarded("extend leases", [&]() -> Status {
+    Transaction tx(m_db);
+    Stmt st(m_db,
+            "UPDATE outbox SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 "
+            "AND state = 'pending'");
+    for (int64_t id : ids) {
+      st.bind(1, id).bind(2, owner).bind(3, lease_until);
+      st.run();
+    }
+    tx.commit();
+    return ok_status();
+  });
+}
+
+Status Store::release_leases(const std::vector<int64_t>& ids, const std::string& owner) {
+  std::lock_guard lock(m_mutex);
+  return guarded("release leases", [&]() -> Status {
+    Transaction tx(m_db);
+    Stmt st(m_db,
+            "UPDATE outbox SET lease_owner = '', lease_until = 0 WHERE id = ?1 "
+            "AND lease_owner = ?2");
+    for (int64_t id : ids) {
+      st.bind(1, id).bind(2, owner);
+      st.run();
+    }
+    tx.commit();
+    return ok_status();
+  });
+}
+
+Expected<std::vector<std::string>> Store::lease_owners(int64_t now) {
+  std::lock_guard lock(m_mutex);
+  return guarded("lease owners", [&]() -> Expected<std::vector<std::string>> {
+    std::vector<std::string> out;
+    Stmt st(m_db,
+            "SELECT DISTINCT lease_owner FROM outbox WHERE state = 'pending' "
+            "AND lease_until > ?1 AND lease_owner != ''");
+    st.bind(1, now);
+    while (st.step()) out.push_back(st.text(0));
+    return out;
+  });
+}
+
+Expected<int> Store::release_owner(const std::string& owner) {
+  std::lock_guard lock(m_mutex);
+  return guarded("release owner", [&]() -> Expected<int> {
+    Stmt st(m_db,
+            "UPDATE outbox SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?1 "
+            "AND state = 'pending'");
+    st.bind(1, owner);
+    st.run();
+    return sqlite3_changes(m_db);
+  });
+}
+
+Expected<std::vector<std::string>> Store::pending_destinations() {
+  std::lock_guard lock(m_mutex);
+  return guarded("pending destinations", [&]() -> Expected<std::vector<std::string>> {
+    std::vector<std::string> out;
+    Stmt st(m_db, "SELECT DISTINCT destination FROM outbox WHERE state = 'pending'");
+    while (st.step()) out.push_back(st.text(0));
+    return out;
+  });
+}
+
+std::optional<int64_t> Store::next_due_time(const std::string& destination) {
+  std::lock_guard lock(m_mutex);
+  Stmt st(m_db,
+          "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM outbox WHERE state = 'pending' "
+          "AND (?1 = '' OR destination = ?1)");
+  st.bind(1, destination);
   if (st.step() && !st.is_null(0)) return st.i64(0);
   return std::nullopt;
 }
@@ -485,13 +602,13 @@ Status Store::record_outcomes(const std::vector<DeliveryOutcome>& outcomes, int6
     Transaction tx(m_db);
     Stmt done(m_db,
               "UPDATE outbox SET state='delivered', attempts=attempts+1, delivered_at=?2, "
-              "last_error=?3 WHERE id=?1");
+              "last_error=?3, lease_owner='', lease_until=0 WHERE id=?1");
     Stmt retry(m_db,
-               "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?2, last_error=?3 "
-               "WHERE id=?1");
+               "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?2, last_error=?3, "
+               "lease_owner='', lease_until=0 WHERE id=?1");
     Stmt dead(m_db,
               "UPDATE outbox SET state='dead', attempts=attempts+1, last_error=?3, "
-              "next_attempt_at=?2 WHERE id=?1");
+              "next_attempt_at=?2, lease_owner='', lease_until=0 WHERE id=?1");
     for (const auto& o : outcomes) {
       Stmt* st = &retry;
       int64_t t = o.next_attempt_at;
@@ -534,7 +651,8 @@ Expected<int> Store::retry_dead(std::optional<int64_t> id, int64_t now) {
   std::lock_guard lock(m_mutex);
   return guarded("retry dead", [&]() -> Expected<int> {
     Stmt st(m_db,
-            "UPDATE outbox SET state='pending', next_attempt_at=?1, attempts=0 "
+            "UPDATE outbox SET state='pending', next_attempt_at=?1, attempts=0, "
+            "lease_owner='', lease_until=0 "
             "WHERE state='dead' AND (?2 < 0 OR id = ?2)");
     st.bind(1, now).bind(2, id.value_or(-1));
     st.run();

@@ -21,7 +21,7 @@ namespace herald {
 
 // The schema version this herald writes; a database with a larger
 // PRAGMA user_version came from a newer herald and is refused.
-inline constexpr int k_schema_version = 2;
+inline constexpr int k_schema_version = 3;
 
 struct SourceState {
   std::string source;
@@ -60,6 +60,7 @@ struct NewDelivery {
   std::vector<std::string> recipients;
   std::string payload;
   std::string subject;  // for listings
+  int priority = 0;     // claims take higher priorities first
 };
 
 struct DeliveryOutcome {
@@ -123,10 +124,28 @@ class Store {
   Status commit_routing(const std::vector<int64_t>& event_ids,
                         const std::vector<NewDelivery>& deliveries, int64_t now);
 
-  // Pending rows due at `now`, oldest first.
+  // Pending rows due at `now` and not leased, highest priority first, then oldest.
   std::vector<OutboxItem> due_deliveries(int64_t now, int limit);
-  // Earliest next_attempt_at of a pending row, if any.
-  std::optional<int64_t> next_due_time();
+  // Claims up to limit due rows of a destination for owner until lease_until,
+  // in one immediate transaction: no other claim (this process or another on
+  // the same database) takes them until the lease expires or is released.
+  Expected<std::vector<OutboxItem>> claim_deliveries(const std::string& destination, int64_t now,
+                                                     int limit, const std::string& owner,
+                                                     int64_t lease_until);
+  // Moves the lease of owner's pending rows forward.
+  Status extend_leases(const std::vector<int64_t>& ids, const std::string& owner,
+                       int64_t lease_until);
+  // Gives claimed rows back unsent: due again at once.
+  Status release_leases(const std::vector<int64_t>& ids, const std::string& owner);
+  // Owners of leases that have not expired, and releasing all of one owner's.
+  Expected<std::vector<std::string>> lease_owners(int64_t now);
+  Expected<int> release_owner(const std::string& owner);
+  // Destinations with pending rows.
+  Expected<std::vector<std::string>> pending_destinations();
+  // When a pending row (of destination; any when empty) is next due: its next
+  // attempt or the end of its lease, whichever is later.
+  std::optional<int64_t> next_due_time(const std::string& destination = "");
+  // Records outcomes and ends their leases, in one transaction.
   Status record_outcomes(const std::vector<DeliveryOutcome>& outcomes, int64_t now);
 
   // For `herald outbox`: rows in a state ("pending", "delivered", "dead", "" = all).

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <deque>
+#include <mutex>
 #include <set>
 
 #include "daemon/pipeline.hpp"
@@ -17,21 +18,24 @@ using herald::test::TempDir;
 namespace {
 
 // Records what it was given and answers from a script (then "delivered").
+// Each destination's lane has its own sink; they share the script.
 struct ScriptedSink final : Sink {
+  std::mutex* mutex;
   std::deque<DeliveryResult>* script;
   std::vector<OutboxItem>* seen;
-  std::vector<DeliveryResult> deliver_batch(const std::vector<OutboxItem>& items) override {
-    std::vector<DeliveryResult> out;
-    for (const auto& it : items) {
-      seen->push_back(it);
-      if (script->empty()) {
-        out.push_back(DeliveryResult::ok("250 ok"));
-      } else {
-        out.push_back(script->front());
-        script->pop_front();
+  void deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) override {
+    for (size_t i = 0; i < items.size(); ++i) {
+      DeliveryResult r = DeliveryResult::ok("250 ok");
+      {
+        std::lock_guard lock(*mutex);
+        seen->push_back(items[i]);
+        if (!script->empty()) {
+          r = script->front();
+          script->pop_front();
+        }
       }
+      if (!done(i, std::move(r))) return;
     }
-    return out;
   }
   std::string describe() const override { return "scripted"; }
 };
@@ -56,6 +60,7 @@ const char* k_feed = R"(<?xml version="1.0" encoding="utf-8"?>
 struct Fixture {
   TempDir dir;
   FakeClock clock{1'767'225'600};  // 2026-01-01
+  std::mutex mutex;
   std::deque<DeliveryResult> script;
   std::vector<OutboxItem> seen;
   std::unique_ptr<Store> store;
@@ -106,6 +111,7 @@ to = ["testers"]
     pipeline = std::make_unique<Pipeline>(*cfg.config, std::move(*templates), *store, clock,
                                           [this] {
                                             auto s = std::make_unique<ScriptedSink>();
+                                            s->mutex = &mutex;
                                             s->script = &script;
                                             s->seen = &seen;
                                             return s;

@@ -1,7 +1,9 @@
 // The sink contract: deliver one outbox row, answer what happened.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,14 +38,39 @@ struct DeliveryResult {
 
 const char* to_string(DeliveryResult::Status s);
 
-// A transport. deliver_batch lets a sink reuse one connection across many
-// rows; results are in the order of the items. Sinks are used from one
-// thread at a time.
+// A transport. deliver_each lets a sink reuse one connection across many
+// rows and reports each row's result as soon as it is known (index into
+// items, in order), so that the caller can record it before the next send:
+// a crash then repeats at most the send in flight. When done answers false
+// the sink stops there: the rest of the items are not attempted. Sinks are
+// used from one thread at a time.
 class Sink {
  public:
+  using ResultFn = std::function<bool(size_t index, DeliveryResult result)>;
   virtual ~Sink() = default;
-  virtual std::vector<DeliveryResult> deliver_batch(const std::vector<OutboxItem>& items) = 0;
+  virtual void deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) = 0;
   virtual std::string describe() const = 0;  // for logs, no secrets
+
+  // A flag that, once true, asks the sink to abandon a send it can still
+  // abandon without a duplicate (before the message is handed over): herald is
+  // stopping. The flag must outlive the sink.
+  void watch_interrupt(const std::atomic<bool>* flag) { m_interrupt = flag; }
+
+  // All results at once, in the order of the items.
+  std::vector<DeliveryResult> deliver_batch(const std::vector<OutboxItem>& items) {
+    std::vector<DeliveryResult> out(items.size(), DeliveryResult::retry("sink returned no result"));
+    deliver_each(items, [&out](size_t i, DeliveryResult r) {
+      if (i < out.size()) out[i] = std::move(r);
+      return true;
+    });
+    return out;
+  }
+
+ protected:
+  const std::atomic<bool>* interrupt_flag() const { return m_interrupt; }
+
+ private:
+  const std::atomic<bool>* m_interrupt = nullptr;
 };
 
 }  // namespace herald

@@ -118,7 +118,8 @@ class SmtpServer:
         if not os.path.exists(path):
             return []
         with open(path) as f:
-            return [json.loads(l) for l in f if l.strip()]
+            # A line without its newline is still being written: it is read next time.
+            return [json.loads(l) for l in f if l.endswith("\n") and l.strip()]
 
     def messages(self):
         return [e for e in self.log() if e["event"] == "message" and e["answer"].startswith("2")]

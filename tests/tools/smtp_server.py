@@ -41,6 +41,12 @@ Behaviour options:
   --auth USER:PASSWORD          offer AUTH PLAIN and LOGIN (cleartext allowed) and
         require it before MAIL; a wrong password gets 535.
   --delay-data SECONDS          wait this long before answering DATA.
+  --hold-data FILE              do not answer the end of a message's data until FILE
+        exists (logged as {"event": "held", "connection": c, "rcpt": [...]} first).
+  --hold-rcpt ADDR              hold only messages to ADDR (case-insensitive;
+        repeatable); without it --hold-data holds every message.
+  --hold-stage rcpt|data        where --hold-data holds: the answer to RCPT (before
+        the message is sent) or, by default, the answer to the end of the data.
   --idle-timeout SECONDS        close a connection idle this long (default 300).
   --max-messages N              exit (status 0) shortly after the N-th DATA answer.
 
@@ -171,7 +177,18 @@ class Handler:
                      answer=status)
         return status
 
+    async def hold(self, server, stage, rcpt):
+        args = self.rec.args
+        holds = [a.lower() for a in args.hold_rcpt or []]
+        if not args.hold_data or args.hold_stage != stage or \
+                (holds and not any(r.lower() in holds for r in rcpt)):
+            return
+        self.rec.log(event="held", connection=server.connection_no, rcpt=list(rcpt))
+        while not os.path.exists(args.hold_data):
+            await asyncio.sleep(0.05)
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await self.hold(server, "rcpt", [address])
         refusal = self.rec.reject_rcpt.get(address.lower(), self.rec.reject_all_rcpt)
         if refusal:
             status = answer(refusal[0], refusal[1], RCPT_TEXT, addr=address)
@@ -189,6 +206,7 @@ class Handler:
         seq = rec.messages
         if rec.args.delay_data:
             await asyncio.sleep(rec.args.delay_data)
+        await self.hold(server, "data", envelope.rcpt_tos)
         content = envelope.original_content or b""
         code, status = rec.next_data_answer()
         files = []
@@ -260,6 +278,9 @@ def main():
     p.add_argument("--expect-ehlo", "--ehlo-check", dest="expect_ehlo")
     p.add_argument("--auth")
     p.add_argument("--delay-data", type=float, default=0.0)
+    p.add_argument("--hold-data")
+    p.add_argument("--hold-rcpt", action="append")
+    p.add_argument("--hold-stage", choices=["rcpt", "data"], default="data")
     p.add_argument("--idle-timeout", type=float, default=300.0)
     p.add_argument("--max-messages", type=int, default=0)
     args = p.parse_args()

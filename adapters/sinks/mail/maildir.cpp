@@ -93,7 +93,7 @@ class MaildirSink final : public Sink {
     while (m_dir.size() > 1 && m_dir.back() == '/') m_dir.pop_back();
   }
 
-  std::vector<DeliveryResult> deliver_batch(const std::vector<OutboxItem>& items) override;
+  void deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) override;
   std::string describe() const override { return "maildir " + m_dir; }
 
  private:
@@ -146,39 +146,40 @@ std::string MaildirSink::deliver_copy(const std::string& payload) {
   return {};
 }
 
-std::vector<DeliveryResult> MaildirSink::deliver_batch(const std::vector<OutboxItem>& items) {
+// Each row is reported once its copies and the new/ directory entry are on
+// disk (the directory is synced per row), so that a result handed back is
+// final and a crash repeats at most the row being written.
+void MaildirSink::deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) {
   std::string error = m_dir.empty() ? "no maildir directory configured" : make_directories(m_dir);
   for (const char* sub : {"/tmp", "/new", "/cur"}) {
     if (error.empty()) error = make_directories(m_dir + sub);
   }
-  if (!error.empty())
-    return std::vector<DeliveryResult>(items.size(), DeliveryResult::retry(error));
-
-  std::vector<DeliveryResult> results;
-  results.reserve(items.size());
-  for (const auto& item : items) {
+  if (!error.empty()) {
+    for (size_t i = 0; i < items.size(); ++i)
+      if (!done(i, DeliveryResult::retry(error))) return;
+    return;
+  }
+  const std::string new_dir = m_dir + "/new";
+  for (size_t i = 0; i < items.size(); ++i) {
+    const OutboxItem& item = items[i];
     size_t copies = std::max<size_t>(1, item.recipients.size());
     std::string copy_error;
-    for (size_t i = 0; i < copies && copy_error.empty(); ++i)
+    for (size_t c = 0; c < copies && copy_error.empty(); ++c)
       copy_error = deliver_copy(item.payload);
-    if (copy_error.empty()) {
-      results.push_back(DeliveryResult::ok(std::to_string(copies) + " cop" +
-                                           (copies == 1 ? "y" : "ies") + " in " + m_dir + "/new"));
-    } else {
-      results.push_back(DeliveryResult::retry(copy_error));
+    if (!copy_error.empty()) {
+      if (!done(i, DeliveryResult::retry(copy_error))) return;
+      continue;
     }
-  }
-
-  std::string new_dir = m_dir + "/new";
-  UniqueFd dir_fd(::open(new_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  int sync_error = dir_fd.get() < 0 ? errno : (::fsync(dir_fd.get()) != 0 ? errno : 0);
-  if (sync_error != 0) {
-    for (auto& r : results) {
-      if (r.status == DeliveryResult::Status::delivered)
-        r = DeliveryResult::retry(failure("fsync", new_dir, sync_error));
+    UniqueFd dir_fd(::open(new_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    int sync_error = dir_fd.get() < 0 ? errno : (::fsync(dir_fd.get()) != 0 ? errno : 0);
+    if (sync_error != 0) {
+      if (!done(i, DeliveryResult::retry(failure("fsync", new_dir, sync_error)))) return;
+      continue;
     }
+    if (!done(i, DeliveryResult::ok(std::to_string(copies) + " cop" +
+                                    (copies == 1 ? "y" : "ies") + " in " + new_dir)))
+      return;
   }
-  return results;
 }
 
 }  // namespace

@@ -21,6 +21,12 @@
 //     timeout per batch, not one per recipient). A session failure on a
 //     connection reused from an earlier transfer is retried once at once on a
 //     new connection: servers drop idle connections.
+// Timeouts: connect_timeout for the connection; timeout for a transaction up
+// to the end of the message data; then data_timeout (10 minutes, as RFC 5321
+// 4.5.3.2.6 says) for the answer to the final dot. The message is with the
+// server by then, so giving up early would make a duplicate when the server
+// was only slow. A progress callback enforces the phases, and abandons a
+// transaction that has not reached the final dot when herald is stopping.
 // An item is delivered when every recipient accepted it. Otherwise any
 // deferred recipient makes the item retry (the next attempt sends to all
 // recipients again; receivers drop the duplicate by Message-ID); when nothing
@@ -31,6 +37,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string_view>
 #include <utility>
@@ -57,10 +64,18 @@ bool curl_global_ready() {
   return k_ready;
 }
 
-// The bytes of one upload and how far libcurl has read them.
+using SteadyClock = std::chrono::steady_clock;
+
+// The bytes of one upload, how far libcurl has read them, and the phase
+// deadlines of the transaction.
 struct PayloadReader {
   std::string_view data;
   size_t offset = 0;
+  SteadyClock::time_point started;
+  std::optional<SteadyClock::time_point> data_done;  // all bytes handed over: the final dot
+  std::chrono::milliseconds timeout{0}, data_timeout{0};
+  const std::atomic<bool>* interrupt = nullptr;  // herald is stopping
+  std::string aborted;  // why the progress callback ended the transfer
 };
 
 // SMTP commands whose name may be recorded; anything else libcurl sends
@@ -122,10 +137,16 @@ class SmtpSink final : public Sink {
     }
     m_errbuf[0] = '\0';
   }
+  ~SmtpSink() override {
+    // QUIT at cleanup waits for its answer no longer than the general timeout.
+    if (m_curl)
+      curl_easy_setopt(m_curl.get(), CURLOPT_SERVER_RESPONSE_TIMEOUT,
+                       static_cast<long>((m_opts.timeout_ms + 999) / 1000));
+  }
   SmtpSink(const SmtpSink&) = delete;  // its address is handed to libcurl
   SmtpSink& operator=(const SmtpSink&) = delete;
 
-  std::vector<DeliveryResult> deliver_batch(const std::vector<OutboxItem>& items) override;
+  void deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) override;
   std::string describe() const override;
 
  private:
@@ -142,6 +163,8 @@ class SmtpSink final : public Sink {
   static int debug_trampoline(CURL*, curl_infotype type, char* data, size_t size,
                               void* userp) noexcept;
   static size_t read_trampoline(char* buffer, size_t size, size_t nitems, void* userp) noexcept;
+  static int progress_trampoline(void* userp, curl_off_t, curl_off_t, curl_off_t,
+                                 curl_off_t) noexcept;
 
   SmtpOptions m_opts;
   std::string m_url;
@@ -173,7 +196,38 @@ size_t SmtpSink::read_trampoline(char* buffer, size_t size, size_t nitems, void*
   size_t n = std::min(size * nitems, reader->data.size() - reader->offset);
   if (n > 0) std::memcpy(buffer, reader->data.data() + reader->offset, n);
   reader->offset += n;
+  if (n == 0 && !reader->data_done) reader->data_done = SteadyClock::now();
   return n;
+}
+
+int SmtpSink::progress_trampoline(void* userp, curl_off_t, curl_off_t, curl_off_t,
+                                  curl_off_t) noexcept {
+  auto* reader = static_cast<PayloadReader*>(userp);
+  if (!reader) return 0;
+  const auto now = SteadyClock::now();
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  try {
+    if (!reader->data_done && reader->interrupt && reader->interrupt->load()) {
+      reader->aborted = "interrupted before the end of the message data: herald is stopping";
+      return 1;
+    }
+    if (!reader->data_done && now - reader->started > reader->timeout) {
+      reader->aborted = "timed out after " +
+                        std::to_string(duration_cast<seconds>(reader->timeout).count()) +
+                        "s before the end of the message data";
+      return 1;
+    }
+    if (reader->data_done && now - *reader->data_done > reader->data_timeout) {
+      reader->aborted = "no answer to the end of the message data within " +
+                        std::to_string(duration_cast<seconds>(reader->data_timeout).count()) +
+                        "s (data_timeout); the server may have the message";
+      return 1;
+    }
+  } catch (...) {
+    return 1;
+  }
+  return 0;
 }
 
 void SmtpSink::on_reply_line(std::string_view line) {
@@ -231,9 +285,16 @@ bool SmtpSink::open_handle(std::string& error) {
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_TCP_KEEPALIVE, 1L);
   set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_opts.connect_timeout_ms));
-  set(CURLOPT_TIMEOUT_MS, static_cast<long>(m_opts.timeout_ms));
-  // Also bounds the wait for the answer to QUIT when the sink is destroyed.
-  set(CURLOPT_SERVER_RESPONSE_TIMEOUT, static_cast<long>((m_opts.timeout_ms + 999) / 1000));
+  // The phases (timeout, then data_timeout) are enforced by the progress
+  // callback; these are the outer bounds.
+  const int64_t longest_ms = m_opts.timeout_ms + m_opts.data_timeout_ms;
+  set(CURLOPT_TIMEOUT_MS, static_cast<long>(longest_ms));
+  set(CURLOPT_SERVER_RESPONSE_TIMEOUT,
+      static_cast<long>((std::max(m_opts.timeout_ms, m_opts.data_timeout_ms) + 999) / 1000));
+  set(CURLOPT_NOPROGRESS, 0L);
+  set(CURLOPT_XFERINFOFUNCTION,
+      static_cast<curl_xferinfo_callback>(&SmtpSink::progress_trampoline));
+  set(CURLOPT_XFERINFODATA, static_cast<void*>(nullptr));
   set(CURLOPT_UPLOAD, 1L);
   set(CURLOPT_READFUNCTION, static_cast<curl_read_callback>(&SmtpSink::read_trampoline));
   set(CURLOPT_VERBOSE, 1L);
@@ -298,11 +359,17 @@ Transaction SmtpSink::transact_once(const OutboxItem& item, const std::string& r
   if (!m_curl && !open_handle(error)) return {Outcome::session_failure, error};
   CurlSlist rcpts(curl_slist_append(nullptr, rcpt.c_str()));
   if (!rcpts) return {Outcome::session_failure, "out of memory"};
-  PayloadReader reader{item.payload};
+  PayloadReader reader;
+  reader.data = item.payload;
+  reader.started = SteadyClock::now();
+  reader.timeout = std::chrono::milliseconds(m_opts.timeout_ms);
+  reader.data_timeout = std::chrono::milliseconds(m_opts.data_timeout_ms);
+  reader.interrupt = interrupt_flag();
   CURL* h = m_curl.get();
   curl_easy_setopt(h, CURLOPT_MAIL_FROM, item.sender.c_str());
   curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts.get());
   curl_easy_setopt(h, CURLOPT_READDATA, static_cast<void*>(&reader));
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, static_cast<void*>(&reader));
   curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(item.payload.size()));
   m_errbuf[0] = '\0';
   m_reply.clear();
@@ -313,12 +380,16 @@ Transaction SmtpSink::transact_once(const OutboxItem& item, const std::string& r
   CURLcode rc = curl_easy_perform(h);
   curl_easy_setopt(h, CURLOPT_MAIL_RCPT, static_cast<curl_slist*>(nullptr));
   curl_easy_setopt(h, CURLOPT_READDATA, static_cast<void*>(nullptr));
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, static_cast<void*>(nullptr));
   long code = 0;
   long new_connections = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_connections);
   reused = was_open && new_connections == 0;
   auto result = classify(rc, code);
+  if (rc == CURLE_ABORTED_BY_CALLBACK && !reader.aborted.empty())
+    result = {Outcome::session_failure,
+              reader.aborted + (m_command.empty() ? "" : " (after " + m_command + ")")};
   if (result.outcome == Outcome::session_failure) {
     reset_connection();
   } else {
@@ -395,13 +466,11 @@ DeliveryResult SmtpSink::deliver_item(const OutboxItem& item) {
   return DeliveryResult::fail(redact(detail));
 }
 
-std::vector<DeliveryResult> SmtpSink::deliver_batch(const std::vector<OutboxItem>& items) {
+void SmtpSink::deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) {
   m_batch_failure.clear();
-  std::vector<DeliveryResult> results;
-  results.reserve(items.size());
-  for (const auto& item : items) results.push_back(deliver_item(item));
+  for (size_t i = 0; i < items.size(); ++i)
+    if (!done(i, deliver_item(items[i]))) break;
   m_batch_failure.clear();
-  return results;
 }
 
 std::string SmtpSink::describe() const {

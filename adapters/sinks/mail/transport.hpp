@@ -18,7 +18,8 @@ struct SmtpOptions {
   bool verify_peer = true;
   std::string ca_file;      // optional CA bundle
   int64_t connect_timeout_ms = 10'000;
-  int64_t timeout_ms = 60'000;
+  int64_t timeout_ms = 60'000;       // a transaction, up to the end of the message data
+  int64_t data_timeout_ms = 600'000; // then the answer to the final dot
 };
 
 // One reused connection (libcurl easy handle) per sink; one transaction per
