@@ -88,6 +88,37 @@ class CommandLine(unittest.TestCase):
             http.close()
             work.cleanup()
 
+    def test_numbers_on_the_command_line_are_parsed_strictly(self):
+        work = harness.Workdir()
+        try:
+            cfg = work.config("http://127.0.0.1:1/x")
+            for args, why in (
+                    (["outbox", "retry", "abc"], "'abc' is not a delivery ID"),
+                    (["outbox", "retry", "12x"], "'12x' is not a delivery ID"),
+                    (["outbox", "retry", "0"], "'0' is not a delivery ID"),
+                    (["outbox", "retry", "-3"], "'-3' is not a delivery ID"),
+                    (["outbox", "retry", " 7"], "' 7' is not a delivery ID"),
+                    (["outbox", "retry", "99999999999999999999"], "is not a delivery ID"),
+                    (["outbox", "retry", "--all", "4"], "--all or an ID, not both"),
+                    (["outbox", "list", "--limit", "x"], "--limit must be a whole number"),
+                    (["outbox", "list", "--limit", "5x"], "not '5x'"),
+                    (["outbox", "list", "--limit", "-1"], "not '-1'"),
+                    (["outbox", "list", "--limit", "0"], "not '0'"),
+                    (["outbox", "list", "--limit", "99999999999999999999"], "--limit must be"),
+                    (["outbox", "list", "--state", "sent"], "--state must be pending")):
+                r = harness.herald(*args, "--config", cfg)
+                self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+                self.assertIn(why, r.stderr.decode(), args)
+                self.assertEqual(r.stdout, b"", args)
+            # A well-formed ID that names no dead delivery is an error, not "0 made pending".
+            r = harness.herald("outbox", "retry", "12", "--config", cfg)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn("no dead delivery with ID 12", r.stderr.decode())
+            r = harness.herald("outbox", "list", "--limit", "3", "--config", cfg)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+        finally:
+            work.cleanup()
+
     def test_a_database_from_a_newer_herald_is_refused(self):
         work = harness.Workdir()
         try:
