@@ -46,6 +46,27 @@ class CommandLine(unittest.TestCase):
         finally:
             work.cleanup()
 
+    def test_check_config_refuses_what_configures_nothing(self):
+        work = harness.Workdir()
+        try:
+            empty = work.file("empty.toml")
+            open(empty, "w").close()
+            gopher = work.config("gopher://example.org/tags")
+            missing = work.file("missing.toml")
+            for path, expected in (
+                    (missing, "%s: cannot read: No such file or directory" % missing),
+                    (work.path, "%s: is a directory, not a configuration file" % work.path),
+                    (empty, "%s: the configuration is empty; it needs at least one [[source]]"
+                            % empty),
+                    (gopher, "%s:24: 'url': scheme 'gopher' is not supported; use http://, "
+                             "https://, file:// or a path" % gopher)):
+                r = harness.herald("check-config", "--config", path)
+                self.assertEqual(r.returncode, 1, (path, r.stdout))
+                self.assertNotIn(b"OK", r.stdout)
+                self.assertTrue(r.stderr.decode().startswith(expected), r.stderr)
+        finally:
+            work.cleanup()
+
     def test_a_template_that_does_not_parse_is_reported(self):
         work = harness.Workdir()
         try:
