@@ -1,6 +1,7 @@
 """End to end: the command line an operator meets first."""
 import os
 import sqlite3
+import subprocess
 import sys
 import unittest
 
@@ -137,6 +138,36 @@ class CommandLine(unittest.TestCase):
             self.assertIn("no dead delivery with ID 12", r.stderr.decode())
             r = harness.herald("outbox", "list", "--limit", "3", "--config", cfg)
             self.assertEqual(r.returncode, 0, r.stderr.decode())
+        finally:
+            work.cleanup()
+
+    def test_a_full_or_read_only_disk_at_start_is_named(self):
+        work = harness.Workdir()
+        mnt = work.file("db")
+        os.makedirs(mnt)
+        try:
+            cfg = work.config("http://127.0.0.1:1/x")
+            with open(cfg) as f:
+                text = f.read().replace(work.file("herald.db"), os.path.join(mnt, "herald.db"))
+            with open(cfg, "w") as f:
+                f.write(text)
+            db = os.path.join(mnt, "herald.db")
+            for options, fill, cause in (("size=64k", 44 * 1024, "the disk is full (ENOSPC)"),
+                                         ("size=64k,ro", 0, "read-only file system (EROFS)")):
+                r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", mnt],
+                                   capture_output=True)
+                if r.returncode != 0:
+                    self.skipTest("cannot mount a tmpfs (needs root): %s" % r.stderr.decode())
+                try:
+                    if fill:
+                        with open(os.path.join(mnt, "fill"), "wb") as f:
+                            f.write(b"x" * fill)
+                    r = harness.herald("run", "--once", "--config", cfg)
+                    self.assertEqual(r.returncode, 1)
+                    self.assertIn("cannot write the database %s: %s" % (db, cause),
+                                  r.stderr.decode())
+                finally:
+                    subprocess.run(["umount", "-l", mnt], check=True)
         finally:
             work.cleanup()
 
