@@ -433,8 +433,9 @@ int cli_main(int argc, char** argv) {
         return usage_error("--limit must be a whole number from 1 to " +
                            std::to_string(k_max_limit) + ", not '" + *v + "'");
       a.limit = *n;
-    } else if (s.size() > 1 && s[0] == '-' && std::isdigit(static_cast<unsigned char>(s[1]))) {
-      a.positional.push_back(s);  // a negative number: refused where a number is read
+    } else if (a.command == "outbox" && s.size() > 1 && s[0] == '-' &&
+               std::isdigit(static_cast<unsigned char>(s[1]))) {
+      a.positional.push_back(s);  // a negative ID: refused as one, not as an unknown option
     } else if (!s.empty() && s[0] == '-') {
       return usage_error("unknown option '" + s + "'");
     } else if (a.command.empty()) {
