@@ -9,12 +9,15 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -69,7 +72,7 @@ struct Args {
   std::vector<std::string> positional;
   std::string config;
   std::string state;
-  int limit = 50;
+  int64_t limit = 50;
   bool once = false;
   bool all = false;
 };
@@ -78,6 +81,18 @@ int usage_error(const std::string& msg) {
   std::fprintf(stderr, "herald: %s\nTry 'herald --help'.\n", msg.c_str());
   return 2;
 }
+
+// A whole decimal number in [lo, hi]: no sign, no spaces, no trailing text,
+// no overflow (atoi would read "abc" as 0 and "12x" as 12).
+std::optional<int64_t> parse_number(const std::string& s, int64_t lo, int64_t hi) {
+  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) return std::nullopt;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+constexpr int64_t k_max_limit = 1'000'000;
 
 std::string default_config() {
   if (const char* e = std::getenv("HERALD_CONFIG"); e && *e) return e;
@@ -115,36 +130,55 @@ std::unique_ptr<Store> open_store(const Config& cfg) {
 }
 
 int cmd_outbox(const Args& a) {
+  // The command line is checked before the configuration is read: a usage
+  // error is a usage error whatever state the configuration is in.
+  const std::string sub = a.positional.empty() ? "list" : a.positional[0];
+  std::optional<int64_t> id;
+  if (sub == "list") {
+    if (a.positional.size() > 1)
+      return usage_error("outbox list takes no argument, not '" + a.positional[1] + "'");
+  } else if (sub == "retry") {
+    if (a.all && a.positional.size() > 1)
+      return usage_error("outbox retry takes --all or an ID, not both");
+    if (!a.all) {
+      if (a.positional.size() < 2) return usage_error("outbox retry needs --all or an ID");
+      if (a.positional.size() > 2)
+        return usage_error("outbox retry takes one ID, not '" + a.positional[2] + "'");
+      id = parse_number(a.positional[1], 1, std::numeric_limits<int64_t>::max());
+      if (!id)
+        return usage_error("outbox retry: '" + a.positional[1] +
+                           "' is not a delivery ID (a positive whole number, see outbox list)");
+    }
+  } else {
+    return usage_error("unknown outbox command '" + sub + "'");
+  }
   auto cfg = load_or_report(a.config);
   if (!cfg) return 1;
   setup_logging(cfg->log_format, "warn");
   auto store = open_store(*cfg);
   if (!store) return 1;
-  const std::string sub = a.positional.empty() ? "list" : a.positional[0];
   if (sub == "list") {
-    for (const auto& r : store->outbox_rows(a.state, a.limit)) {
+    for (const auto& r : store->outbox_rows(a.state, static_cast<int>(a.limit))) {
       std::printf("%lld\t%s\t%s\tattempts=%d\t%s\t%s%s%s\n", static_cast<long long>(r.id),
                   r.state.c_str(), r.destination.c_str(), r.attempts, r.idempotency_key.c_str(),
                   r.subject.c_str(), r.last_error.empty() ? "" : "\tlast: ", r.last_error.c_str());
     }
     return 0;
   }
-  if (sub == "retry") {
-    std::optional<int64_t> id;
-    if (!a.all) {
-      if (a.positional.size() < 2) return usage_error("outbox retry needs --all or an ID");
-      id = std::atoll(a.positional[1].c_str());
-    }
-    SystemClock clock;
-    auto n = store->retry_dead(id, clock.now());
-    if (!n) {
-      std::fprintf(stderr, "herald: %s\n", n.error().message.c_str());
-      return 1;
-    }
-    std::printf("%d dead deliveries made pending again\n", *n);
-    return 0;
+  SystemClock clock;
+  auto n = store->retry_dead(id, clock.now());
+  if (!n) {
+    std::fprintf(stderr, "herald: %s\n", n.error().message.c_str());
+    return 1;
   }
-  return usage_error("unknown outbox command '" + sub + "'");
+  if (id && *n == 0) {
+    std::fprintf(stderr,
+                 "herald: no dead delivery with ID %lld (see herald outbox list --state dead)\n",
+                 static_cast<long long>(*id));
+    return 1;
+  }
+  std::printf("%d dead deliveries made pending again\n", *n);
+  return 0;
 }
 
 // Everything the daemon loop shares with the signal thread.
@@ -426,11 +460,20 @@ int cli_main(int argc, char** argv) {
     } else if (s == "--state") {
       auto v = value("--state");
       if (!v) return 2;
+      if (*v != "pending" && *v != "delivered" && *v != "dead")
+        return usage_error("--state must be pending, delivered or dead, not '" + *v + "'");
       a.state = *v;
     } else if (s == "--limit") {
       auto v = value("--limit");
       if (!v) return 2;
-      a.limit = std::atoi(v->c_str());
+      auto n = parse_number(*v, 1, k_max_limit);
+      if (!n)
+        return usage_error("--limit must be a whole number from 1 to " +
+                           std::to_string(k_max_limit) + ", not '" + *v + "'");
+      a.limit = *n;
+    } else if (a.command == "outbox" && s.size() > 1 && s[0] == '-' &&
+               std::isdigit(static_cast<unsigned char>(s[1]))) {
+      a.positional.push_back(s);  // a negative ID: refused as one, not as an unknown option
     } else if (!s.empty() && s[0] == '-') {
       return usage_error("unknown option '" + s + "'");
     } else if (a.command.empty()) {

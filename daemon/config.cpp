@@ -1,18 +1,29 @@
 // Configuration loading. Every section is described by one table of keys
 // (name, how to read it into the struct); unknown keys are errors with the
 // closest known key as a suggestion. Every error cites file:line, and all
-// errors are collected before giving up, so one run shows them all.
+// errors are collected before giving up, so one run shows them all. A check
+// that involves several keys or tables runs after reading (validate) and
+// cites the line of the key it is about, or the table's header when the key
+// is missing; a problem with the file as a whole has no line.
 #include "daemon/config.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <set>
 #include <string_view>
 
+#include "daemon/expected.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/schedule.hpp"
 #include "daemon/util.hpp"
@@ -20,6 +31,7 @@
 namespace herald {
 
 std::string ConfigError::to_string() const {
+  if (line <= 0) return file + ": " + message;
   return file + ":" + std::to_string(line) + ": " + message;
 }
 
@@ -35,6 +47,25 @@ struct Ctx {
   std::string file;
   std::string base_dir;
   std::vector<ConfigError> errors;
+  // Where each key was written, for the checks made after reading: keyed by
+  // the table's header line (one per [[array]] item) and the key's name.
+  std::map<std::pair<int, std::string>, int> key_lines;
+  std::map<std::string, int> section_lines;  // "mail" -> the line of [mail]
+
+  // The line of `key` in the table whose header is on `table_line`; 0 if it is not there.
+  int key_line(int table_line, const std::string& key) const {
+    auto it = key_lines.find({table_line, key});
+    return it == key_lines.end() ? 0 : it->second;
+  }
+  // The key's line, else the table's header line (the key is missing).
+  int line_of(int table_line, const std::string& key) const {
+    int line = key_line(table_line, key);
+    return line ? line : table_line;
+  }
+  int section_line(const std::string& section) const {
+    auto it = section_lines.find(section);
+    return it == section_lines.end() ? 0 : it->second;
+  }
 
   void error(const toml::node& n, std::string msg) {
     errors.push_back({file, static_cast<int>(n.source().begin.line), std::move(msg)});
@@ -197,10 +228,51 @@ void read_secret_file(Ctx& c, const toml::node& n, std::string_view key, std::st
   out = trim(*content);
 }
 
+// Checks the scheme of a URL-valued key against the schemes it may use; a
+// value without "://" is a path when paths are allowed. nullopt when fine,
+// else the complaint.
+std::optional<std::string> url_problem(std::string_view key, const std::string& value,
+                                       std::initializer_list<std::string_view> schemes,
+                                       bool path_allowed) {
+  std::string list;
+  for (auto sch : schemes) list += (list.empty() ? "" : ", ") + std::string(sch) + "://";
+  if (path_allowed) list += " or a path";
+  auto sep = value.find("://");
+  if (sep == std::string::npos) {
+    if (path_allowed) return std::nullopt;
+    return "'" + std::string(key) + "': '" + value + "' is not a URL; use " + list;
+  }
+  std::string scheme = value.substr(0, sep);
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end())
+    return "'" + std::string(key) + "': scheme '" + value.substr(0, sep) +
+           "' is not supported; use " + list;
+  if (value.size() == sep + 3 || (scheme != "file" && value[sep + 3] == '/'))
+    return "'" + std::string(key) + "': '" + value + "' names no " +
+           (scheme == "file" ? "file" : "host");
+  return std::nullopt;
+}
+
+void read_url(Ctx& c, const toml::node& n, std::string_view key,
+              std::initializer_list<std::string_view> schemes, bool path_allowed,
+              std::string& out) {
+  auto v = as_string(c, n, key);
+  if (!v) return;
+  if (v->empty()) {  // unset, as if the key were not there
+    out.clear();
+    return;
+  }
+  // Kept even when refused, so that the checks after reading do not also call it missing.
+  if (auto problem = url_problem(key, *v, schemes, path_allowed)) c.error(n, *problem);
+  out = *v;
+}
+
 template <class T>
 void apply_table(Ctx& c, const toml::table& t, std::string_view section,
                  const std::vector<Key<T>>& keys, T& out) {
+  const int table_line = static_cast<int>(t.source().begin.line);
   for (const auto& [k, node] : t) {
+    c.key_lines[{table_line, std::string(k.str())}] = static_cast<int>(node.source().begin.line);
     auto it = std::find_if(keys.begin(), keys.end(),
                            [&](const Key<T>& key) { return key.name == k.str(); });
     if (it == keys.end()) {
@@ -238,9 +310,19 @@ const std::vector<Key<Config>> k_herald_keys = {
 };
 
 const std::vector<Key<MailConfig>> k_mail_keys = {
-    {"from", STR(from)},
+    {"from",
+     [](Ctx& c, const toml::node& n, MailConfig& o) {
+       auto v = as_string(c, n, "from");
+       if (v && v->find('@') == std::string::npos)
+         c.error(n, "'from' must be a mail address, not '" + *v + "'");
+       else if (v)
+         o.from = *v;
+     }},
     {"domain", STR(domain)},
-    {"smtp_url", STR(smtp_url)},
+    {"smtp_url",
+     [](Ctx& c, const toml::node& n, MailConfig& o) {
+       read_url(c, n, "smtp_url", {"smtp", "smtps"}, false, o.smtp_url);
+     }},
     {"tls",
      [](Ctx& c, const toml::node& n, MailConfig& o) {
        read_choice(c, n, "tls", {"none", "starttls", "implicit"}, o.tls);
@@ -291,7 +373,10 @@ const std::vector<Key<SourceConfig>> k_source_keys = {
                    {"feed", "jira", "github", "jira-webhook", "github-webhook", "gitlab-webhook"},
                    o.kind);
      }},
-    {"base_url", STR(base_url)},
+    {"base_url",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_url(c, n, "base_url", {"http", "https"}, false, o.base_url);
+     }},
     {"jql", STR(jql)},
     {"api",
      [](Ctx& c, const toml::node& n, SourceConfig& o) {
@@ -321,11 +406,19 @@ const std::vector<Key<SourceConfig>> k_source_keys = {
                        SourceConfig& o) { read_secret_file(c, n, "secret_file", o.secret); }},
     {"url",
      [](Ctx& c, const toml::node& n, SourceConfig& o) {
-       read_string(c, n, "url", o.url);
+       read_url(c, n, "url", {"http", "https", "file"}, true, o.url);
        if (o.url.find("://") == std::string::npos && !o.url.empty())
          o.url = "file://" + c.path(o.url);
      }},
-    {"interval", DUR("interval", interval_ms)},
+    {"interval",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       int64_t v = o.interval_ms;
+       read_duration(c, n, "interval", v);
+       if (v < 10'000)
+         c.error(n, "'interval' must be at least 10s");
+       else
+         o.interval_ms = v;
+     }},
     {"timeout", DUR("timeout", timeout_ms)},
     {"connect_timeout", DUR("connect_timeout", connect_timeout_ms)},
     {"max_size",
@@ -345,7 +438,11 @@ const std::vector<Key<SourceConfig>> k_source_keys = {
     {"changelog",
      [](Ctx& c, const toml::node& n, SourceConfig& o) {
        read_strings(c, n, "changelog", o.changelogs);
-       for (auto& p : o.changelogs) p = c.path(p);
+       for (auto& p : o.changelogs) {
+         if (auto problem = url_problem("changelog", p, {"http", "https", "file"}, true))
+           c.error(n, *problem);
+         p = c.path(p);
+       }
      }},
 };
 
@@ -470,28 +567,32 @@ void read_section(Ctx& c, const toml::node& n, std::string_view section,
             "'" + std::string(section) + "' must be a table: write [" + std::string(section) + "]");
     return;
   }
+  c.section_lines[std::string(section)] = static_cast<int>(t->source().begin.line);
   apply_table(c, *t, "[" + std::string(section) + "]", keys, out);
 }
 
-void validate(Ctx& c, Config& cfg) {
+void validate(Ctx& c, Config& cfg, bool empty_file) {
   std::set<std::string> names;
   for (auto& s : cfg.sources) {
     if (s.name.empty())
       c.error_at(s.line, "[[source]] needs a 'name'");
     else if (!names.insert(s.name).second)
-      c.error_at(s.line, "duplicate source name '" + s.name + "'");
+      c.error_at(c.line_of(s.line, "name"), "duplicate source name '" + s.name + "'");
     if (s.kind.empty()) c.error_at(s.line, "[[source]] '" + s.name + "' needs a 'kind' (feed)");
     const bool webhook = s.kind.find("-webhook") != std::string::npos;
     if (s.kind == "feed" && s.url.empty())
-      c.error_at(s.line, "[[source]] '" + s.name + "' needs a 'url'");
+      c.error_at(c.line_of(s.line, "url"), "[[source]] '" + s.name + "' needs a 'url'");
     if (s.kind == "jira" && s.base_url.empty())
-      c.error_at(s.line, "[[source]] '" + s.name + "' (jira) needs a 'base_url'");
+      c.error_at(c.line_of(s.line, "base_url"),
+                 "[[source]] '" + s.name + "' (jira) needs a 'base_url'");
     if (s.kind == "github" && s.repo.find('/') == std::string::npos)
-      c.error_at(s.line, "[[source]] '" + s.name + "' (github) needs 'repo' as owner/name");
+      c.error_at(c.line_of(s.line, "repo"),
+                 "[[source]] '" + s.name + "' (github) needs 'repo' as owner/name");
     if (s.kind == "github" && s.base_url.empty()) s.base_url = "https://api.github.com";
     if (webhook) {
       if (s.path.empty() || s.path[0] != '/')
-        c.error_at(s.line, "[[source]] '" + s.name + "' (webhook) needs a 'path' starting with /");
+        c.error_at(c.line_of(s.line, "path"),
+                   "[[source]] '" + s.name + "' (webhook) needs a 'path' starting with /");
       if (s.secret.empty())
         c.error_at(s.line,
                    "[[source]] '" + s.name + "' (webhook) needs a 'secret' or 'secret_file'");
@@ -499,50 +600,65 @@ void validate(Ctx& c, Config& cfg) {
         c.error_at(s.line, "[[source]] '" + s.name + "' is a webhook but [http] listen is not set");
     }
     if (s.release_model.empty()) s.release_model = "generic";
-    if (s.interval_ms < 10'000)
-      c.error_at(s.line, "source '" + s.name + "': interval must be at least 10s");
   }
   std::set<std::string> dests;
   for (const auto& d : cfg.destinations) {
     if (d.name.empty())
       c.error_at(d.line, "[[destination]] needs a 'name'");
     else if (!dests.insert(d.name).second)
-      c.error_at(d.line, "duplicate destination name '" + d.name + "'");
-    if (d.to.empty()) c.error_at(d.line, "destination '" + d.name + "' needs 'to' recipients");
+      c.error_at(c.line_of(d.line, "name"), "duplicate destination name '" + d.name + "'");
+    const int to_line = c.line_of(d.line, "to");
+    if (d.to.empty()) c.error_at(to_line, "destination '" + d.name + "' needs 'to' recipients");
     for (const auto& r : d.to)
       if (r.find('@') == std::string::npos || r.find_first_of("\r\n") != std::string::npos)
-        c.error_at(d.line, "destination '" + d.name + "': '" + r + "' is not a mail address");
+        c.error_at(to_line, "destination '" + d.name + "': '" + r + "' is not a mail address");
   }
   for (const auto& r : cfg.routes) {
-    if (r.to.empty()) c.error_at(r.line, "[[route]] needs 'to' (destination names)");
+    const int to_line = c.line_of(r.line, "to");
+    if (r.to.empty()) c.error_at(to_line, "[[route]] needs 'to' (destination names)");
     for (const auto& t : r.to)
-      if (!dests.count(t)) c.error_at(r.line, "[[route]] sends to unknown destination '" + t + "'");
+      if (!dests.count(t))
+        c.error_at(to_line, "[[route]] sends to unknown destination '" + t + "'");
   }
   std::set<std::string> digest_names;
   for (auto& d : cfg.digests) {
     if (d.name.empty())
       c.error_at(d.line, "[[digest]] needs a 'name'");
     else if (!digest_names.insert(d.name).second)
-      c.error_at(d.line, "duplicate digest name '" + d.name + "'");
+      c.error_at(c.line_of(d.line, "name"), "duplicate digest name '" + d.name + "'");
     if (d.schedule.empty()) {
       c.error_at(d.line, "[[digest]] '" + d.name + "' needs a 'schedule'");
     } else if (auto sched = CronSchedule::parse(d.schedule, d.timezone); !sched) {
-      c.error_at(d.line, "[[digest]] '" + d.name + "': " + sched.error().message);
+      const std::string& why = sched.error().message;
+      const bool zone = why.find("time zone") != std::string::npos;
+      c.error_at(c.line_of(d.line, zone ? "timezone" : "schedule"),
+                 "[[digest]] '" + d.name + "': " + why);
     }
+    const int to_line = c.line_of(d.line, "to");
     if (d.to.empty())
-      c.error_at(d.line, "[[digest]] '" + d.name + "' needs 'to' (destination names)");
+      c.error_at(to_line, "[[digest]] '" + d.name + "' needs 'to' (destination names)");
     for (const auto& t : d.to)
       if (!dests.count(t))
-        c.error_at(d.line, "[[digest]] sends to unknown destination '" + t + "'");
+        c.error_at(to_line, "[[digest]] sends to unknown destination '" + t + "'");
     if (d.title.empty()) d.title = d.name + " digest";
   }
-  if (cfg.mail.from.find('@') == std::string::npos)
-    c.error_at(0, "[mail] from must be a mail address");
-  if (!cfg.mail.smtp_url.empty() && cfg.mail.smtp_url.rfind("smtp://", 0) != 0 &&
-      cfg.mail.smtp_url.rfind("smtps://", 0) != 0)
-    c.error_at(0, "[mail] smtp_url must start with smtp:// or smtps://");
-  if (cfg.delivery.backoff_initial_ms > cfg.delivery.backoff_max_ms)
-    c.error_at(0, "[delivery] backoff_initial is larger than backoff_max");
+  if (cfg.delivery.backoff_initial_ms > cfg.delivery.backoff_max_ms) {
+    const int table = c.section_line("delivery");
+    int line = c.key_line(table, "backoff_initial");
+    if (!line) line = c.line_of(table, "backoff_max");
+    c.error_at(line, "[delivery] backoff_initial is larger than backoff_max");
+  }
+  // Without an input herald would start, poll nothing and send nothing: a
+  // configuration that watches nothing is a mistake, not a valid no-op.
+  const bool event_api = !cfg.http.listen.empty() && !cfg.http.api_token.empty();
+  if (empty_file)
+    c.error_at(0,
+               "the configuration is empty; it needs at least one [[source]] to watch (see the "
+               "example herald.toml)");
+  else if (cfg.sources.empty() && !event_api)
+    c.error_at(0,
+               "nothing to watch: no [[source]] (feed, jira, github or a webhook), and no [http] "
+               "listen with api_token for the event API");
 }
 
 }  // namespace
@@ -598,9 +714,8 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
       c.error(node, "unknown section '" + std::string(key) + "'" + suggestion(key, k_sections));
     }
   }
-  validate(c, cfg);
-  for (auto& e : c.errors)
-    if (e.line == 0) e.line = 1;
+  validate(c, cfg, root.empty());
+  // Whole-file problems (no line) first, then in file order.
   std::stable_sort(c.errors.begin(), c.errors.end(),
                    [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
   result.errors = std::move(c.errors);
@@ -608,11 +723,44 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
   return result;
 }
 
+namespace {
+
+// A configuration is a few KiB; anything near this is not one.
+constexpr off_t k_max_config_size = 1024 * 1024;
+
+// The file's text, or why it cannot be a configuration (no line: it is about the whole file).
+Expected<std::string> read_config_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return bad_input(std::string("cannot read: ") + std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return bad_input(std::string("cannot read: ") + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) return bad_input("is a directory, not a configuration file");
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return bad_input(std::string("cannot read: ") + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (static_cast<off_t>(text.size()) > k_max_config_size)
+      return bad_input("is larger than " + std::to_string(k_max_config_size / 1024) +
+                       " KiB; this is not a configuration file");
+  }
+  return text;
+}
+
+}  // namespace
+
 ConfigResult load_config(const std::string& path) {
-  auto text = read_file(path);
+  auto text = read_config_file(path);
   if (!text) {
     ConfigResult r;
-    r.errors.push_back({path, 0, "cannot read the configuration file"});
+    r.errors.push_back({path, 0, text.error().message});
     return r;
   }
   return parse_config(*text, path);

@@ -137,9 +137,9 @@ struct Config {
 // One problem found in a configuration file.
 struct ConfigError {
   std::string file;
-  int line = 0;
+  int line = 0;                   // 0: about the file as a whole (missing, empty, ...)
   std::string message;
-  std::string to_string() const;  // "file:line: message"
+  std::string to_string() const;  // "file:line: message", or "file: message" without a line
 };
 
 struct ConfigResult {

@@ -110,12 +110,12 @@ Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& c
   }
 }
 
-void Pipeline::poll_sources(bool force, RunReport& report) {
+void Pipeline::poll_sources(bool once, RunReport& report) {
   for (auto& src : m_sources) {
     const SourceConfig& sc = src->config();
     SourceState state = m_store.source_state(sc.name);
     const int64_t now = m_clock.now();
-    if (!force && state.next_poll_at > now) continue;
+    if (!once && state.next_poll_at > now) continue;
     ++report.polls;
     auto outcome = src->poll(state);
     const int64_t after = m_clock.now();
@@ -131,8 +131,16 @@ void Pipeline::poll_sources(bool force, RunReport& report) {
         int64_t asked = std::atoll(why.c_str() + at + 12);
         wait = std::max<int64_t>(wait, std::min<int64_t>(asked, 86'400));
       }
-      spdlog::error("source {}: poll failed ({}): {}; cursor unchanged, next try in {}s", sc.name,
-                    to_string(outcome.error().kind), outcome.error().message, wait);
+      // A --once run does not wait for the backoff (and the next one polls every
+      // source again): say so, rather than announce a retry that will not happen.
+      if (once)
+        spdlog::error(
+            "source {}: poll failed ({}): {}; cursor unchanged; --once does not retry: the "
+            "next run polls again (the daemon would wait {}s)",
+            sc.name, to_string(outcome.error().kind), outcome.error().message, wait);
+      else
+        spdlog::error("source {}: poll failed ({}): {}; cursor unchanged, next try in {}s",
+                      sc.name, to_string(outcome.error().kind), outcome.error().message, wait);
       m_store.record_poll_failure(sc.name, outcome.error().message, after, after + wait);
       continue;
     }

@@ -39,9 +39,9 @@ class Pipeline {
   // The store and clock must outlive the pipeline.
   Pipeline(Config cfg, Templates templates, Store& store, const Clock& clock, SinkFactory sinks);
 
-  // Polls every source that is due (all of them when force). A failing
-  // source is recorded and backed off; the others go on.
-  void poll_sources(bool force, RunReport& report);
+  // Polls every source that is due, or all of them in a one-shot run (once,
+  // `run --once`). A failing source is recorded and backed off; the others go on.
+  void poll_sources(bool once, RunReport& report);
   // Routes and renders every unrouted event into outbox rows.
   void route_pending(RunReport& report);
   // Collects and commits every digest window that is due into outbox rows.

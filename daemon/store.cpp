@@ -1,11 +1,20 @@
 // SQLite store. WAL mode, synchronous=FULL so that what herald acknowledged
 // survives power loss as well as kill -9. Migrations are a list of SQL
 // scripts; PRAGMA user_version records how many were applied.
+//
+// Opening names the cause when the file system is in the way: SQLite says
+// "disk I/O error" or "unable to open database file" for a full disk, a
+// read-only mount or a directory herald may not write; the extended result
+// code and the errno SQLite saw (sqlite3_system_errno) tell them apart.
 #include "daemon/store.hpp"
 
 #include <sqlite3.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -17,14 +26,29 @@ struct StmtDeleter {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
 
+// A failed SQLite call with the codes that say why, read when it failed
+// (a later ROLLBACK would overwrite them).
+class SqliteError : public std::runtime_error {
+ public:
+  SqliteError(sqlite3* db, const std::string& what)
+      : std::runtime_error(what + ": " + sqlite3_errmsg(db)),
+        code(sqlite3_extended_errcode(db)),
+        sys(sqlite3_system_errno(db)) {}
+  SqliteError(sqlite3* db, const std::string& what, const std::string& detail)
+      : std::runtime_error(what + ": " + detail),
+        code(sqlite3_extended_errcode(db)),
+        sys(sqlite3_system_errno(db)) {}
+  int code;  // extended result code
+  int sys;   // errno of the OS call that failed, 0 if none
+};
+
 // A prepared statement with positional binding; throws on SQL errors, which
 // the Store methods turn into Error values at their edge.
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) : m_db(db) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) throw SqliteError(db, "prepare");
     m_stmt.reset(s);
   }
   Stmt& bind(int i, int64_t v) { check(sqlite3_bind_int64(m_stmt.get(), i, v)); return *this; }
@@ -38,7 +62,7 @@ class Stmt {
     int rc = sqlite3_step(m_stmt.get());
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw std::runtime_error(std::string("step: ") + sqlite3_errmsg(m_db));
+    throw SqliteError(m_db, "step");
   }
   void run() {
     step();
@@ -59,7 +83,7 @@ class Stmt {
 
  private:
   void check(int rc) {
-    if (rc != SQLITE_OK) throw std::runtime_error(std::string("bind: ") + sqlite3_errmsg(m_db));
+    if (rc != SQLITE_OK) throw SqliteError(m_db, "bind");
   }
   sqlite3* m_db;
   std::unique_ptr<sqlite3_stmt, StmtDeleter> m_stmt;
@@ -83,12 +107,82 @@ class Transaction {
     if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string msg = err ? err : "?";
       sqlite3_free(err);
-      throw std::runtime_error(std::string(sql) + ": " + msg);
+      throw SqliteError(m_db, sql, msg);
     }
   }
   sqlite3* m_db;
   bool m_done = false;
 };
+
+// Runs SQL that returns no rows; throws SqliteError naming `what`.
+void run_sql(sqlite3* db, const char* sql, const std::string& what) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db);
+    sqlite3_free(err);
+    throw SqliteError(db, what, msg);
+  }
+}
+
+// The directory holding the database, for messages and checks.
+std::string directory_of(const std::string& path) {
+  auto dir = std::filesystem::path(path).parent_path();
+  return dir.empty() ? "." : dir.string();
+}
+
+bool on_read_only_file_system(const std::string& path) {
+  struct statvfs st {};
+  return ::statvfs(directory_of(path).c_str(), &st) == 0 && (st.f_flag & ST_RDONLY);
+}
+
+// The database file if it exists, else the closest directory above it that
+// does: where a write permission is missing.
+std::string nearest_existing(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path p(path);
+  while (!p.empty() && !std::filesystem::exists(p, ec)) {
+    if (p == p.parent_path()) break;
+    p = p.parent_path();
+  }
+  return p.empty() ? "." : p.string();
+}
+
+// Why the database cannot be opened or written, naming the cause and the path.
+// code: SQLite's extended result code (0 if the failure was not SQLite's);
+// sys: the errno behind it; detail: what failed, for causes not recognised.
+std::string open_failure(const std::string& path, int code, int sys, const std::string& detail) {
+  const int primary = code & 0xff;
+  // SQLite reports a write that found no space as SQLITE_FULL without an errno.
+  if (primary == SQLITE_FULL) sys = ENOSPC;
+  // "unable to open" keeps the errno of SQLite's last attempt (a read-only
+  // open: ENOENT); whether herald may write there is what matters.
+  if ((primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY) && sys != EROFS &&
+      sys != EACCES && sys != EPERM) {
+    if (on_read_only_file_system(path))
+      sys = EROFS;
+    else if (::access(nearest_existing(path).c_str(), W_OK) != 0)
+      sys = errno;
+  }
+  const std::string write = "cannot write the database " + path + ": ";
+  switch (sys) {
+    case ENOSPC:
+      return write + "the disk is full (ENOSPC)";
+    case EDQUOT:
+      return write + "the disk quota is exceeded (EDQUOT)";
+    case EROFS:
+      return write + "read-only file system (EROFS)";
+    case EACCES:
+    case EPERM:
+      return write + "permission denied on " + nearest_existing(path) +
+             (sys == EPERM ? " (EPERM)" : " (EACCES)");
+    default:
+      break;
+  }
+  std::string out = "cannot open the database " + path + ": " + detail;
+  if (sys && detail.find(std::strerror(sys)) == std::string::npos)
+    out += " (" + std::string(std::strerror(sys)) + ")";
+  return out;
+}
 
 const char* const k_migrations[] = {
     // 1: events, source state, outbox.
@@ -189,26 +283,37 @@ Status Store::exec(const char* sql) {
 Expected<std::unique_ptr<Store>> Store::open(const std::string& path) {
   std::error_code ec;
   auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (!dir.empty() && !std::filesystem::create_directories(dir, ec) && ec)
+    return permanent_error(open_failure(
+        path, 0, ec.value(), "cannot create the directory " + dir.string() + ": " + ec.message()));
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                            nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    const int code = db ? sqlite3_extended_errcode(db) : rc;
+    const int sys = db ? sqlite3_system_errno(db) : 0;
     sqlite3_close_v2(db);
-    return permanent_error("cannot open database " + path + ": " + msg);
+    return permanent_error(open_failure(path, code, sys, msg));
   }
   std::unique_ptr<Store> store(new Store(db));
+  // SQLite falls back to read-only when the file cannot be opened for writing;
+  // herald must write, so that is the error, with its cause.
+  if (sqlite3_db_readonly(db, "main") == 1)
+    return permanent_error(open_failure(
+        path, SQLITE_READONLY, on_read_only_file_system(path) ? EROFS : EACCES, "read-only"));
   sqlite3_busy_timeout(db, 5000);
-  // cache_size: 1 MiB of page cache is plenty for herald's small working set.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA cache_size=-1024", "PRAGMA foreign_keys=ON"}) {
-    if (auto s = store->exec(pragma); !s)
+  try {
+    // cache_size: 1 MiB of page cache is plenty for herald's small working set.
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                               "PRAGMA cache_size=-1024", "PRAGMA foreign_keys=ON"})
+      run_sql(db, pragma, pragma);
+    if (auto s = store->migrate(); !s)
       return permanent_error("database " + path + ": " + s.error().message);
+  } catch (const SqliteError& e) {
+    return permanent_error(open_failure(path, e.code, e.sys, e.what()));
   }
-  if (auto s = store->migrate(); !s)
-    return permanent_error("database " + path + ": " + s.error().message);
   return store;
 }
 
@@ -218,6 +323,7 @@ int Store::schema_version() const {
   return st.step() ? static_cast<int>(st.i64(0)) : 0;
 }
 
+// Throws SqliteError when SQLite fails, for open() to name the cause.
 Status Store::migrate() {
   int version = 0;
   {
@@ -231,15 +337,11 @@ Status Store::migrate() {
                            " was written by a newer herald (this one knows up to " +
                            std::to_string(known) + "); refusing to open it");
   for (int v = version; v < known; ++v) {
-    auto r = guarded("migration", [&]() -> Status {
-      Transaction tx(m_db);
-      if (auto s = exec(k_migrations[v]); !s)
-        return permanent_error("migration " + std::to_string(v + 1) + ": " + s.error().message);
-      if (auto s = exec(("PRAGMA user_version=" + std::to_string(v + 1)).c_str()); !s) return s;
-      tx.commit();
-      return ok_status();
-    });
-    if (!r) return r;
+    const std::string what = "migration " + std::to_string(v + 1);
+    Transaction tx(m_db);
+    run_sql(m_db, k_migrations[v], what);
+    run_sql(m_db, ("PRAGMA user_version=" + std::to_string(v + 1)).c_str(), what);
+    tx.commit();
   }
   return ok_status();
 }

@@ -5,8 +5,10 @@
 
 #include "daemon/config.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace herald;
+using herald::test::TempDir;
 
 namespace {
 std::string messages(const ConfigResult& r) {
@@ -96,12 +98,13 @@ to = ["nowhere"]
   CHECK(all.find("h.toml:9: unknown key 'intervall' in [[source]]; did you mean 'interval'?") !=
         std::string::npos);
   CHECK(all.find("h.toml:10: 'max_size': 'lots' is not a size") != std::string::npos);
-  CHECK(all.find("h.toml:12: destination 'list': 'not-an-address' is not a mail address") !=
+  CHECK(all.find("h.toml:14: destination 'list': 'not-an-address' is not a mail address") !=
         std::string::npos);
-  CHECK(all.find("h.toml:16: [[route]] sends to unknown destination 'nowhere'") !=
+  CHECK(all.find("h.toml:17: [[route]] sends to unknown destination 'nowhere'") !=
         std::string::npos);
   CHECK(all.find("h.toml:19: unknown section 'bogus'") != std::string::npos);
-  CHECK(all.find("smtp_url must start with smtp:// or smtps://") != std::string::npos);
+  CHECK(all.find("h.toml:3: 'smtp_url': scheme 'http' is not supported; use smtp://, smtps://") !=
+        std::string::npos);
   CHECK(r.errors.size() == 6);
 }
 
@@ -146,10 +149,161 @@ TEST_CASE("config: the shipped configurations are valid", "[config]") {
 }
 
 TEST_CASE("config: a listen address that does not parse is reported at its line", "[config]") {
-  auto r = parse_config("[http]\nlisten = \"127.0.0.1:99999\"\n", "h.toml");
+  auto r = parse_config("[http]\nlisten = \"127.0.0.1:99999\"\napi_token = \"t\"\n", "h.toml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].line == 2);
   CHECK(r.errors[0].message.rfind("'listen': ", 0) == 0);
-  auto ok = parse_config("[http]\nlisten = \"8080\"\n[mail]\nfrom = \"a@b\"\n", "h.toml");
+  auto ok = parse_config("[http]\nlisten = \"8080\"\napi_token = \"t\"\n[mail]\nfrom = \"a@b\"\n",
+                         "h.toml");
   CHECK(ok.errors.empty());
+}
+
+TEST_CASE("config: errors in [mail] and [delivery] cite the key's line, not line 1", "[config]") {
+  std::string text = std::string(k_minimal) + R"(
+[delivery]
+max_age = "2d"
+backoff_max = "1m"
+backoff_initial = "5m"
+)";
+  text.replace(text.find("from = "), text.find('\n', text.find("from = ")) - text.find("from = "),
+               "from = \"herald\"\nsmtp_url = \"relay.example.org:25\"");
+  auto r = parse_config(text, "h.toml");
+  INFO(messages(r));
+  REQUIRE(r.errors.size() == 3);
+  CHECK(r.errors[0].to_string() == "h.toml:3: 'from' must be a mail address, not 'herald'");
+  CHECK(r.errors[1].to_string() ==
+        "h.toml:4: 'smtp_url': 'relay.example.org:25' is not a URL; use smtp://, smtps://");
+  CHECK(r.errors[2].to_string() ==
+        "h.toml:22: [delivery] backoff_initial is larger than backoff_max");
+
+  // Only the defaults disagree with the one key set: that key's line.
+  auto r2 =
+      parse_config(std::string(k_minimal) + "\n[delivery]\nbackoff_initial = \"7h\"\n", "h.toml");
+  REQUIRE(r2.errors.size() == 1);
+  CHECK(r2.errors[0].line == 19);
+}
+
+TEST_CASE("config: checks made after reading cite the key they are about", "[config]") {
+  const char* text = R"([mail]
+from = "h@example.org"
+
+[[source]]
+name = "tags"
+kind = "feed"
+url = "https://example.org/tags.atom"
+interval = "5s"
+
+[[source]]
+kind = "github"
+name = "tags"
+repo = "lustre"
+
+[[destination]]
+name = "list"
+to = []
+
+[[digest]]
+name = "bugs"
+schedule = "@daily"
+timezone = "Mars/Olympus_Mons"
+to = ["list"]
+)";
+  auto r = parse_config(text, "h.toml");
+  std::string all = messages(r);
+  INFO(all);
+  CHECK(all.find("h.toml:8: 'interval' must be at least 10s\n") != std::string::npos);
+  CHECK(all.find("h.toml:12: duplicate source name 'tags'\n") != std::string::npos);
+  CHECK(all.find("h.toml:13: [[source]] 'tags' (github) needs 'repo' as owner/name\n") !=
+        std::string::npos);
+  CHECK(all.find("h.toml:17: destination 'list' needs 'to' recipients\n") != std::string::npos);
+  CHECK(all.find("h.toml:22: [[digest]] 'bugs': unknown time zone") != std::string::npos);
+  CHECK(r.errors.size() == 5);
+}
+
+TEST_CASE("config: URL schemes are checked per key with the allowed list", "[config]") {
+  auto with = [](const std::string& key_line, const std::string& kind = "feed") {
+    std::string text = std::string(k_minimal);
+    text.replace(text.find("url = "), text.find('\n', text.find("url = ")) - text.find("url = "),
+                 key_line);
+    if (kind != "feed") text.replace(text.find("\"feed\""), 6, "\"" + kind + "\"");
+    return parse_config(text, "h.toml");
+  };
+  auto gopher = with("url = \"gopher://example.org/tags\"");
+  REQUIRE(gopher.errors.size() == 1);
+  CHECK(gopher.errors[0].to_string() ==
+        "h.toml:8: 'url': scheme 'gopher' is not supported; use http://, https://, file:// or a "
+        "path");
+  CHECK(with("url = \"tags.atom\"").config);
+  CHECK(with("url = \"file:///srv/tags.atom\"").config);
+  CHECK(with("url = \"HTTPS://example.org/tags.atom\"").config);
+  auto no_host = with("url = \"https:///tags.atom\"");
+  REQUIRE(no_host.errors.size() == 1);
+  CHECK(no_host.errors[0].message == "'url': 'https:///tags.atom' names no host");
+
+  auto changelog = with("url = \"tags.atom\"\nchangelog = [\"ChangeLog\", \"ftp://x/ChangeLog\"]");
+  REQUIRE(changelog.errors.size() == 1);
+  CHECK(changelog.errors[0].to_string() ==
+        "h.toml:9: 'changelog': scheme 'ftp' is not supported; use http://, https://, file:// or "
+        "a path");
+
+  auto tracker = with("base_url = \"file:///srv/jira\"", "jira");
+  REQUIRE(tracker.errors.size() == 1);
+  CHECK(tracker.errors[0].to_string() ==
+        "h.toml:8: 'base_url': scheme 'file' is not supported; use http://, https://");
+  auto tracker_path = with("base_url = \"jira.whamcloud.com\"", "jira");
+  REQUIRE(tracker_path.errors.size() == 1);
+  CHECK(tracker_path.errors[0].message ==
+        "'base_url': 'jira.whamcloud.com' is not a URL; use http://, https://");
+  CHECK(with("base_url = \"https://jira.whamcloud.com\"", "jira").config);
+
+  // An empty smtp_url is no relay (Maildir), not a bad URL.
+  std::string maildir = std::string(k_minimal);
+  maildir.replace(maildir.find("[mail]\n") + 7, 0, "smtp_url = \"\"\n");
+  CHECK(parse_config(maildir, "h.toml").config);
+}
+
+TEST_CASE("config: a file that configures nothing is not valid", "[config]") {
+  for (const char* text : {"", "\n\n", "# nothing yet\n"}) {
+    auto r = parse_config(text, "h.toml");
+    REQUIRE(r.errors.size() == 1);
+    CHECK_FALSE(r.config);
+    CHECK(r.errors[0].to_string() ==
+          "h.toml: the configuration is empty; it needs at least one [[source]] to watch (see "
+          "the example herald.toml)");
+  }
+  const char* no_input = R"([mail]
+from = "h@example.org"
+[[destination]]
+name = "list"
+to = ["list@example.org"]
+[http]
+listen = "8080"
+)";
+  auto r = parse_config(no_input, "h.toml");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].line == 0);
+  CHECK(r.errors[0].message.rfind("nothing to watch: no [[source]]", 0) == 0);
+  // The event API alone is an input.
+  CHECK(parse_config(std::string(no_input) + "api_token = \"t\"\n", "h.toml").config);
+}
+
+TEST_CASE("config: a missing file, a directory or a huge file is named without a line",
+          "[config]") {
+  TempDir dir;
+  auto missing = load_config(dir.file("nope.toml"));
+  REQUIRE(missing.errors.size() == 1);
+  CHECK(missing.errors[0].to_string() ==
+        dir.file("nope.toml") + ": cannot read: No such file or directory");
+  auto directory = load_config(dir.path());
+  REQUIRE(directory.errors.size() == 1);
+  CHECK(directory.errors[0].to_string() ==
+        dir.path() + ": is a directory, not a configuration file");
+  auto huge = load_config(dir.write("huge.toml", std::string(2 << 20, '#')));
+  REQUIRE(huge.errors.size() == 1);
+  CHECK(huge.errors[0].message == "is larger than 1024 KiB; this is not a configuration file");
+  auto empty = load_config(dir.write("empty.toml", ""));
+  REQUIRE(empty.errors.size() == 1);
+  CHECK(empty.errors[0].to_string() == dir.file("empty.toml") +
+                                           ": the configuration is empty; it needs at least one "
+                                           "[[source]] to watch (see the example herald.toml)");
 }

@@ -119,6 +119,10 @@ database = "h.db"
 [mail]
 from = "herald <herald@lists.example.org>"
 domain = "lists.example.org"
+[[source]]
+name = "lu-jira"
+kind = "jira"
+base_url = "https://jira.whamcloud.com"
 [[destination]]
 name = "developers"
 to = ["Lustre developers <lustre-devel@lists.example.org>"]
@@ -624,6 +628,10 @@ TEST_CASE("digest: a schedule that does not parse is a configuration error at it
           "[digest]") {
   auto r = parse_config(R"([mail]
 from = "herald <herald@lists.example.org>"
+[[source]]
+name = "lu-jira"
+kind = "jira"
+base_url = "https://jira.whamcloud.com"
 [[destination]]
 name = "leads"
 to = ["leads@example.org"]
@@ -635,7 +643,7 @@ to = ["leads"]
                         "h.toml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].to_string() ==
-        "h.toml:6: [[digest]] 'broken': field 2 (hour): 25 is out of range 0-23");
+        "h.toml:12: [[digest]] 'broken': field 2 (hour): 25 is out of range 0-23");
 }
 
 TEST_CASE("digest: a digest whose schedule does not parse is reported, the others run",

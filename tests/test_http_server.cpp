@@ -146,7 +146,10 @@ TEST_CASE("http_server: stop answers a request still waiting with 503 and refuse
   const std::string u = url(*server, "/never");
   test::CurlReply reply;
   std::thread client([&] { reply = curl_request("POST", u, "x"); });
-  while (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!waiting && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(waiting);  // if not, stop() below still ends the client
   server->stop(std::chrono::milliseconds(100));
   client.join();
   CHECK(reply.status == 503);

@@ -365,7 +365,11 @@ TEST_CASE("mail_transport: a connection the server closed while idle is replaced
   auto sink = herald::mail::make_smtp_sink(smtp_options(server));
   CHECK(sink->deliver_batch({mail_item(1, {"a@example.org"})})[0].status ==
         DeliveryResult::Status::delivered);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the server's idle timeout
+  // The server closes the idle connection after 0.5 s; wait until it did (its log says so).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (server.events("disconnect").empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(server.events("disconnect").size() == 1);
   CHECK(sink->deliver_batch({mail_item(2, {"a@example.org"})})[0].status ==
         DeliveryResult::Status::delivered);
   CHECK(server.events("connect").size() == 2);

@@ -249,6 +249,29 @@ def atom_feed(entries, base=None):
     return "\n".join(out)
 
 
+def wait_until_due(db, limit=10):
+    """Waits until the earliest pending delivery in the database at `db` is due
+    by herald's clock (next_attempt_at, whole Unix seconds, due when now >= it)
+    and returns that time: a retry run started after this finds it due, however
+    loaded the machine. Fails if nothing is pending or the wait exceeds `limit`
+    seconds (the backoff would not be the one configured)."""
+    import sqlite3
+    con = sqlite3.connect(db)
+    try:
+        [(due,)] = con.execute(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").fetchall()
+    finally:
+        con.close()
+    if due is None:
+        raise AssertionError("no pending delivery in %s" % db)
+    if due - time.time() > limit:
+        raise AssertionError("the next attempt is %.1f s away, more than %d s" %
+                             (due - time.time(), limit))
+    while time.time() < due:
+        time.sleep(min(0.05, max(0.0, due - time.time())))
+    return due
+
+
 def wait_until(pred, timeout, step=0.05):
     end = time.time() + timeout
     while time.time() < end:

@@ -47,6 +47,25 @@ class BadInput(unittest.TestCase):
                               r"/bad\.atom: malformed XML: .* at byte \d+")
         self.assertEqual(self.subjects(), ["Good news"])
 
+    def test_a_failed_poll_in_a_once_run_says_the_run_ends(self):
+        cfg = self.config_two_sources("http://127.0.0.1:%d/missing.atom" % self.http.port)
+        code, log = self.run_once(cfg)
+        self.assertEqual(code, 1)
+        line = [l for l in log.splitlines() if "source tags: poll failed" in l]
+        self.assertEqual(len(line), 1, log)
+        self.assertIn("HTTP 404", line[0])
+        self.assertRegex(line[0], r"; cursor unchanged; --once does not retry: the next run polls "
+                                  r"again \(the daemon would wait \d+s\)$")
+        self.assertNotIn("next try in", log)
+        # The backoff is still recorded, for a daemon started on the same database.
+        import sqlite3
+        con = sqlite3.connect(self.work.file("herald.db"))
+        [(next_poll, failures)] = con.execute(
+            "SELECT next_poll_at, consecutive_failures FROM source_state WHERE source = 'tags'")
+        con.close()
+        self.assertEqual(failures, 1)
+        self.assertGreater(next_poll, 0)
+
     def test_a_feed_over_the_size_limit_is_refused(self):
         big = harness.atom_feed([{"id": "b%d" % i, "title": "x" * 100} for i in range(100)])
         url = self.http.put("/big.atom", big)

@@ -2,7 +2,6 @@
 gives up or recovers as configured, and `herald outbox` shows why."""
 import os
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -44,7 +43,7 @@ class DeliveryFailures(unittest.TestCase):
         self.assertEqual(len(pending), 1)
         self.assertIn("attempts=1", pending[0])
         self.assertEqual(len(self.smtp.messages()), 0)
-        time.sleep(1.5)  # backoff 1 s +-20%
+        harness.wait_until_due(self.work.file("herald.db"), limit=2)  # backoff 1 s +-20%
         r = harness.herald("run", "--once", "--config", cfg)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         msgs = self.smtp.messages()
@@ -79,14 +78,14 @@ class DeliveryFailures(unittest.TestCase):
         r = harness.herald("run", "--once", "--config", cfg)
         self.assertEqual(r.returncode, 1)
         self.assertIn("retry at", r.stderr.decode())
-        time.sleep(1.5)
+        harness.wait_until_due(self.work.file("herald.db"), limit=2)
         r = harness.herald("run", "--once", "--config", cfg)  # still down: second attempt
         self.assertEqual(r.returncode, 1)
         pending = self.outbox(cfg, "pending")
         self.assertEqual(len(pending), 1)
         self.assertIn("attempts=2", pending[0])
         self.smtp = harness.SmtpServer(self.work.file("smtp"), port=port)
-        time.sleep(3)  # second backoff: 2 s +-20%
+        harness.wait_until_due(self.work.file("herald.db"), limit=3)  # second backoff: 2 s +-20%
         r = harness.herald("run", "--once", "--config", cfg)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertEqual(len(self.smtp.messages()), 1)

@@ -167,6 +167,12 @@ class Herald:
     def count(self):
         return int(self.sql("SELECT count(*) FROM events"))
 
+    def settled(self):
+        """True when every stored event is routed and no delivery is pending: nothing
+        more is sent until something new arrives."""
+        return self.sql("SELECT (SELECT count(*) FROM events WHERE routed = 0) + "
+                        "(SELECT count(*) FROM outbox WHERE state = 'pending')") == "0"
+
     def log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
@@ -265,7 +271,7 @@ class WebhookTest(unittest.TestCase):
         self.assertEqual(int(h.sql("SELECT count(*) FROM inbound_deliveries")), 1)
         self.assertEqual(json.loads(answer)["result"], "duplicate")
         self.assertTrue(harness.wait_until(lambda: len(self.smtp.messages()) == 1, 20))
-        time.sleep(1)
+        self.assertTrue(harness.wait_until(h.settled, 20))
         self.assertEqual(len(self.smtp.messages()), 1)
 
     def test_an_event_herald_does_not_use_is_202_and_dropped(self):
@@ -294,7 +300,7 @@ class WebhookTest(unittest.TestCase):
         code, _ = h.post("jira", fixture("jira/mobitel_webhooks_issue_created.json"), "p-1")
         self.assertEqual(code, 200)
         self.assertTrue(harness.wait_until(lambda: len(self.smtp.messages()) == 1, 20))
-        time.sleep(1)
+        self.assertTrue(harness.wait_until(h.settled, 20))
         self.assertEqual(h.count(), 1)
         self.assertEqual(len(self.smtp.messages()), 1)
         code, metrics = h.get("/metrics")
