@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,8 @@ class IngestWriter {
   int64_t items() const { return m_items; }      // items committed so far
 
   static constexpr size_t k_max_batch = 2048;  // items per transaction at most
+  // The longest wait after a commit for the senders it answered to come back.
+  static constexpr std::chrono::milliseconds k_max_gather{5};
 
  private:
   struct Pending {
@@ -67,6 +70,7 @@ class IngestWriter {
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<Pending> m_queue;
+  size_t m_wanted = 1;  // queue length that wakes the writer
   bool m_stopping = false;
   std::atomic<int64_t> m_commits{0};
   std::atomic<int64_t> m_items{0};
