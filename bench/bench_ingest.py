@@ -60,6 +60,7 @@ maildir = "{maildir}"
 [http]
 listen = "127.0.0.1:{port}"
 threads = {http_threads}
+max_connections_per_ip = {per_ip}
 
 [[source]]
 name = "lu-jira"
@@ -208,7 +209,9 @@ def main():
         cfg = os.path.join(work, "herald.toml")
         with open(cfg, "w") as f:
             f.write(CONFIG.format(db=db, maildir=os.path.join(work, "Maildir"), port=port,
-                                  secret=SECRET, http_threads=a.http_threads))
+                                  secret=SECRET, http_threads=a.http_threads,
+                                  # every wrk connection comes from 127.0.0.1
+                                  per_ip=max(64, a.connections)))
         log = open(os.path.join(work, "herald.log"), "wb")
         herald = subprocess.Popen([a.herald, "run", "--config", cfg], stderr=log)
         url = "http://127.0.0.1:%d" % port
