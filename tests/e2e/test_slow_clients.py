@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 SECRET = "jira-secret"
-READ_TIMEOUT = 3.0  # seconds, as configured below
+READ_TIMEOUT = 5.0  # seconds, as configured below
 PER_IP = 64         # the default of max_connections_per_ip
 FLOOD = 1100
 FLOOD_ADDRESSES = ["127.0.0.%d" % n for n in range(2, 10)]
@@ -44,7 +44,7 @@ maildir = "{maildir}"
 
 [http]
 listen = "127.0.0.1:{port}"
-read_timeout = "3s"
+read_timeout = "5s"
 
 [[source]]
 name = "lu-jira"
@@ -202,24 +202,25 @@ class SlowClientTest(unittest.TestCase):
         held = self.flood.open()
         self.assertGreater(len(held), 0)
         self.assertLessEqual(len(held), PER_IP * len(FLOOD_ADDRESSES))
+        # (Well inside read_timeout, so not because herald closed slow connections.)
         status, took = self.healthz()
         self.assertEqual(status, 200)
-        self.assertLess(took, 2.0)
+        self.assertLess(took, 3.0)
         status, took = self.webhook()
         self.assertEqual(status, 200)
-        self.assertLess(took, 2.0)
+        self.assertLess(took, 3.0)
 
         # Every held connection is closed by herald after read_timeout, though it kept sending
         # (the idle timeout is 30 s; the deadline here is well below it).
-        end = time.monotonic() + 20
+        end = time.monotonic() + 25
         while self.flood.open() and time.monotonic() < end:
             self.flood.pump(0.5)
         self.assertEqual([c for c in held if c["closed"] is None], [])
         lifetimes = sorted(c["closed"] - c["opened"] for c in held)
         self.assertGreaterEqual(lifetimes[0], READ_TIMEOUT - 0.05)
-        self.assertLess(lifetimes[-1], 25.0)
+        self.assertLess(lifetimes[-1], 28.0)  # below the idle timeout of 30 s
         self.assertTrue(all(c["sent"] >= 2 for c in held))  # they were not idle
-        self.assertIn("whose request took longer than 3000 ms to arrive", self.log())
+        self.assertIn("whose request took longer than 5000 ms to arrive", self.log())
         # The real webhook was stored, nothing of the flood.
         r = subprocess.run(["sqlite3", self.work.file("herald.db"), "SELECT count(*) FROM events"],
                            capture_output=True, timeout=30)
@@ -251,9 +252,9 @@ class SlowClientTest(unittest.TestCase):
                 except OSError:
                     closed = time.monotonic()
                     break
-                if time.monotonic() - started > 20:
+                if time.monotonic() - started > 25:
                     break
-            self.assertIsNotNone(closed, "herald kept a trickling connection open for 20 s")
+            self.assertIsNotNone(closed, "herald kept a trickling connection open for 25 s")
             self.assertGreaterEqual(closed - started, READ_TIMEOUT - 0.05)
         finally:
             s.close()
