@@ -172,7 +172,11 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
     }
   }
 
+  // Counted before the answers, so that whoever was answered sees their item counted.
   int stored_items = 0;
+  for (const auto& r : stored) stored_items += r && *r;
+  m_items += static_cast<int64_t>(batch.size());
+  if (stored_items > 0 && m_on_commit) m_on_commit(stored_items);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!stored[i]) {
       batch[i].done(stored[i].error());
@@ -180,14 +184,9 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
     }
     IngestOutcome out;
     out.stored = *stored[i];
-    if (out.stored) {
-      ++stored_items;
-      out.new_events = new_events[i];
-    }
+    if (out.stored) out.new_events = new_events[i];
     batch[i].done(out);
   }
-  m_items += static_cast<int64_t>(batch.size());
-  if (stored_items > 0 && m_on_commit) m_on_commit(stored_items);
 }
 
 }  // namespace herald

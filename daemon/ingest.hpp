@@ -33,7 +33,8 @@ using IngestDone = std::function<void(Expected<IngestOutcome>)>;
 class IngestWriter {
  public:
   // The store and clock must outlive the writer. on_commit runs on the writer
-  // thread after each commit that stored at least one item, with their number.
+  // thread after each commit that stored at least one item, with their number,
+  // before the items are answered.
   IngestWriter(Store& store, const Clock& clock, std::function<void(int)> on_commit = {});
   // Commits what is queued, then stops the thread.
   ~IngestWriter();
@@ -49,7 +50,7 @@ class IngestWriter {
   void stop();
 
   int64_t commits() const { return m_commits; }  // transactions so far
-  int64_t items() const { return m_items; }      // items committed so far
+  int64_t items() const { return m_items; }      // items committed so far (before their answer)
 
   static constexpr size_t k_max_batch = 2048;  // items per transaction at most
   // The longest wait after a commit for the senders it answered to come back.
