@@ -420,8 +420,10 @@ const std::vector<Key<HttpConfig>> k_http_keys = {
      [](Ctx& c, const toml::node& n, HttpConfig& o) {
        int64_t v = o.read_timeout_ms;
        read_duration(c, n, "read_timeout", v);
-       if (v > 3'600'000) c.error(n, "'read_timeout' must be at most 1h");
-       else o.read_timeout_ms = v;
+       if (v > 3'600'000)
+         c.error(n, "'read_timeout' must be at most 1h");
+       else
+         o.read_timeout_ms = v;
      }},
 };
 

@@ -445,8 +445,8 @@ struct HttpServer::Impl {
 
   static void sweeper(HttpServer& self) {
     const auto limit = self.m_options.read_timeout;
-    const auto period = std::clamp(limit / 10, std::chrono::milliseconds(100),
-                                   std::chrono::milliseconds(1000));
+    const auto period =
+        std::clamp(limit / 10, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
     std::unique_lock lock(self.m_sweep_mutex);
     while (!self.m_sweep_wake.wait_for(lock, period, [&] { return self.m_sweep_stop; })) {
       lock.unlock();
@@ -539,7 +539,8 @@ Status HttpServer::start() {
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(m_options.max_header_bytes + 16384),
       MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(m_options.timeout_s),
       MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(m_options.max_connections),
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned int>(m_options.max_connections_per_ip),
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      static_cast<unsigned int>(m_options.max_connections_per_ip),
       MHD_OPTION_NOTIFY_COMPLETED, &Impl::completed, this,
       MHD_OPTION_NOTIFY_CONNECTION, &Impl::connection, this,
       MHD_OPTION_EXTERNAL_LOGGER, &Impl::log, this,

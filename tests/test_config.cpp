@@ -169,8 +169,8 @@ TEST_CASE("config: [http] connection limits and read timeout, their defaults and
   CHECK(set.config->http.max_connections == 200);
   CHECK(set.config->http.max_connections_per_ip == 0);
   CHECK(set.config->http.read_timeout_ms == 2000);
-  auto bad = parse_config(
-      "[http]\nlisten = \"8080\"\nmax_connections = 0\nread_timeout = \"2h\"\n", "h.toml");
+  auto bad = parse_config("[http]\nlisten = \"8080\"\nmax_connections = 0\nread_timeout = \"2h\"\n",
+                          "h.toml");
   REQUIRE(bad.errors.size() == 2);
   CHECK(bad.errors[0].line == 3);
   CHECK(bad.errors[0].message == "'max_connections' must be between 1 and 100000");
