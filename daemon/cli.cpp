@@ -252,6 +252,9 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
   options.listen = http.listen;
   options.threads = http.threads;
   options.max_body = http.max_body;
+  options.max_connections = static_cast<unsigned>(http.max_connections);
+  options.max_connections_per_ip = static_cast<unsigned>(http.max_connections_per_ip);
+  options.read_timeout = std::chrono::milliseconds(http.read_timeout_ms);
   side.server = std::make_unique<HttpServer>(options);
   std::vector<std::string> sources;
   for (const auto& s : d.cfg.sources) sources.push_back(s.name);

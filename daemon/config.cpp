@@ -502,6 +502,27 @@ const std::vector<Key<HttpConfig>> k_http_keys = {
        read_int(c, n, "threads", 1, 64, v);
        o.threads = static_cast<int>(v);
      }},
+    {"max_connections",
+     [](Ctx& c, const toml::node& n, HttpConfig& o) {
+       int64_t v = o.max_connections;
+       read_int(c, n, "max_connections", 1, 100'000, v);
+       o.max_connections = static_cast<int>(v);
+     }},
+    {"max_connections_per_ip",
+     [](Ctx& c, const toml::node& n, HttpConfig& o) {
+       int64_t v = o.max_connections_per_ip;
+       read_int(c, n, "max_connections_per_ip", 0, 100'000, v);
+       o.max_connections_per_ip = static_cast<int>(v);
+     }},
+    {"read_timeout",
+     [](Ctx& c, const toml::node& n, HttpConfig& o) {
+       int64_t v = o.read_timeout_ms;
+       read_duration(c, n, "read_timeout", v);
+       if (v > 3'600'000)
+         c.error(n, "'read_timeout' must be at most 1h");
+       else
+         o.read_timeout_ms = v;
+     }},
 };
 
 const std::vector<Key<DigestConfig>> k_digest_keys = {

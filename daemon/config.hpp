@@ -42,6 +42,9 @@ struct HttpConfig {
   int64_t max_body = 1024 * 1024;
   std::string api_token;       // bearer token for /api/v1/*; secret; empty = API disabled
   int threads = 2;
+  int max_connections = 1000;        // open at once; beyond, new ones are closed at once
+  int max_connections_per_ip = 64;   // from one client address; 0 = no limit
+  int64_t read_timeout_ms = 10'000;  // for a request's headers and body to arrive; 0 = none
 };
 
 // A digest: events of a window collected into one message on a schedule.

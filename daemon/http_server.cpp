@@ -11,15 +11,31 @@
 // MHD_stop_daemon aborts on a suspended connection, so stop() first refuses
 // new requests, waits for the answers owed, answers the stragglers 503 itself,
 // and closes a gate that turns any later answer into a no-op.
+//
+// Slow senders: MHD's timeout is an idle timeout, and a client that sends a
+// byte a second is never idle. So each connection has a reading clock: it
+// starts when the connection opens, stops when a request has arrived whole
+// (or is answered early), and starts again when bytes of the next request
+// arrive on a kept-alive connection (seen by a sweep thread as the socket's
+// received-byte count growing past what it was once the connection went idle).
+// The sweep shuts down (shutdown(2), so that MHD notices and cleans up on its
+// own thread) every connection whose clock is past read_timeout. It holds the
+// registry's mutex while doing so, and MHD's close notification takes the same
+// mutex before MHD closes the descriptor, so the sweep never touches a reused
+// one. Connection counts are MHD's: a total and a per-address limit.
 #include "daemon/http_server.hpp"
 
 #include <arpa/inet.h>
+#include <linux/tcp.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
 #include <optional>
 #include <shared_mutex>
@@ -87,9 +103,25 @@ struct HttpServer::Gate {
   bool open = true;
 };
 
+// One per open connection (MHD's socket context), from MHD's open notification
+// to its close notification.
+struct HttpServer::Connection {
+  static constexpr int64_t k_busy = -1;  // a whole request arrived; its answer is under way
+  static constexpr int64_t k_idle = -2;  // kept alive, waiting for the next request
+  int fd = -1;
+  // Steady-clock milliseconds since a request began to arrive, or k_busy, k_idle.
+  std::atomic<int64_t> state{k_busy};
+  std::atomic<uint64_t> requests{0};  // completed; tells the sweep that an idle spell is new
+  // The sweep's own: the received-byte count when it first saw this idle spell.
+  uint64_t idle_bytes = 0;
+  uint64_t idle_requests = 0;
+  bool idle_marked = false;
+};
+
 struct HttpServer::Request {
   std::mutex mutex;
   MHD_Connection* connection = nullptr;
+  HttpServer::Connection* conn = nullptr;  // its connection's state; may be null
   InboundRequest request;
   const HttpHandler* handler = nullptr;
   std::optional<InboundResponse> early;  // decided from the headers; the body is ignored
@@ -102,6 +134,27 @@ struct HttpServer::Request {
 };
 
 namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Bytes the kernel has received on a TCP socket; nullopt when it cannot say.
+std::optional<uint64_t> bytes_received(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+      len < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
+    return std::nullopt;
+  return info.tcpi_bytes_received;
+}
+
+// The reading clock has stopped: the request is whole or being answered.
+void mark_busy(HttpServer::Connection* conn) {
+  if (conn) conn->state = HttpServer::Connection::k_busy;
+}
 
 struct ResponseDeleter {
   void operator()(MHD_Response* r) const { MHD_destroy_response(r); }
@@ -186,6 +239,13 @@ struct HttpServer::Impl {
                                const char* method, void** con_cls) {
     auto req = std::make_shared<Request>();
     req->connection = c;
+    if (const auto* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT))
+      req->conn = static_cast<Connection*>(info->socket_context);
+    if (req->conn) {
+      // Headers of a request on a kept-alive connection that the sweep has not seen begin.
+      int64_t idle = Connection::k_idle;
+      req->conn->state.compare_exchange_strong(idle, steady_ms());
+    }
     req->request.method = method ? method : "";
     req->request.path = url ? url : "";
     req->request.peer = peer_of(c);
@@ -219,6 +279,7 @@ struct HttpServer::Impl {
     if (!now) return MHD_YES;
     // Answered before the body is read; MHD closes the connection afterwards.
     (*holder)->answered = true;
+    mark_busy((*holder)->conn);
     return reject(self, **holder, *now);
   }
 
@@ -257,6 +318,7 @@ struct HttpServer::Impl {
   static MHD_Result last_call(HttpServer& self, Request& req,
                               const std::shared_ptr<Request>& shared) {
     if (req.answered) return MHD_YES;
+    mark_busy(req.conn);
     req.answered = req.early || req.discarded;
     if (req.early) return reject(self, req, *req.early);
     if (req.discarded) return reject(self, req, too_large(self));
@@ -311,12 +373,90 @@ struct HttpServer::Impl {
                         MHD_RequestTerminationCode) noexcept {
     auto* holder = static_cast<std::shared_ptr<Request>*>(*con_cls);
     if (!holder) return;
+    if (auto* conn = (*holder)->conn) {
+      ++conn->requests;
+      conn->state = Connection::k_idle;
+    }
     try {
       settle(*static_cast<HttpServer*>(cls), *holder);
     } catch (...) {
     }
     delete holder;
     *con_cls = nullptr;
+  }
+
+  static void connection(void* cls, MHD_Connection* c, void** socket_context,
+                         MHD_ConnectionNotificationCode code) noexcept {
+    auto& self = *static_cast<HttpServer*>(cls);
+    try {
+      if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const auto* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!info) return;
+        auto conn = std::make_unique<Connection>();
+        conn->fd = info->connect_fd;
+        conn->state = steady_ms();
+        std::lock_guard lock(self.m_connections_mutex);
+        self.m_connections.insert(conn.get());
+        *socket_context = conn.release();
+      } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        auto* conn = static_cast<Connection*>(*socket_context);
+        {
+          // After this the sweep no longer sees the descriptor that MHD is about to close.
+          std::lock_guard lock(self.m_connections_mutex);
+          self.m_connections.erase(conn);
+        }
+        delete conn;
+        *socket_context = nullptr;
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("http: connection bookkeeping: {}", e.what());
+    }
+  }
+
+  // One pass of the read-timeout sweep; returns how many connections it cut off.
+  static int sweep(HttpServer& self, int64_t now) {
+    const int64_t limit = self.m_options.read_timeout.count();
+    int cut = 0;
+    std::lock_guard lock(self.m_connections_mutex);
+    for (Connection* conn : self.m_connections) {
+      int64_t state = conn->state;
+      if (state == Connection::k_idle) {
+        const uint64_t done = conn->requests;
+        auto bytes = bytes_received(conn->fd);
+        if (!bytes) continue;
+        if (!conn->idle_marked || conn->idle_requests != done) {
+          conn->idle_marked = true;
+          conn->idle_requests = done;
+          conn->idle_bytes = *bytes;
+        } else if (*bytes > conn->idle_bytes) {
+          conn->state.compare_exchange_strong(state, now);  // the next request has begun
+        }
+        continue;
+      }
+      conn->idle_marked = false;
+      if (state >= 0 && now - state > limit &&
+          conn->state.compare_exchange_strong(state, Connection::k_busy)) {
+        shutdown(conn->fd, SHUT_RDWR);
+        ++cut;
+      }
+    }
+    return cut;
+  }
+
+  static void sweeper(HttpServer& self) {
+    const auto limit = self.m_options.read_timeout;
+    const auto period =
+        std::clamp(limit / 10, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
+    std::unique_lock lock(self.m_sweep_mutex);
+    while (!self.m_sweep_wake.wait_for(lock, period, [&] { return self.m_sweep_stop; })) {
+      lock.unlock();
+      if (int cut = sweep(self, steady_ms()); cut > 0) {
+        self.m_slow_closed += cut;
+        spdlog::info("http: closed {} connections whose request took longer than {} ms to arrive",
+                     cut, limit.count());
+      }
+      lock.lock();
+    }
   }
 
   static void log(void* cls, const char* fmt, va_list ap) noexcept {
@@ -334,6 +474,22 @@ struct HttpServer::Impl {
     spdlog::debug("http: libmicrohttpd: {}", msg);
   }
 };
+
+namespace {
+// max_connections sockets need as many descriptors, plus the database's and the
+// rest; the usual soft limit of 1024 would cap connections below the setting.
+void raise_descriptor_limit(unsigned connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t want = static_cast<rlim_t>(connections) + 256;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+      spdlog::warn("http: only {} file descriptors allowed, fewer than max_connections needs",
+                   rl.rlim_cur);
+  }
+}
+}  // namespace
 
 void HttpServer::MhdDeleter::operator()(MHD_Daemon* d) const { MHD_stop_daemon(d); }
 
@@ -354,6 +510,7 @@ std::string HttpServer::address() const {
 Status HttpServer::start() {
   auto addr = parse_listen(m_options.listen);
   if (!addr) return addr.error();
+  raise_descriptor_limit(m_options.max_connections);
   m_address = *addr;
   sockaddr_storage ss{};
   if (addr->ipv6) {
@@ -382,7 +539,10 @@ Status HttpServer::start() {
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(m_options.max_header_bytes + 16384),
       MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(m_options.timeout_s),
       MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(m_options.max_connections),
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      static_cast<unsigned int>(m_options.max_connections_per_ip),
       MHD_OPTION_NOTIFY_COMPLETED, &Impl::completed, this,
+      MHD_OPTION_NOTIFY_CONNECTION, &Impl::connection, this,
       MHD_OPTION_EXTERNAL_LOGGER, &Impl::log, this,
       MHD_OPTION_END);
   std::string why;
@@ -397,6 +557,7 @@ Status HttpServer::start() {
   m_daemon.reset(d);
   const auto* info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
   m_port = info ? info->port : addr->port;
+  if (m_options.read_timeout.count() > 0) m_sweeper = std::thread([this] { Impl::sweeper(*this); });
   return ok_status();
 }
 
@@ -423,6 +584,12 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
   if (m_pending > 0) spdlog::error("http: {} requests never answered", m_pending.load());
   // The last answers are queued; give the polling threads a moment to write them.
   if (owed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  {
+    std::lock_guard lock(m_sweep_mutex);
+    m_sweep_stop = true;
+  }
+  m_sweep_wake.notify_all();
+  if (m_sweeper.joinable()) m_sweeper.join();
   {
     std::unique_lock lock(m_gate->mutex);
     m_gate->open = false;

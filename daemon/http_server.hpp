@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -15,6 +16,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -60,7 +62,12 @@ struct HttpServerOptions {
   int64_t max_body = 1024 * 1024;         // larger bodies get 413
   size_t max_header_bytes = 32 * 1024;    // request line and headers, about; beyond: 431
   unsigned timeout_s = 30;                // idle connections are closed after this
-  unsigned max_connections = 1000;
+  unsigned max_connections = 1000;        // beyond: new connections are closed at once
+  unsigned max_connections_per_ip = 64;   // from one client address; 0 = no limit
+  // A request whose headers and body have not all arrived this long after its
+  // first byte (or the connection's opening) is cut off: a slow sender is
+  // never idle, so the idle timeout alone does not end it. 0 = no limit.
+  std::chrono::milliseconds read_timeout = std::chrono::seconds(10);
 };
 
 // A listen address: "8080" and ":8080" mean 127.0.0.1:8080; "host:port" with an
@@ -90,6 +97,8 @@ class HttpServer {
   }
   // Binds and starts the threads. Errors: bad listen address, bind failure.
   Status start();
+  // Connections closed because a request took longer than read_timeout to arrive.
+  int64_t slow_closed() const { return m_slow_closed; }
   // The bound port (useful with port 0); 0 before start().
   uint16_t port() const { return m_port; }
   // "127.0.0.1:8080" once started.
@@ -98,8 +107,9 @@ class HttpServer {
   // owed (then answers them 503 itself), and closes every connection. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
 
-  // Per-request state and the C trampolines, defined in the .cpp.
+  // Per-request and per-connection state and the C trampolines, defined in the .cpp.
   struct Request;
+  struct Connection;
   struct Gate;
   struct Impl;
 
@@ -119,6 +129,14 @@ class HttpServer {
   std::atomic<int64_t> m_pending{0};  // requests handed to a handler and not yet answered
   std::mutex m_suspended_mutex;
   std::set<std::shared_ptr<Request>> m_suspended;  // waiting for their answer
+  // Open connections, for the read-timeout sweep (their owner is MHD's socket context).
+  std::mutex m_connections_mutex;
+  std::set<Connection*> m_connections;
+  std::atomic<int64_t> m_slow_closed{0};
+  std::mutex m_sweep_mutex;
+  std::condition_variable m_sweep_wake;
+  bool m_sweep_stop = false;
+  std::thread m_sweeper;  // closes connections whose request is over read_timeout
   std::mutex m_log_mutex;
   std::string m_start_error;  // what MHD said while starting
   bool m_starting = false;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -32,7 +33,8 @@ using IngestDone = std::function<void(Expected<IngestOutcome>)>;
 class IngestWriter {
  public:
   // The store and clock must outlive the writer. on_commit runs on the writer
-  // thread after each commit that stored at least one item, with their number.
+  // thread after each commit that stored at least one item, with their number,
+  // before the items are answered.
   IngestWriter(Store& store, const Clock& clock, std::function<void(int)> on_commit = {});
   // Commits what is queued, then stops the thread.
   ~IngestWriter();
@@ -48,9 +50,11 @@ class IngestWriter {
   void stop();
 
   int64_t commits() const { return m_commits; }  // transactions so far
-  int64_t items() const { return m_items; }      // items committed so far
+  int64_t items() const { return m_items; }      // items committed so far (before their answer)
 
   static constexpr size_t k_max_batch = 2048;  // items per transaction at most
+  // The longest wait after a commit for the senders it answered to come back.
+  static constexpr std::chrono::milliseconds k_max_gather{5};
 
  private:
   struct Pending {
@@ -67,6 +71,7 @@ class IngestWriter {
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<Pending> m_queue;
+  size_t m_wanted = 1;  // queue length that wakes the writer
   bool m_stopping = false;
   std::atomic<int64_t> m_commits{0};
   std::atomic<int64_t> m_items{0};

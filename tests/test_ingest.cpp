@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "daemon/ingest.hpp"
@@ -47,6 +48,32 @@ TEST_CASE("ingest: concurrent items are committed in shared transactions and all
   CHECK(writer.items() == k_threads * k_each);
   // Sixteen threads waiting on each other's commits share transactions.
   CHECK(writer.commits() < writer.items());
+}
+
+TEST_CASE("ingest: an answered item is already counted, and on_commit has run", "[ingest]") {
+  TempDir dir;
+  auto store = Store::open(dir.file("herald.db"));
+  REQUIRE(store);
+  FakeClock clock;
+  std::atomic<int> committed{0};
+  IngestWriter writer(**store, clock, [&](int n) { committed += n; });
+  for (int i = 0; i < 3; ++i) {
+    int64_t items_seen = -1, commits_seen = -1;
+    int committed_seen = -1;
+    std::promise<void> answered;
+    writer.submit({"hooks", "", {bug("LU-" + std::to_string(i))}},
+                  [&](Expected<IngestOutcome> r) {
+                    REQUIRE(r);
+                    items_seen = writer.items();
+                    commits_seen = writer.commits();
+                    committed_seen = committed;
+                    answered.set_value();
+                  });
+    answered.get_future().wait();
+    CHECK(items_seen == i + 1);
+    CHECK(commits_seen == i + 1);
+    CHECK(committed_seen == i + 1);
+  }
 }
 
 TEST_CASE("ingest: a repeated delivery id is answered but stored once", "[ingest]") {

@@ -156,23 +156,121 @@ std::string parse_error_text(const nlohmann::json::exception& e) {
   return s;
 }
 
+// Members no derivation reads, dropped while parsing (below the top level):
+// Jira's avatar URL sets, custom fields, watchers, votes and time tracking are
+// most of a webhook body, and building their tree was most of the cost of ingest.
+bool unused_member(const std::string& key) {
+  return key == "avatarUrls" || key == "watches" || key == "votes" || key == "timetracking" ||
+         key.rfind("customfield_", 0) == 0;
+}
+
+// Builds the document as json::parse does, without the unused members. A
+// handler of nlohmann's SAX interface rather than a parse callback: the
+// callback parser calls a std::function per token and tracks what to keep for
+// every value, and cost more than building the whole tree.
+class FilteringSax {
+ public:
+  explicit FilteringSax(json& root) : m_root(root) {}
+  bool too_deep() const { return m_too_deep; }
+
+  bool null() { return scalar(nullptr); }
+  bool boolean(bool v) { return scalar(v); }
+  bool number_integer(json::number_integer_t v) { return scalar(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return scalar(v); }
+  bool number_float(json::number_float_t v, const json::string_t&) { return scalar(v); }
+  bool string(json::string_t& v) { return scalar(std::move(v)); }
+  bool binary(json::binary_t& v) { return scalar(json::binary(std::move(v))); }
+  bool start_object(std::size_t) { return open(json::value_t::object); }
+  bool start_array(std::size_t) { return open(json::value_t::array); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& k) {
+    if (m_skipping) return true;
+    // Two open containers: a member of an object inside the top-level one.
+    if (m_stack.size() >= 2 && unused_member(k)) {
+      m_skip_next = true;
+      return true;
+    }
+    m_member = &(*m_stack.back()->get_ptr<json::object_t*>())[std::move(k)];
+    return true;
+  }
+  template <class Exception>
+  bool parse_error(std::size_t, const std::string&, const Exception& e) {
+    throw e;  // the parser's own exception, as json::parse throws it
+  }
+
+ private:
+  // Where the next value goes: the root, the end of the open array, or the member just named.
+  json* place(json&& v) {
+    if (m_stack.empty()) {
+      m_root = std::move(v);
+      return &m_root;
+    }
+    json& parent = *m_stack.back();
+    if (parent.is_array()) {
+      parent.get_ptr<json::array_t*>()->push_back(std::move(v));
+      return &parent.get_ptr<json::array_t*>()->back();
+    }
+    *m_member = std::move(v);
+    return m_member;
+  }
+  bool scalar(json&& v) {
+    if (m_skipping) return true;
+    if (m_skip_next) {
+      m_skip_next = false;
+      return true;
+    }
+    place(std::move(v));
+    return true;
+  }
+  bool open(json::value_t type) {
+    // Checked while parsing, before any deep value exists (see daemon/json.hpp).
+    if (++m_depth > k_max_json_depth) {
+      m_too_deep = true;
+      return false;  // ends the parse
+    }
+    if (m_skipping || m_skip_next) {
+      m_skip_next = false;
+      ++m_skipping;
+      return true;
+    }
+    m_stack.push_back(place(json(type)));
+    return true;
+  }
+  bool close() {
+    --m_depth;
+    if (m_skipping) {
+      --m_skipping;
+      return true;
+    }
+    m_stack.pop_back();
+    return true;
+  }
+
+  json& m_root;
+  std::vector<json*> m_stack;  // the open containers, innermost last
+  json* m_member = nullptr;    // the member named by the last key
+  bool m_skip_next = false;    // the next value belongs to an unused member
+  int m_skipping = 0;          // depth inside a dropped container
+  int m_depth = 0;             // open containers, kept or dropped
+  bool m_too_deep = false;
+};
+
 Expected<json> parse_body(std::string_view body, std::string_view what) {
   if (body.size() > k_max_body_bytes)
     return bad_input(std::string(what) + ": body is " + std::to_string(body.size()) +
                      " bytes, over the limit of " + std::to_string(k_max_body_bytes));
-  // Members no derivation reads are dropped while parsing: Jira's avatar URL
-  // sets, custom fields, watchers, votes and time tracking are most of a
-  // webhook body, and building their tree was most of the cost of ingest.
-  static const json::parser_callback_t k_skip_unused = [](int depth, json::parse_event_t event,
-                                                          json& parsed) {
-    if (event != json::parse_event_t::key || depth < 2) return true;
-    const auto& key = parsed.get_ref<const std::string&>();
-    return !(key == "avatarUrls" || key == "watches" || key == "votes" ||
-             key == "timetracking" || key.rfind("customfield_", 0) == 0);
-  };
-  auto parsed = parse_json(body, k_skip_unused);
-  if (!parsed) return bad_input(std::string(what) + ": " + parsed.error().message);
-  return parsed;
+  try {
+    json root;
+    FilteringSax sax(root);
+    json::sax_parse(body.data(), body.data() + body.size(), &sax);
+    if (sax.too_deep())
+      return bad_input(std::string(what) + ": JSON nests deeper than " +
+                       std::to_string(k_max_json_depth) + " levels");
+    return root;
+  } catch (const json::exception& e) {
+    return bad_input(std::string(what) + ": malformed JSON: " + parse_error_text(e));
+  }
 }
 
 // parse_body, then the top-level type the payload must have (object or array).
