@@ -137,6 +137,7 @@ Expected<RenderedMail> Templates::render_mail(const std::string& set,
   auto subject = render("subject");
   if (!subject) return subject.error();
   r.subject = one_line(*subject);
+  ctx.set("subject", data{r.subject});  // the HTML <title>, and whatever else repeats it
   auto text = render("text");
   if (!text) return text.error();
   r.text = std::move(*text);

@@ -129,6 +129,9 @@ class FeedSource final : public Source {
   static void enrich(Event& e, const lustre::ChangeLogRelease& rel) {
     auto& a = e.attributes;
     a["changelog_date"] = rel.date;
+    // The tag's UTC date can be a day after the release (2.17.0: tagged 2025-12-30 UTC,
+    // released 2025-12-29): the ChangeLog's date, when it is a full one, is the release's.
+    if (rel.date_unix) a["release_date"] = format_rfc3339(*rel.date_unix).substr(0, 10);
     a["server_kernels"] = rel.server_kernels;
     a["client_kernels"] = rel.client_kernels;
     a["server_distros"] = rel.server_distros;
