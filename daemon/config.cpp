@@ -280,6 +280,9 @@ const std::vector<Key<LustreConfig>> k_lustre_keys = {
     {"ga", STR(ga)},
     {"rc", STR(rc)},
     {"dev", STR(dev)},
+    {"download_url", STR(download_url)},
+    {"release_notes_url", STR(release_notes_url)},
+    {"report_url", STR(report_url)},
 };
 
 const std::vector<Key<SourceConfig>> k_source_keys = {
@@ -472,6 +475,33 @@ void read_section(Ctx& c, const toml::node& n, std::string_view section,
   apply_table(c, *t, "[" + std::string(section) + "]", keys, out);
 }
 
+// A [lustre] template names only {version} and {branch}.
+bool known_placeholders(std::string_view tmpl) {
+  for (size_t at = tmpl.find('{'); at != std::string_view::npos; at = tmpl.find('{', at + 1)) {
+    std::string_view rest = tmpl.substr(at);
+    if (!rest.starts_with("{version}") && !rest.starts_with("{branch}")) return false;
+  }
+  return true;
+}
+
+void validate_lustre(Ctx& c, const toml::table& root, const LustreConfig& l) {
+  const toml::node* section = root.get("lustre");
+  if (!section || !section->is_table()) return;
+  const auto& t = *section->as_table();
+  for (auto [key, value] : {std::pair{"download_url", &l.download_url},
+                            std::pair{"release_notes_url", &l.release_notes_url},
+                            std::pair{"report_url", &l.report_url}}) {
+    if (value->empty()) continue;
+    const toml::node& n = *t.get(key);
+    if (!value->starts_with("https://") && !value->starts_with("http://"))
+      c.error(n, std::string("[lustre] ") + key + " must be an http:// or https:// URL");
+    else if (!known_placeholders(*value) || value->find_first_of(" \t\r\n\"<>") != std::string::npos)
+      c.error(n, std::string("[lustre] ") + key +
+                     ": only {version} and {branch} may be replaced, and a URL has no spaces, "
+                     "quotes or angle brackets");
+  }
+}
+
 void validate(Ctx& c, Config& cfg) {
   std::set<std::string> names;
   for (auto& s : cfg.sources) {
@@ -598,6 +628,7 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
     }
   }
   validate(c, cfg);
+  validate_lustre(c, root, cfg.lustre);
   for (auto& e : c.errors)
     if (e.line == 0) e.line = 1;
   std::stable_sort(c.errors.begin(), c.errors.end(),

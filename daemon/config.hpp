@@ -108,6 +108,12 @@ struct LustreConfig {
   std::string ga = "release";   // audience tag for GA releases ("none" = not announced)
   std::string rc = "testing";
   std::string dev = "none";
+  // Links of a release announcement; "{version}" ("2.15.8") and "{branch}" ("2.15") are
+  // replaced. Empty = the line is left out. Download and release notes go with GA releases,
+  // "report problems here" with GA releases and release candidates.
+  std::string download_url;       // https://downloads.whamcloud.com/public/lustre/lustre-{version}/
+  std::string release_notes_url;  // https://wiki.lustre.org/Lustre_{version}_Changelog
+  std::string report_url;         // https://jira.whamcloud.com/
 };
 
 struct Config {

@@ -3,6 +3,7 @@
 // in config/sample/.
 #include <catch2/catch.hpp>
 
+#include "adapters/sources/lustre/announce.hpp"
 #include "adapters/sources/source.hpp"
 #include "daemon/render.hpp"
 #include "daemon/util.hpp"
@@ -99,4 +100,86 @@ TEST_CASE("announce: the HTML title is the announcement's subject, not the tag",
   CHECK(mail.subject == "Lustre 2.15.8 (LTS) released");
   CHECK(has(mail.html, "<title>Lustre 2.15.8 (LTS) released</title>"));
   CHECK_FALSE(has(mail.html, "v2_15_8</title>"));
+}
+
+namespace {
+
+Config lustre_config(const std::string& lustre_keys) {
+  auto r = parse_config("[lustre]\n" + lustre_keys, "/tmp/herald.toml");
+  for (const auto& e : r.errors) FAIL(e.to_string());
+  REQUIRE(r.config);
+  return *r.config;
+}
+
+RenderedMail render_with(const Event& e, const Config& cfg) {
+  auto t = Templates::load(k_bundled, "");
+  REQUIRE(t);
+  nlohmann::json ctx = mail_context(e, DestinationConfig{});
+  ctx.update(lustre::announcement_context(e, cfg));
+  auto r = t->render_mail("release.published", ctx);
+  REQUIRE(r);
+  return *r;
+}
+
+const char* k_community_links = R"(
+download_url = "https://downloads.whamcloud.com/public/lustre/lustre-{version}/"
+release_notes_url = "https://wiki.lustre.org/Lustre_{version}_Changelog"
+report_url = "https://jira.whamcloud.com/"
+)";
+
+}  // namespace
+
+TEST_CASE("announce: configured links appear in the text and HTML parts of a GA release",
+          "[announce]") {
+  TempDir dir;
+  auto events = poll_feed(dir, tags_feed({{"2.15.8", "2025-12-02T13:19:20-05:00"},
+                                          {"2.17.0-RC4", "2025-12-23T14:43:26-05:00"}}));
+  auto cfg = lustre_config(k_community_links);
+  auto ga = render_with(event_for(events, "2.15.8"), cfg);
+  CHECK(has(ga.text, "Download: https://downloads.whamcloud.com/public/lustre/lustre-2.15.8/\n"));
+  CHECK(has(ga.text, "Release notes: https://wiki.lustre.org/Lustre_2.15.8_Changelog\n"));
+  CHECK(has(ga.text, "Report problems here: https://jira.whamcloud.com/\n"));
+  CHECK(has(ga.html, "<li>Download: <a href=\"https://downloads.whamcloud.com/public/lustre/"
+                     "lustre-2.15.8/\">"));
+  CHECK(has(ga.html, "<a href=\"https://wiki.lustre.org/Lustre_2.15.8_Changelog\">"));
+  CHECK(has(ga.html, "Report problems here: <a href=\"https://jira.whamcloud.com/\">"));
+
+  SECTION("a release candidate gets only the place to report problems") {
+    auto rc = render_with(event_for(events, "2.17.0-RC4"), cfg);
+    CHECK(has(rc.text, "Report problems here: https://jira.whamcloud.com/\n"));
+    CHECK(has(rc.html, "Report problems here:"));
+    CHECK_FALSE(has(rc.text, "Download:"));
+    CHECK_FALSE(has(rc.text, "Release notes:"));
+    CHECK_FALSE(has(rc.html, "downloads.whamcloud.com"));
+  }
+  SECTION("links that are not configured are left out, never shown empty") {
+    auto only_notes = lustre_config("release_notes_url = \"https://wiki.lustre.org/{branch}\"\n");
+    auto m = render_with(event_for(events, "2.15.8"), only_notes);
+    CHECK(has(m.text, "Release notes: https://wiki.lustre.org/2.15\n"));
+    CHECK(has(m.html, "<a href=\"https://wiki.lustre.org/2.15\">"));
+    for (const auto* part : {&m.text, &m.html}) {
+      CHECK_FALSE(has(*part, "Download"));
+      CHECK_FALSE(has(*part, "Report problems"));
+    }
+    auto none = render_with(event_for(events, "2.15.8"), lustre_config(""));
+    for (const auto* part : {&none.text, &none.html}) {
+      CHECK_FALSE(has(*part, "Download"));
+      CHECK_FALSE(has(*part, "Release notes"));
+      CHECK_FALSE(has(*part, "Report problems"));
+    }
+  }
+}
+
+TEST_CASE("announce: [lustre] link templates must be http(s) URLs with known placeholders",
+          "[announce][config]") {
+  auto r = parse_config("[lustre]\ndownload_url = \"ftp://example.org/{version}\"\n"
+                        "release_notes_url = \"https://wiki.lustre.org/{release}\"\n"
+                        "report_url = \"https://x/ \\\"y\"\n",
+                        "h.toml");
+  REQUIRE(r.errors.size() == 3);
+  CHECK(r.errors[0].to_string() ==
+        "h.toml:2: [lustre] download_url must be an http:// or https:// URL");
+  CHECK(has(r.errors[1].to_string(), "h.toml:3: [lustre] release_notes_url: only {version} and "
+                                     "{branch} may be replaced"));
+  CHECK(has(r.errors[2].to_string(), "h.toml:4: [lustre] report_url"));
 }
