@@ -283,6 +283,17 @@ const std::vector<Key<LustreConfig>> k_lustre_keys = {
     {"download_url", STR(download_url)},
     {"release_notes_url", STR(release_notes_url)},
     {"report_url", STR(report_url)},
+    {"lts_interop",
+     [](Ctx& c, const toml::node& n, LustreConfig& o) {
+       const auto* t = n.as_table();
+       if (!t) {
+         c.error(n, "'lts_interop' must be a table such as { \"2.17\" = \"2.15.8\" }");
+         return;
+       }
+       o.lts_interop.clear();
+       for (const auto& [k, v] : *t) read_string(c, v, "lts_interop." + std::string(k.str()),
+                                                 o.lts_interop[std::string(k.str())]);
+     }},
 };
 
 const std::vector<Key<SourceConfig>> k_source_keys = {
@@ -484,10 +495,30 @@ bool known_placeholders(std::string_view tmpl) {
   return true;
 }
 
+// "2.15" (count 2) or "2.15.8" (count 3): dot-separated numbers of at most four digits.
+bool dotted_numbers(std::string_view s, size_t count) {
+  auto parts = split(s, '.');
+  if (parts.size() != count) return false;
+  for (const auto& p : parts)
+    if (p.empty() || p.size() > 4 || p.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+  return true;
+}
+
 void validate_lustre(Ctx& c, const toml::table& root, const LustreConfig& l) {
   const toml::node* section = root.get("lustre");
   if (!section || !section->is_table()) return;
   const auto& t = *section->as_table();
+  if (const auto* interop = t.get_as<toml::table>("lts_interop")) {
+    for (const auto& [branch, release] : l.lts_interop) {
+      const toml::node& n = *interop->get(branch);
+      if (!dotted_numbers(branch, 2))
+        c.error(n, "[lustre] lts_interop: '" + branch + "' is not a branch such as \"2.17\"");
+      else if (!dotted_numbers(release, 3) || std::stoi(split(release, '.')[2]) >= 50)
+        c.error(n, "[lustre] lts_interop." + branch + ": '" + release +
+                       "' is not a GA release such as \"2.15.8\"");
+    }
+  }
   for (auto [key, value] : {std::pair{"download_url", &l.download_url},
                             std::pair{"release_notes_url", &l.release_notes_url},
                             std::pair{"report_url", &l.report_url}}) {

@@ -114,6 +114,9 @@ struct LustreConfig {
   std::string download_url;       // https://downloads.whamcloud.com/public/lustre/lustre-{version}/
   std::string release_notes_url;  // https://wiki.lustre.org/Lustre_{version}_Changelog
   std::string report_url;         // https://jira.whamcloud.com/
+  // The first GA release of a new branch names the latest LTS release it interoperates
+  // with: branch -> release, e.g. {"2.17": "2.15.8"}.
+  std::map<std::string, std::string> lts_interop;
 };
 
 struct Config {

@@ -33,13 +33,15 @@ std::string tags_feed(const std::vector<std::pair<std::string, std::string>>& ta
 // The events of one poll of a feed file through the real feed source with the sample
 // ChangeLogs.
 std::vector<Event> poll_feed(const TempDir& dir, const std::string& feed,
-                             const Config& cfg = Config{}) {
+                             bool with_changelogs = true) {
+  Config cfg;
   SourceConfig sc;
   sc.name = "tags";
   sc.kind = "feed";
   sc.url = "file://" + dir.write("tags.atom", feed);
   sc.release_model = "lustre";
-  sc.changelogs = {k_sample + "/ChangeLog.b2_15", k_sample + "/ChangeLog.master"};
+  if (with_changelogs)
+    sc.changelogs = {k_sample + "/ChangeLog.b2_15", k_sample + "/ChangeLog.master"};
   FakeClock clock{1'767'225'600};
   auto src = make_source(sc, cfg, clock);
   auto out = src->poll(SourceState{});
@@ -182,4 +184,75 @@ TEST_CASE("announce: [lustre] link templates must be http(s) URLs with known pla
   CHECK(has(r.errors[1].to_string(), "h.toml:3: [lustre] release_notes_url: only {version} and "
                                      "{branch} may be replaced"));
   CHECK(has(r.errors[2].to_string(), "h.toml:4: [lustre] report_url"));
+}
+
+TEST_CASE("announce: an LTS maintenance release names the previous release of its branch",
+          "[announce]") {
+  TempDir dir;
+  const auto cfg = lustre_config("");
+  SECTION("from the branch's ChangeLog when the feed has only the new tag") {
+    auto events = poll_feed(dir, tags_feed({{"2.15.8", "2025-12-02T13:19:20-05:00"}}));
+    auto m = render_with(event_for(events, "2.15.8"), cfg);
+    CHECK(has(m.text, "Upgrading: from Lustre 2.15.7, the previous release of the 2.15 LTS "
+                      "branch.\n"));
+    CHECK(has(m.html, "<li>Upgrading: from Lustre 2.15.7, the previous release of the 2.15 LTS "
+                      "branch.</li>"));
+  }
+  SECTION("from the feed's own tags: GA only, same branch, before the release") {
+    auto events = poll_feed(dir,
+                            tags_feed({{"2.15.8", "2025-12-02T13:19:20-05:00"},
+                                       {"2.15.9-RC1", "2025-11-20T00:00:00Z"},
+                                       {"2.15.65", "2025-11-01T00:00:00Z"},
+                                       {"v2_16_1", "2025-10-01T00:00:00Z"},
+                                       {"2.15.8-RC2", "2025-09-01T00:00:00Z"},
+                                       {"v2_15_6", "2024-11-27T15:20:59-07:00"},
+                                       {"2.15.5", "2024-06-28T14:08:51-04:00"}}),
+                            false);
+    CHECK(event_for(events, "2.15.8").attributes.value("previous_release", "") == "2.15.6");
+    auto m = render_with(event_for(events, "2.15.8"), cfg);
+    CHECK(has(m.text, "Upgrading: from Lustre 2.15.6, the previous release"));
+    // Not LTS (2.16), not GA (an RC): no upgrade note.
+    for (const char* v : {"2.16.1", "2.15.8-RC2"}) {
+      auto other = render_with(event_for(events, v), cfg);
+      CHECK_FALSE(has(other.text, "Upgrading"));
+      CHECK_FALSE(has(other.html, "Upgrading"));
+    }
+  }
+  SECTION("the first release of a branch has no predecessor on it") {
+    auto events = poll_feed(dir, tags_feed({{"2.15.0", "2022-06-16T16:38:10-04:00"}}));
+    CHECK_FALSE(event_for(events, "2.15.0").attributes.contains("previous_release"));
+    CHECK_FALSE(has(render_with(event_for(events, "2.15.0"), cfg).text, "Upgrading"));
+  }
+}
+
+TEST_CASE("announce: a new branch names the LTS release it interoperates with, from "
+          "[lustre] lts_interop",
+          "[announce]") {
+  TempDir dir;
+  auto events = poll_feed(dir, tags_feed({{"2.17.0", "2025-12-29T19:15:44-05:00"},
+                                          {"2.17.0-RC4", "2025-12-23T14:43:26-05:00"},
+                                          {"2.16.1", "2024-11-15T19:57:12-05:00"}}));
+  auto cfg = lustre_config("lts_interop = { \"2.17\" = \"2.15.8\", \"2.16\" = \"2.15.6\" }\n");
+  auto m = render_with(event_for(events, "2.17.0"), cfg);
+  CHECK(has(m.text, "Upgrading: Lustre 2.17.0 interoperates with Lustre 2.15.8, the latest 2.15 "
+                    "LTS release.\n"));
+  CHECK(has(m.html, "<li>Upgrading: Lustre 2.17.0 interoperates with Lustre 2.15.8, the latest "
+                    "2.15 LTS release.</li>"));
+  // A maintenance release of that branch, or its release candidate, is not new.
+  CHECK_FALSE(has(render_with(event_for(events, "2.16.1"), cfg).text, "Upgrading"));
+  CHECK_FALSE(has(render_with(event_for(events, "2.17.0-RC4"), cfg).text, "Upgrading"));
+  // Not configured for the branch: no line.
+  CHECK_FALSE(has(render_with(event_for(events, "2.17.0"), lustre_config("")).text, "Upgrading"));
+
+  SECTION("check-config: branches and GA releases only") {
+    auto r = parse_config("[lustre]\nlts_interop = { \"2.x\" = \"2.15.8\", \"2.18\" = "
+                          "\"2.15.50\", \"2.19\" = \"2.15\" }\n",
+                          "h.toml");
+    REQUIRE(r.errors.size() == 3);
+    std::string all;
+    for (const auto& e : r.errors) all += e.to_string() + "\n";
+    CHECK(has(all, "h.toml:2: [lustre] lts_interop: '2.x' is not a branch"));
+    CHECK(has(all, "h.toml:2: [lustre] lts_interop.2.18: '2.15.50' is not a GA release"));
+    CHECK(has(all, "h.toml:2: [lustre] lts_interop.2.19: '2.15' is not a GA release"));
+  }
 }

@@ -1,8 +1,11 @@
 // Release announcement additions. Links are plain expansions of the [lustre]
 // templates: a GA release gets its download location and release notes, a GA
 // release or a release candidate the place to report problems (testers are
-// the ones who should); development builds are not announced.
+// the ones who should); development builds are not announced. Only a GA
+// release carries the upgrade note.
 #include "adapters/sources/lustre/announce.hpp"
+
+#include "adapters/sources/lustre/release.hpp"
 
 namespace herald::lustre {
 
@@ -42,6 +45,20 @@ nlohmann::json announcement_context(const Event& e, const Config& cfg) {
     link("release_notes_url", l.release_notes_url);
   }
   if (ga || rc) link("report_url", l.report_url);
+  if (ga) {
+    // The upgrade note: an LTS maintenance release names its predecessor (the feed source
+    // found it); the first release of a branch names the LTS release it works with.
+    if (auto prev = a.find("previous_release"); prev != a.end() && prev->is_string()) {
+      out["upgrade_previous"] = *prev;
+      out["upgrade_branch"] = branch;
+    }
+    auto v = parse_version(version);
+    auto interop = l.lts_interop.find(branch);
+    if (v && v->patch == 0 && v->build == 0 && interop != l.lts_interop.end()) {
+      out["interop_release"] = interop->second;
+      out["interop_branch"] = interop->second.substr(0, interop->second.rfind('.'));
+    }
+  }
   return out;
 }
 
