@@ -283,6 +283,15 @@ const std::vector<Key<LustreConfig>> k_lustre_keys = {
     {"download_url", STR(download_url)},
     {"release_notes_url", STR(release_notes_url)},
     {"report_url", STR(report_url)},
+    {"tracker", STR(tracker)},
+    {"fixed_jql", STR(fixed_jql)},
+    {"fixed_max",
+     [](Ctx& c, const toml::node& n, LustreConfig& o) {
+       int64_t v = o.fixed_max;
+       read_int(c, n, "fixed_max", 0, 1000, v);
+       o.fixed_max = static_cast<int>(v);
+     }},
+    {"fixed_timeout", DUR("fixed_timeout", fixed_timeout_ms)},
     {"lts_interop",
      [](Ctx& c, const toml::node& n, LustreConfig& o) {
        const auto* t = n.as_table();
@@ -505,10 +514,21 @@ bool dotted_numbers(std::string_view s, size_t count) {
   return true;
 }
 
-void validate_lustre(Ctx& c, const toml::table& root, const LustreConfig& l) {
+void validate_lustre(Ctx& c, const toml::table& root, const Config& cfg) {
   const toml::node* section = root.get("lustre");
   if (!section || !section->is_table()) return;
   const auto& t = *section->as_table();
+  const LustreConfig& l = cfg.lustre;
+  if (!l.tracker.empty()) {
+    auto it = std::find_if(cfg.sources.begin(), cfg.sources.end(),
+                           [&](const SourceConfig& s) { return s.name == l.tracker; });
+    if (it == cfg.sources.end() || it->kind != "jira")
+      c.error(*t.get("tracker"), "[lustre] tracker: '" + l.tracker + "' is not a kind = \"jira\" source");
+  }
+  if (!known_placeholders(l.fixed_jql))
+    c.error(*t.get("fixed_jql"), "[lustre] fixed_jql: only {version} and {branch} may be replaced");
+  if (t.get("fixed_timeout") && (l.fixed_timeout_ms < 100 || l.fixed_timeout_ms > 300'000))
+    c.error(*t.get("fixed_timeout"), "[lustre] fixed_timeout must be between 100ms and 5m");
   if (const auto* interop = t.get_as<toml::table>("lts_interop")) {
     for (const auto& [branch, release] : l.lts_interop) {
       const toml::node& n = *interop->get(branch);
@@ -659,7 +679,7 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
     }
   }
   validate(c, cfg);
-  validate_lustre(c, root, cfg.lustre);
+  validate_lustre(c, root, cfg);
   for (auto& e : c.errors)
     if (e.line == 0) e.line = 1;
   std::stable_sort(c.errors.begin(), c.errors.end(),

@@ -117,6 +117,12 @@ struct LustreConfig {
   // The first GA release of a new branch names the latest LTS release it interoperates
   // with: branch -> release, e.g. {"2.17": "2.15.8"}.
   std::map<std::string, std::string> lts_interop;
+  // The tickets fixed in a GA release, looked up when its announcement is rendered, in the
+  // Jira source named by tracker (empty = the first kind = "jira" source; none = no lookup).
+  std::string tracker;
+  std::string fixed_jql = "project = LU AND fixVersion = \"Lustre {version}\"";  // "" = none
+  int fixed_max = 20;                 // listed at most; the total and the search link follow
+  int64_t fixed_timeout_ms = 10'000;  // the whole lookup; past it the mail goes without
 };
 
 struct Config {

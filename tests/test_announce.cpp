@@ -1,14 +1,20 @@
 // Release announcements a Lustre admin can act on: what the feed source and
 // the bundled release templates make of the real sample tags and ChangeLogs
-// in config/sample/.
+// in config/sample/, and the tickets fixed in a release as the local
+// Jira-protocol server (tests/tools/tracker_server.py) answers them from the
+// real issues of tests/fixtures/fixversion.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
+#include "adapters/sources/jira/jira_search.hpp"
 #include "adapters/sources/lustre/announce.hpp"
 #include "adapters/sources/source.hpp"
 #include "daemon/render.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/tracker_server.hpp"
 
 using namespace herald;
 using herald::test::TempDir;
@@ -255,4 +261,175 @@ TEST_CASE("announce: a new branch names the LTS release it interoperates with, f
     CHECK(has(all, "h.toml:2: [lustre] lts_interop.2.18: '2.15.50' is not a GA release"));
     CHECK(has(all, "h.toml:2: [lustre] lts_interop.2.19: '2.15' is not a GA release"));
   }
+}
+
+namespace {
+
+// The fix-version fixtures (tests/fixtures/fixversion) and the LU search page of
+// tests/fixtures/tracker, whose issues are fixed in other versions.
+void write_fixversion_issues(const TempDir& dir) {
+  for (const char* name : {"bbcom-1398.json", "indev-6.json", "indev-130.json", "indev-242.json",
+                           "bbcom-1233-restricted.json"}) {
+    auto text = read_file(herald::test::fixtures_dir() + "/fixversion/" + name);
+    REQUIRE(text);
+    dir.write(name, *text);
+  }
+  auto lu = read_file(herald::test::fixtures_dir() + "/tracker/jira_search_page_v2.json");
+  REQUIRE(lu);
+  dir.write("lu.json", *lu);
+}
+
+SourceConfig tracker_config(const std::string& url) {
+  SourceConfig sc;
+  sc.name = "jira";
+  sc.kind = "jira";
+  sc.base_url = url + "/";
+  sc.page_size = 2;
+  return sc;
+}
+
+std::vector<std::string> listed_keys(const FixedIssues& f) {
+  std::vector<std::string> out;
+  for (const auto& i : f.issues) out.push_back(i.priority + " " + i.key);
+  return out;
+}
+
+int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               since)
+      .count();
+}
+
+}  // namespace
+
+TEST_CASE("announce: the fix-version search lists the public issues by priority, then key",
+          "[announce][fixed]") {
+  TempDir issues;
+  write_fixversion_issues(issues);
+  test::TrackerServer server("--jira", issues.path(), {"--tz", "+0300"});
+  auto sc = tracker_config(server.url());
+  SECTION("REST v2, paged by offset") {}
+  SECTION("Jira Cloud v3, paged by token") { sc.api = "v3"; }
+  auto found = jira_fixed_issues(sc, "fixVersion = \"Lustre 2.15.8\" ORDER BY created", 10'000);
+  REQUIRE(found);
+  CHECK(listed_keys(*found) == std::vector<std::string>{"Highest INDEV-6", "Highest INDEV-130",
+                                                        "Medium BBCOM-1398", "Medium INDEV-242"});
+  CHECK(found->restricted == 1);
+  CHECK(found->complete);
+  CHECK(found->warnings.empty());
+  CHECK(found->issues[0].summary == "Prueba de creación de tareas en un proyecto público");
+  CHECK(found->issues[3].summary == "Тестовая задача");
+  CHECK(found->issues[1].url == server.url() + "/browse/INDEV-130");
+  CHECK(found->search_url == server.url() + "/issues/?jql=fixVersion%20%3D%20%22Lustre%202.15.8%22");
+  // Nothing of the restricted issue is in what the lookup returns.
+  for (const auto& i : found->issues) {
+    CHECK(i.key != "BBCOM-1233");
+    CHECK(i.summary.find("POupok") == std::string::npos);
+  }
+  // Every page asked for the same search, in key order, without changelogs.
+  auto requests = server.requests();
+  CHECK(requests.size() == 3);  // 5 matching issues, 2 a page
+  for (const auto& r : requests) {
+    CHECK(r["query"]["jql"] == "fixVersion = \"Lustre 2.15.8\" ORDER BY key ASC");
+    CHECK(r["query"]["fields"] == "summary,priority,security");
+    CHECK_FALSE(r["query"].contains("expand"));
+  }
+}
+
+TEST_CASE("announce: a tracker that hangs costs the lookup's budget and no more",
+          "[announce][fixed]") {
+  TempDir issues;
+  write_fixversion_issues(issues);
+  test::TrackerServer server("--jira", issues.path(), {"--hang"});
+  auto sc = tracker_config(server.url());
+  sc.timeout_ms = 60'000;  // the source's own timeouts are longer than the budget
+  sc.connect_timeout_ms = 60'000;
+  const auto started = std::chrono::steady_clock::now();
+  auto found = jira_fixed_issues(sc, "fixVersion = \"Lustre 2.15.8\"", 1'500);
+  const int64_t ms = elapsed_ms(started);
+  REQUIRE_FALSE(found);
+  CHECK(found.error().kind == ErrorKind::temporary);
+  CHECK(found.error().message.find("no complete answer within 1500 ms") != std::string::npos);
+  CHECK(ms >= 1'450);
+  CHECK(ms < 2'500);
+  REQUIRE(server.requests().size() == 1);  // it was asked, and never answered
+}
+
+TEST_CASE("announce: the mail lists the tickets fixed, at most fixed_max, with the total and the "
+          "search",
+          "[announce][fixed]") {
+  TempDir issues, dir;
+  write_fixversion_issues(issues);
+  test::TrackerServer server("--jira", issues.path(), {});
+  auto events = poll_feed(dir, tags_feed({{"2.15.8", "2025-12-02T13:19:20-05:00"},
+                                          {"2.17.0-RC4", "2025-12-23T14:43:26-05:00"}}));
+  const std::string keys = "fixed_jql = 'fixVersion = \"Lustre {version}\"'\n";
+  auto with_tracker = [&](const std::string& lustre) {
+    auto r = parse_config("[lustre]\n" + lustre + "[[source]]\nname = \"lu\"\nkind = \"jira\"\n"
+                          "page_size = 3\nbase_url = \"" + server.url() + "\"\n",
+                          "/tmp/herald.toml");
+    for (const auto& e : r.errors) FAIL(e.to_string());
+    return *r.config;
+  };
+  auto m = render_with(event_for(events, "2.15.8"), with_tracker(keys));
+  const std::string u = server.url() + "/browse/";
+  CHECK(has(m.text, "Tickets fixed in this release: 4\n\nHighest:\n"
+                    "  INDEV-6  Prueba de creación de tareas en un proyecto público\n"
+                    "         " + u + "INDEV-6\n"
+                    "  INDEV-130  test Task 2\n"
+                    "         " + u + "INDEV-130\n\nMedium:\n"
+                    "  BBCOM-1398  Prueba de creación de tareas en un proyecto público\n"
+                    "         " + u + "BBCOM-1398\n"
+                    "  INDEV-242  Тестовая задача\n"
+                    "         " + u + "INDEV-242\n"));
+  CHECK(has(m.text, "All of them in the tracker: " + server.url() + "/issues/?jql="));
+  CHECK(has(m.html, "<h2>Tickets fixed in this release: 4</h2>"));
+  CHECK(has(m.html, "<h3>Highest</h3><ul>\n<li><a href=\"" + u + "INDEV-6\">INDEV-6</a> Prueba"));
+  CHECK(has(m.html, "<li><a href=\"" + u + "INDEV-242\">INDEV-242</a> Тестовая задача</li>"));
+  for (const auto* part : {&m.text, &m.html}) {
+    CHECK_FALSE(has(*part, "BBCOM-1233"));
+    CHECK_FALSE(has(*part, "POupok"));
+    CHECK_FALSE(has(*part, "LU-18123"));  // fixed in 2.16.0
+  }
+
+  SECTION("fixed_max cuts the list; the total and the search remain") {
+    auto cut = render_with(event_for(events, "2.15.8"), with_tracker(keys + "fixed_max = 3\n"));
+    CHECK(has(cut.text, "Tickets fixed in this release: 4, the first 3 by priority\n"));
+    CHECK(has(cut.text, "BBCOM-1398"));
+    CHECK_FALSE(has(cut.text, "INDEV-242"));
+    CHECK(has(cut.text, "... and 1 more.\n"));
+    CHECK(has(cut.html, "The first 3 by priority are listed; 1 more."));
+    CHECK_FALSE(has(cut.html, "INDEV-242"));
+  }
+  SECTION("release candidates are not looked up; no tracker or no JQL means no lookup") {
+    const size_t before = server.requests().size();
+    auto rc = render_with(event_for(events, "2.17.0-RC4"), with_tracker(keys));
+    CHECK_FALSE(has(rc.text, "Tickets fixed"));
+    auto off = render_with(event_for(events, "2.15.8"), with_tracker("fixed_jql = \"\"\n"));
+    CHECK_FALSE(has(off.text, "Tickets fixed"));
+    CHECK(server.requests().size() == before);
+    auto none = render_with(event_for(events, "2.15.8"), lustre_config(keys));
+    CHECK_FALSE(has(none.text, "Tickets fixed"));
+  }
+  SECTION("the default JQL asks for project LU and the Lustre fix version") {
+    auto lu = render_with(event_for(events, "2.15.8"), with_tracker(""));
+    CHECK_FALSE(has(lu.text, "Tickets fixed"));  // no LU issue is fixed in 2.15.8
+    CHECK(server.requests().back()["query"]["jql"] ==
+          "project = LU AND fixVersion = \"Lustre 2.15.8\" ORDER BY key ASC");
+  }
+}
+
+TEST_CASE("announce: [lustre] tracker names a Jira source; fixed_* keys are checked",
+          "[announce][config]") {
+  auto r = parse_config("[lustre]\ntracker = \"tags\"\nfixed_jql = \"fixVersion = {tag}\"\n"
+                        "fixed_max = -1\nfixed_timeout = \"10ms\"\n"
+                        "[[source]]\nname = \"tags\"\nkind = \"feed\"\nurl = \"t.atom\"\n",
+                        "h.toml");
+  std::string all;
+  for (const auto& e : r.errors) all += e.to_string() + "\n";
+  CHECK(has(all, "h.toml:2: [lustre] tracker: 'tags' is not a kind = \"jira\" source"));
+  CHECK(has(all, "h.toml:3: [lustre] fixed_jql: only {version} and {branch} may be replaced"));
+  CHECK(has(all, "h.toml:4: 'fixed_max' must be between 0 and 1000"));
+  CHECK(has(all, "h.toml:5: [lustre] fixed_timeout must be between 100ms and 5m"));
+  CHECK(r.errors.size() == 4);
 }
