@@ -30,8 +30,9 @@ Other options:
   --require-auth VALUE the exact Authorization header required (else 401)
   --mutate-after N:KEY:TIME  after request N, issue KEY (Jira key or GitHub
                        number) reads as updated at TIME (for page-shift tests)
-  --hang               accept every request and never answer it (a tracker that
-                       hangs); the request is logged when it arrives
+  --hang [TEXT]        accept requests and never answer them (a tracker that
+                       hangs): all of them, or those whose jql contains TEXT; the
+                       request is logged when it arrives
   --log FILE           one JSON line per request: n, path, query, status,
                        authorization (whether one was sent)
 """
@@ -278,7 +279,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with LOCK:
             COUNT[0] += 1
             n = COUNT[0]
-        if ARGS.hang:
+        if ARGS.hang is not None and ARGS.hang in query.get("jql", ""):
             with LOCK:
                 if ARGS.log:
                     with open(ARGS.log, "a") as f:
@@ -350,7 +351,7 @@ def main():
     p.add_argument("--retry-after", type=int, default=120)
     p.add_argument("--require-auth", default="")
     p.add_argument("--mutate-after", action="append", default=[])
-    p.add_argument("--hang", action="store_true")
+    p.add_argument("--hang", nargs="?", const="", default=None)
     p.add_argument("--log")
     ARGS = p.parse_args()
     ARGS.fail_requests = {int(x) for x in ARGS.fail_requests.split(",") if x}
