@@ -2,6 +2,7 @@
 problems) in the announcements of the sample tags feed, delivered to the real
 SMTP server and read back with Python's email package (tests/tools/check_mime.py)."""
 import os
+import shutil
 import sys
 import unittest
 
@@ -90,6 +91,47 @@ class ReleaseLinks(unittest.TestCase):
             for p in m["parts"]:
                 for label in ("Download", "Release notes", "Report problems"):
                     self.assertNotIn(label, p["text"])
+
+
+class DemoConfiguration(unittest.TestCase):
+    """config/demo.toml, copied with config/sample/ into a temporary directory (its
+    database and Maildir moved there too), shows the new sections offline."""
+
+    def test_the_demo_shows_links_release_dates_and_upgrade_notes(self):
+        work = harness.Workdir()
+        try:
+            shutil.copytree(SAMPLE, work.file("sample"))
+            with open(os.path.join(harness.SRC, "config", "demo.toml")) as f:
+                text = f.read()
+            text = text.replace('"../var/demo/herald.db"', '"herald.db"')
+            text = text.replace('"../var/demo/Maildir"', '"Maildir"')
+            path = work.file("demo.toml")
+            with open(path, "w") as f:
+                f.write(text)
+            r = harness.herald("run", "--once", "--config", path)
+            log = r.stderr.decode("utf-8", "replace")
+            self.assertEqual(r.returncode, 0, log)
+            code, msgs, problems = harness.check_mime([work.file("Maildir")])
+            self.assertEqual(code, 0, problems)
+            by_subject = {m["subject"]: [p["text"].replace("\r\n", "\n") for p in m["parts"]]
+                          for m in msgs}
+            text, html = by_subject["Lustre 2.15.8 (LTS) released"]
+            self.assertIn("Download: https://downloads.whamcloud.com/public/lustre/lustre-2.15.8/",
+                          text)
+            self.assertIn("Release notes: https://wiki.lustre.org/Lustre_2.15.8_Changelog", text)
+            self.assertIn("Upgrading: from Lustre 2.15.7, the previous release of the 2.15 LTS "
+                          "branch.", text)
+            self.assertIn("Released: 2025-12-02", text)
+            self.assertIn("<title>Lustre 2.15.8 (LTS) released</title>", html)
+            text, html = by_subject["Lustre 2.17.0 released"]
+            self.assertIn("Released: 2025-12-29", text)  # tagged 2025-12-30 UTC
+            self.assertIn("Upgrading: Lustre 2.17.0 interoperates with Lustre 2.15.8", text)
+            self.assertIn('<a href="https://jira.whamcloud.com/">', html)
+            # No tracker in the demo: no ticket list, and no lookup was tried.
+            self.assertNotIn("Tickets fixed", text)
+            self.assertNotIn("tickets fixed", log)
+        finally:
+            work.cleanup()
 
 
 if __name__ == "__main__":
