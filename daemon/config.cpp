@@ -300,8 +300,9 @@ const std::vector<Key<LustreConfig>> k_lustre_keys = {
          return;
        }
        o.lts_interop.clear();
-       for (const auto& [k, v] : *t) read_string(c, v, "lts_interop." + std::string(k.str()),
-                                                 o.lts_interop[std::string(k.str())]);
+       for (const auto& [k, v] : *t)
+         read_string(c, v, "lts_interop." + std::string(k.str()),
+                     o.lts_interop[std::string(k.str())]);
      }},
 };
 
@@ -523,7 +524,8 @@ void validate_lustre(Ctx& c, const toml::table& root, const Config& cfg) {
     auto it = std::find_if(cfg.sources.begin(), cfg.sources.end(),
                            [&](const SourceConfig& s) { return s.name == l.tracker; });
     if (it == cfg.sources.end() || it->kind != "jira")
-      c.error(*t.get("tracker"), "[lustre] tracker: '" + l.tracker + "' is not a kind = \"jira\" source");
+      c.error(*t.get("tracker"),
+              "[lustre] tracker: '" + l.tracker + "' is not a kind = \"jira\" source");
   }
   if (!known_placeholders(l.fixed_jql))
     c.error(*t.get("fixed_jql"), "[lustre] fixed_jql: only {version} and {branch} may be replaced");
@@ -546,7 +548,8 @@ void validate_lustre(Ctx& c, const toml::table& root, const Config& cfg) {
     const toml::node& n = *t.get(key);
     if (!value->starts_with("https://") && !value->starts_with("http://"))
       c.error(n, std::string("[lustre] ") + key + " must be an http:// or https:// URL");
-    else if (!known_placeholders(*value) || value->find_first_of(" \t\r\n\"<>") != std::string::npos)
+    else if (!known_placeholders(*value) ||
+             value->find_first_of(" \t\r\n\"<>") != std::string::npos)
       c.error(n, std::string("[lustre] ") + key +
                      ": only {version} and {branch} may be replaced, and a URL has no spaces, "
                      "quotes or angle brackets");

@@ -170,9 +170,8 @@ void Pipeline::route_pending(RunReport& report) {
         if (!release) release = lustre::announcement_context(se.event, m_cfg);
         nlohmann::json context = mail_context(se.event, *dest);
         context.update(*release);
-        auto rendered = m_templates.render_mail(dest->templates.empty() ? se.event.kind
-                                                                        : dest->templates,
-                                                context);
+        auto rendered = m_templates.render_mail(
+            dest->templates.empty() ? se.event.kind : dest->templates, context);
         auto delivery = rendered ? build_mail_delivery(m_cfg, *dest, *rendered, key, now)
                                  : Expected<NewDelivery>(rendered.error());
         if (!delivery) {

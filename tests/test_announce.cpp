@@ -4,7 +4,6 @@
 // Jira-protocol server (tests/tools/tracker_server.py) answers them from the
 // real issues of tests/fixtures/fixversion.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 
 #include "adapters/sources/jira/jira_search.hpp"
@@ -31,8 +30,8 @@ std::string tags_feed(const std::vector<std::pair<std::string, std::string>>& ta
       "<title>tags</title><updated>2026-01-01T00:00:00Z</updated>";
   for (const auto& [title, updated] : tags)
     out += "<entry><id>t:" + title + "</id><title>" + title + "</title><updated>" + updated +
-           "</updated><link href=\"https://github.com/lustre/lustre-release/releases/tag/" +
-           title + "\"/></entry>";
+           "</updated><link href=\"https://github.com/lustre/lustre-release/releases/tag/" + title +
+           "\"/></entry>";
   return out + "</feed>";
 }
 
@@ -76,8 +75,7 @@ bool has(const std::string& text, const std::string& part) {
 
 }  // namespace
 
-TEST_CASE("announce: the release date is the ChangeLog's, not the tag's UTC date",
-          "[announce]") {
+TEST_CASE("announce: the release date is the ChangeLog's, not the tag's UTC date", "[announce]") {
   TempDir dir;
   // 2.17.0 was tagged 2025-12-29 19:15 -05:00, which is 2025-12-30 in UTC; master's
   // ChangeLog dates the release 2025-12-29.
@@ -147,8 +145,9 @@ TEST_CASE("announce: configured links appear in the text and HTML parts of a GA 
   CHECK(has(ga.text, "Download: https://downloads.whamcloud.com/public/lustre/lustre-2.15.8/\n"));
   CHECK(has(ga.text, "Release notes: https://wiki.lustre.org/Lustre_2.15.8_Changelog\n"));
   CHECK(has(ga.text, "Report problems here: https://jira.whamcloud.com/\n"));
-  CHECK(has(ga.html, "<li>Download: <a href=\"https://downloads.whamcloud.com/public/lustre/"
-                     "lustre-2.15.8/\">"));
+  CHECK(has(ga.html,
+            "<li>Download: <a href=\"https://downloads.whamcloud.com/public/lustre/"
+            "lustre-2.15.8/\">"));
   CHECK(has(ga.html, "<a href=\"https://wiki.lustre.org/Lustre_2.15.8_Changelog\">"));
   CHECK(has(ga.html, "Report problems here: <a href=\"https://jira.whamcloud.com/\">"));
 
@@ -180,15 +179,17 @@ TEST_CASE("announce: configured links appear in the text and HTML parts of a GA 
 
 TEST_CASE("announce: [lustre] link templates must be http(s) URLs with known placeholders",
           "[announce][config]") {
-  auto r = parse_config("[lustre]\ndownload_url = \"ftp://example.org/{version}\"\n"
-                        "release_notes_url = \"https://wiki.lustre.org/{release}\"\n"
-                        "report_url = \"https://x/ \\\"y\"\n",
-                        "h.toml");
+  auto r = parse_config(
+      "[lustre]\ndownload_url = \"ftp://example.org/{version}\"\n"
+      "release_notes_url = \"https://wiki.lustre.org/{release}\"\n"
+      "report_url = \"https://x/ \\\"y\"\n",
+      "h.toml");
   REQUIRE(r.errors.size() == 3);
   CHECK(r.errors[0].to_string() ==
         "h.toml:2: [lustre] download_url must be an http:// or https:// URL");
-  CHECK(has(r.errors[1].to_string(), "h.toml:3: [lustre] release_notes_url: only {version} and "
-                                     "{branch} may be replaced"));
+  CHECK(has(r.errors[1].to_string(),
+            "h.toml:3: [lustre] release_notes_url: only {version} and "
+            "{branch} may be replaced"));
   CHECK(has(r.errors[2].to_string(), "h.toml:4: [lustre] report_url"));
 }
 
@@ -199,10 +200,12 @@ TEST_CASE("announce: an LTS maintenance release names the previous release of it
   SECTION("from the branch's ChangeLog when the feed has only the new tag") {
     auto events = poll_feed(dir, tags_feed({{"2.15.8", "2025-12-02T13:19:20-05:00"}}));
     auto m = render_with(event_for(events, "2.15.8"), cfg);
-    CHECK(has(m.text, "Upgrading: from Lustre 2.15.7, the previous release of the 2.15 LTS "
-                      "branch.\n"));
-    CHECK(has(m.html, "<li>Upgrading: from Lustre 2.15.7, the previous release of the 2.15 LTS "
-                      "branch.</li>"));
+    CHECK(has(m.text,
+              "Upgrading: from Lustre 2.15.7, the previous release of the 2.15 LTS "
+              "branch.\n"));
+    CHECK(has(m.html,
+              "<li>Upgrading: from Lustre 2.15.7, the previous release of the 2.15 LTS "
+              "branch.</li>"));
   }
   SECTION("from the feed's own tags: GA only, same branch, before the release") {
     auto events = poll_feed(dir,
@@ -231,19 +234,22 @@ TEST_CASE("announce: an LTS maintenance release names the previous release of it
   }
 }
 
-TEST_CASE("announce: a new branch names the LTS release it interoperates with, from "
-          "[lustre] lts_interop",
-          "[announce]") {
+TEST_CASE(
+    "announce: a new branch names the LTS release it interoperates with, from "
+    "[lustre] lts_interop",
+    "[announce]") {
   TempDir dir;
   auto events = poll_feed(dir, tags_feed({{"2.17.0", "2025-12-29T19:15:44-05:00"},
                                           {"2.17.0-RC4", "2025-12-23T14:43:26-05:00"},
                                           {"2.16.1", "2024-11-15T19:57:12-05:00"}}));
   auto cfg = lustre_config("lts_interop = { \"2.17\" = \"2.15.8\", \"2.16\" = \"2.15.6\" }\n");
   auto m = render_with(event_for(events, "2.17.0"), cfg);
-  CHECK(has(m.text, "Upgrading: Lustre 2.17.0 interoperates with Lustre 2.15.8, the latest 2.15 "
-                    "LTS release.\n"));
-  CHECK(has(m.html, "<li>Upgrading: Lustre 2.17.0 interoperates with Lustre 2.15.8, the latest "
-                    "2.15 LTS release.</li>"));
+  CHECK(has(m.text,
+            "Upgrading: Lustre 2.17.0 interoperates with Lustre 2.15.8, the latest 2.15 "
+            "LTS release.\n"));
+  CHECK(has(m.html,
+            "<li>Upgrading: Lustre 2.17.0 interoperates with Lustre 2.15.8, the latest "
+            "2.15 LTS release.</li>"));
   // A maintenance release of that branch, or its release candidate, is not new.
   CHECK_FALSE(has(render_with(event_for(events, "2.16.1"), cfg).text, "Upgrading"));
   CHECK_FALSE(has(render_with(event_for(events, "2.17.0-RC4"), cfg).text, "Upgrading"));
@@ -251,9 +257,10 @@ TEST_CASE("announce: a new branch names the LTS release it interoperates with, f
   CHECK_FALSE(has(render_with(event_for(events, "2.17.0"), lustre_config("")).text, "Upgrading"));
 
   SECTION("check-config: branches and GA releases only") {
-    auto r = parse_config("[lustre]\nlts_interop = { \"2.x\" = \"2.15.8\", \"2.18\" = "
-                          "\"2.15.50\", \"2.19\" = \"2.15\" }\n",
-                          "h.toml");
+    auto r = parse_config(
+        "[lustre]\nlts_interop = { \"2.x\" = \"2.15.8\", \"2.18\" = "
+        "\"2.15.50\", \"2.19\" = \"2.15\" }\n",
+        "h.toml");
     REQUIRE(r.errors.size() == 3);
     std::string all;
     for (const auto& e : r.errors) all += e.to_string() + "\n";
@@ -320,7 +327,8 @@ TEST_CASE("announce: the fix-version search lists the public issues by priority,
   CHECK(found->issues[0].summary == "Prueba de creación de tareas en un proyecto público");
   CHECK(found->issues[3].summary == "Тестовая задача");
   CHECK(found->issues[1].url == server.url() + "/browse/INDEV-130");
-  CHECK(found->search_url == server.url() + "/issues/?jql=fixVersion%20%3D%20%22Lustre%202.15.8%22");
+  CHECK(found->search_url ==
+        server.url() + "/issues/?jql=fixVersion%20%3D%20%22Lustre%202.15.8%22");
   // Nothing of the restricted issue is in what the lookup returns.
   for (const auto& i : found->issues) {
     CHECK(i.key != "BBCOM-1233");
@@ -355,9 +363,10 @@ TEST_CASE("announce: a tracker that hangs costs the lookup's budget and no more"
   REQUIRE(server.requests().size() == 1);  // it was asked, and never answered
 }
 
-TEST_CASE("announce: the mail lists the tickets fixed, at most fixed_max, with the total and the "
-          "search",
-          "[announce][fixed]") {
+TEST_CASE(
+    "announce: the mail lists the tickets fixed, at most fixed_max, with the total and the "
+    "search",
+    "[announce][fixed]") {
   TempDir issues, dir;
   write_fixversion_issues(issues);
   test::TrackerServer server("--jira", issues.path(), {});
@@ -365,23 +374,33 @@ TEST_CASE("announce: the mail lists the tickets fixed, at most fixed_max, with t
                                           {"2.17.0-RC4", "2025-12-23T14:43:26-05:00"}}));
   const std::string keys = "fixed_jql = 'fixVersion = \"Lustre {version}\"'\n";
   auto with_tracker = [&](const std::string& lustre) {
-    auto r = parse_config("[lustre]\n" + lustre + "[[source]]\nname = \"lu\"\nkind = \"jira\"\n"
-                          "page_size = 3\nbase_url = \"" + server.url() + "\"\n",
+    auto r = parse_config("[lustre]\n" + lustre +
+                              "[[source]]\nname = \"lu\"\nkind = \"jira\"\n"
+                              "page_size = 3\nbase_url = \"" +
+                              server.url() + "\"\n",
                           "/tmp/herald.toml");
     for (const auto& e : r.errors) FAIL(e.to_string());
     return *r.config;
   };
   auto m = render_with(event_for(events, "2.15.8"), with_tracker(keys));
   const std::string u = server.url() + "/browse/";
-  CHECK(has(m.text, "Tickets fixed in this release: 4\n\nHighest:\n"
-                    "  INDEV-6  Prueba de creación de tareas en un proyecto público\n"
-                    "         " + u + "INDEV-6\n"
-                    "  INDEV-130  test Task 2\n"
-                    "         " + u + "INDEV-130\n\nMedium:\n"
-                    "  BBCOM-1398  Prueba de creación de tareas en un proyecto público\n"
-                    "         " + u + "BBCOM-1398\n"
-                    "  INDEV-242  Тестовая задача\n"
-                    "         " + u + "INDEV-242\n"));
+  CHECK(has(m.text,
+            "Tickets fixed in this release: 4\n\nHighest:\n"
+            "  INDEV-6  Prueba de creación de tareas en un proyecto público\n"
+            "         " +
+                u +
+                "INDEV-6\n"
+                "  INDEV-130  test Task 2\n"
+                "         " +
+                u +
+                "INDEV-130\n\nMedium:\n"
+                "  BBCOM-1398  Prueba de creación de tareas en un proyecto público\n"
+                "         " +
+                u +
+                "BBCOM-1398\n"
+                "  INDEV-242  Тестовая задача\n"
+                "         " +
+                u + "INDEV-242\n"));
   CHECK(has(m.text, "All of them in the tracker: " + server.url() + "/issues/?jql="));
   CHECK(has(m.html, "<h2>Tickets fixed in this release: 4</h2>"));
   CHECK(has(m.html, "<h3>Highest</h3><ul>\n<li><a href=\"" + u + "INDEV-6\">INDEV-6</a> Prueba"));
@@ -421,10 +440,11 @@ TEST_CASE("announce: the mail lists the tickets fixed, at most fixed_max, with t
 
 TEST_CASE("announce: [lustre] tracker names a Jira source; fixed_* keys are checked",
           "[announce][config]") {
-  auto r = parse_config("[lustre]\ntracker = \"tags\"\nfixed_jql = \"fixVersion = {tag}\"\n"
-                        "fixed_max = -1\nfixed_timeout = \"10ms\"\n"
-                        "[[source]]\nname = \"tags\"\nkind = \"feed\"\nurl = \"t.atom\"\n",
-                        "h.toml");
+  auto r = parse_config(
+      "[lustre]\ntracker = \"tags\"\nfixed_jql = \"fixVersion = {tag}\"\n"
+      "fixed_max = -1\nfixed_timeout = \"10ms\"\n"
+      "[[source]]\nname = \"tags\"\nkind = \"feed\"\nurl = \"t.atom\"\n",
+      "h.toml");
   std::string all;
   for (const auto& e : r.errors) all += e.to_string() + "\n";
   CHECK(has(all, "h.toml:2: [lustre] tracker: 'tags' is not a kind = \"jira\" source"));

@@ -122,8 +122,8 @@ Expected<FixedIssues> jira_fixed_issues(const SourceConfig& sc, const std::strin
       out.warnings.push_back("stopped after " + std::to_string(k_max_fixed_pages) + " pages");
       break;
     }
-    const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             deadline - steady::now()).count();
+    const int64_t left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
     if (left <= 0)
       return temporary_error("no complete answer within " + std::to_string(budget_ms) + " ms");
     HttpRequest req =
@@ -153,8 +153,7 @@ Expected<FixedIssues> jira_fixed_issues(const SourceConfig& sc, const std::strin
       // Fails closed as the source does: any security value withholds the issue.
       if (auto s = fields->find("security"); s != fields->end() && !s->is_null()) {
         const std::string* key = string_at(issue, "key");
-        if (seen.insert("#" + sha256_hex(key ? *key : std::to_string(at))).second)
-          ++out.restricted;
+        if (seen.insert("#" + sha256_hex(key ? *key : std::to_string(at))).second) ++out.restricted;
         continue;
       }
       const std::string* key = string_at(issue, "key");

@@ -35,10 +35,10 @@ struct FixedIssues {
   // Issues without a security level, by priority (Blocker/Highest first, unknown names last,
   // as severity_from_priority ranks them), then by priority name, then by key number.
   std::vector<FixedIssue> issues;
-  int restricted = 0;        // issues with a security level: counted, never described
-  bool complete = true;      // false when the page cap stopped the reading
+  int restricted = 0;                 // issues with a security level: counted, never described
+  bool complete = true;               // false when the page cap stopped the reading
   std::vector<std::string> warnings;  // issues of bad shape, named by position only
-  std::string search_url;    // the search in the tracker's issue navigator
+  std::string search_url;             // the search in the tracker's issue navigator
 };
 
 // Every issue of jql (ordered by key for stable paging), page after page, within budget_ms

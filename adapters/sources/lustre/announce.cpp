@@ -47,8 +47,7 @@ const SourceConfig* tracker_source(const Config& cfg) {
 // [{"key", "summary", "url"}]}]} of the first fixed_max issues; nullopt when the tracker
 // did not answer in time (logged) or lists nothing.
 std::optional<nlohmann::json> fixed_tickets(const Event& e, const Config& cfg,
-                                            const std::string& version,
-                                            const std::string& branch) {
+                                            const std::string& version, const std::string& branch) {
   const LustreConfig& l = cfg.lustre;
   const SourceConfig* sc = tracker_source(cfg);
   if (!sc || l.fixed_jql.empty()) return std::nullopt;
@@ -56,21 +55,24 @@ std::optional<nlohmann::json> fixed_tickets(const Event& e, const Config& cfg,
   const auto started = std::chrono::steady_clock::now();
   auto found = jira_fixed_issues(*sc, jql, l.fixed_timeout_ms);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started).count();
+                      std::chrono::steady_clock::now() - started)
+                      .count();
   if (!found) {
-    spdlog::warn("release {}: the tickets fixed are left out of the announcement: tracker {} "
-                 "({}, after {} ms): {}",
-                 e.key, sc->name, to_string(found.error().kind), ms, found.error().message);
+    spdlog::warn(
+        "release {}: the tickets fixed are left out of the announcement: tracker {} "
+        "({}, after {} ms): {}",
+        e.key, sc->name, to_string(found.error().kind), ms, found.error().message);
     return std::nullopt;
   }
-  for (const auto& w : found->warnings) spdlog::warn("release {}: tracker {}: {}", e.key, sc->name, w);
+  for (const auto& w : found->warnings)
+    spdlog::warn("release {}: tracker {}: {}", e.key, sc->name, w);
   if (found->restricted > 0)
     spdlog::info("release {}: {} issue(s) with a security level withheld from the list", e.key,
                  found->restricted);
   const size_t total = found->issues.size();
   const size_t listed = std::min(total, static_cast<size_t>(l.fixed_max));
-  spdlog::info("release {}: {} ticket(s) fixed, {} listed, from tracker {} in {} ms", e.key,
-               total, listed, sc->name, ms);
+  spdlog::info("release {}: {} ticket(s) fixed, {} listed, from tracker {} in {} ms", e.key, total,
+               listed, sc->name, ms);
   if (total == 0) return std::nullopt;
   nlohmann::json groups = nlohmann::json::array();
   for (size_t i = 0; i < listed; ++i) {
@@ -80,12 +82,9 @@ std::optional<nlohmann::json> fixed_tickets(const Event& e, const Config& cfg,
       groups.push_back({{"priority", priority}, {"issues", nlohmann::json::array()}});
     groups.back()["issues"].push_back({{"key", f.key}, {"summary", f.summary}, {"url", f.url}});
   }
-  nlohmann::json out = {{"total", std::to_string(total)},
-                        {"listed", std::to_string(listed)},
-                        {"has_more", listed < total},
-                        {"more", std::to_string(total - listed)},
-                        {"search_url", found->search_url},
-                        {"groups", std::move(groups)}};
+  nlohmann::json out = {{"total", std::to_string(total)},  {"listed", std::to_string(listed)},
+                        {"has_more", listed < total},      {"more", std::to_string(total - listed)},
+                        {"search_url", found->search_url}, {"groups", std::move(groups)}};
   if (!found->complete) out["total"] = "at least " + std::to_string(total);
   return out;
 }
