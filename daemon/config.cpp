@@ -363,6 +363,30 @@ const std::vector<Key<LustreConfig>> k_lustre_keys = {
     {"ga", STR(ga)},
     {"rc", STR(rc)},
     {"dev", STR(dev)},
+    {"download_url", STR(download_url)},
+    {"release_notes_url", STR(release_notes_url)},
+    {"report_url", STR(report_url)},
+    {"tracker", STR(tracker)},
+    {"fixed_jql", STR(fixed_jql)},
+    {"fixed_max",
+     [](Ctx& c, const toml::node& n, LustreConfig& o) {
+       int64_t v = o.fixed_max;
+       read_int(c, n, "fixed_max", 0, 1000, v);
+       o.fixed_max = static_cast<int>(v);
+     }},
+    {"fixed_timeout", DUR("fixed_timeout", fixed_timeout_ms)},
+    {"lts_interop",
+     [](Ctx& c, const toml::node& n, LustreConfig& o) {
+       const auto* t = n.as_table();
+       if (!t) {
+         c.error(n, "'lts_interop' must be a table such as { \"2.17\" = \"2.15.8\" }");
+         return;
+       }
+       o.lts_interop.clear();
+       for (const auto& [k, v] : *t)
+         read_string(c, v, "lts_interop." + std::string(k.str()),
+                     o.lts_interop[std::string(k.str())]);
+     }},
 };
 
 const std::vector<Key<SourceConfig>> k_source_keys = {
@@ -592,6 +616,66 @@ void read_section(Ctx& c, const toml::node& n, std::string_view section,
   apply_table(c, *t, "[" + std::string(section) + "]", keys, out);
 }
 
+// A [lustre] template names only {version} and {branch}.
+bool known_placeholders(std::string_view tmpl) {
+  for (size_t at = tmpl.find('{'); at != std::string_view::npos; at = tmpl.find('{', at + 1)) {
+    std::string_view rest = tmpl.substr(at);
+    if (!rest.starts_with("{version}") && !rest.starts_with("{branch}")) return false;
+  }
+  return true;
+}
+
+// "2.15" (count 2) or "2.15.8" (count 3): dot-separated numbers of at most four digits.
+bool dotted_numbers(std::string_view s, size_t count) {
+  auto parts = split(s, '.');
+  if (parts.size() != count) return false;
+  for (const auto& p : parts)
+    if (p.empty() || p.size() > 4 || p.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+  return true;
+}
+
+void validate_lustre(Ctx& c, const toml::table& root, const Config& cfg) {
+  const toml::node* section = root.get("lustre");
+  if (!section || !section->is_table()) return;
+  const auto& t = *section->as_table();
+  const LustreConfig& l = cfg.lustre;
+  if (!l.tracker.empty()) {
+    auto it = std::find_if(cfg.sources.begin(), cfg.sources.end(),
+                           [&](const SourceConfig& s) { return s.name == l.tracker; });
+    if (it == cfg.sources.end() || it->kind != "jira")
+      c.error(*t.get("tracker"),
+              "[lustre] tracker: '" + l.tracker + "' is not a kind = \"jira\" source");
+  }
+  if (!known_placeholders(l.fixed_jql))
+    c.error(*t.get("fixed_jql"), "[lustre] fixed_jql: only {version} and {branch} may be replaced");
+  if (t.get("fixed_timeout") && (l.fixed_timeout_ms < 100 || l.fixed_timeout_ms > 300'000))
+    c.error(*t.get("fixed_timeout"), "[lustre] fixed_timeout must be between 100ms and 5m");
+  if (const auto* interop = t.get_as<toml::table>("lts_interop")) {
+    for (const auto& [branch, release] : l.lts_interop) {
+      const toml::node& n = *interop->get(branch);
+      if (!dotted_numbers(branch, 2))
+        c.error(n, "[lustre] lts_interop: '" + branch + "' is not a branch such as \"2.17\"");
+      else if (!dotted_numbers(release, 3) || std::stoi(split(release, '.')[2]) >= 50)
+        c.error(n, "[lustre] lts_interop." + branch + ": '" + release +
+                       "' is not a GA release such as \"2.15.8\"");
+    }
+  }
+  for (auto [key, value] : {std::pair{"download_url", &l.download_url},
+                            std::pair{"release_notes_url", &l.release_notes_url},
+                            std::pair{"report_url", &l.report_url}}) {
+    if (value->empty()) continue;
+    const toml::node& n = *t.get(key);
+    if (!value->starts_with("https://") && !value->starts_with("http://"))
+      c.error(n, std::string("[lustre] ") + key + " must be an http:// or https:// URL");
+    else if (!known_placeholders(*value) ||
+             value->find_first_of(" \t\r\n\"<>") != std::string::npos)
+      c.error(n, std::string("[lustre] ") + key +
+                     ": only {version} and {branch} may be replaced, and a URL has no spaces, "
+                     "quotes or angle brackets");
+  }
+}
+
 void validate(Ctx& c, Config& cfg, bool empty_file) {
   std::set<std::string> names;
   for (auto& s : cfg.sources) {
@@ -736,6 +820,7 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
     }
   }
   validate(c, cfg, root.empty());
+  validate_lustre(c, root, cfg);
   // Whole-file problems (no line) first, then in file order.
   std::stable_sort(c.errors.begin(), c.errors.end(),
                    [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });

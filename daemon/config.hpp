@@ -115,6 +115,21 @@ struct LustreConfig {
   std::string ga = "release";   // audience tag for GA releases ("none" = not announced)
   std::string rc = "testing";
   std::string dev = "none";
+  // Links of a release announcement; "{version}" ("2.15.8") and "{branch}" ("2.15") are
+  // replaced. Empty = the line is left out. Download and release notes go with GA releases,
+  // "report problems here" with GA releases and release candidates.
+  std::string download_url;       // https://downloads.whamcloud.com/public/lustre/lustre-{version}/
+  std::string release_notes_url;  // https://wiki.lustre.org/Lustre_{version}_Changelog
+  std::string report_url;         // https://jira.whamcloud.com/
+  // The first GA release of a new branch names the latest LTS release it interoperates
+  // with: branch -> release, e.g. {"2.17": "2.15.8"}.
+  std::map<std::string, std::string> lts_interop;
+  // The tickets fixed in a GA release, looked up when its announcement is rendered, in the
+  // Jira source named by tracker (empty = the first kind = "jira" source; none = no lookup).
+  std::string tracker;
+  std::string fixed_jql = "project = LU AND fixVersion = \"Lustre {version}\"";  // "" = none
+  int fixed_max = 20;                 // listed at most; the total and the search link follow
+  int64_t fixed_timeout_ms = 10'000;  // the whole lookup; past it the mail goes without
 };
 
 struct Config {

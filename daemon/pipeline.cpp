@@ -10,6 +10,7 @@
 
 #include "adapters/sinks/mail/message.hpp"
 #include "adapters/sinks/mail/transport.hpp"
+#include "adapters/sources/lustre/announce.hpp"
 #include "daemon/router.hpp"
 #include "daemon/util.hpp"
 
@@ -179,13 +180,16 @@ void Pipeline::route_pending(RunReport& report) {
     const int64_t now = m_clock.now();
     for (const auto& se : events) {
       ids.push_back(se.id);
+      std::optional<nlohmann::json> release;  // links and tickets of a release, made once
       for (const auto& dname : route_event(se.event, m_cfg.routes)) {
         const DestinationConfig* dest = m_cfg.destination(dname);
         if (!dest) continue;  // check-config rejects this; a reload race at worst
         const std::string key = "mail:" + dest->name + ":" + se.event.key;
-        auto rendered = m_templates.render_mail(dest->templates.empty() ? se.event.kind
-                                                                        : dest->templates,
-                                                mail_context(se.event, *dest));
+        if (!release) release = lustre::announcement_context(se.event, m_cfg);
+        nlohmann::json context = mail_context(se.event, *dest);
+        context.update(*release);
+        auto rendered = m_templates.render_mail(
+            dest->templates.empty() ? se.event.kind : dest->templates, context);
         auto delivery = rendered ? build_mail_delivery(m_cfg, *dest, *rendered, key, now)
                                  : Expected<NewDelivery>(rendered.error());
         if (!delivery) {

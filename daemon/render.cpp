@@ -48,6 +48,20 @@ data to_data(const nlohmann::json& j) {
   }
 }
 
+// At most one blank line in a row. A section that renders nothing leaves the line of its
+// tags behind (kainjow's standalone-tag handling), so a template with several optional
+// blocks would otherwise open gaps of many empty lines in the plain text.
+std::string collapse_blank_lines(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t newlines = 0;
+  for (char c : text) {
+    newlines = c == '\n' ? newlines + 1 : 0;
+    if (newlines <= 2) out += c;
+  }
+  return out;
+}
+
 Status load_dir(const std::string& dir, std::map<std::string, std::pair<std::string, std::string>>& out,
                 std::vector<std::string>& errors) {
   std::error_code ec;
@@ -137,9 +151,10 @@ Expected<RenderedMail> Templates::render_mail(const std::string& set,
   auto subject = render("subject");
   if (!subject) return subject.error();
   r.subject = one_line(*subject);
+  ctx.set("subject", data{r.subject});  // the HTML <title>, and whatever else repeats it
   auto text = render("text");
   if (!text) return text.error();
-  r.text = std::move(*text);
+  r.text = collapse_blank_lines(*text);
   auto html = render("html");
   if (!html) return html.error();
   r.html = std::move(*html);

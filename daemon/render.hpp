@@ -29,7 +29,8 @@ class Templates {
   // what did not parse; all are reported.
   static Expected<Templates> load(const std::string& bundled_dir, const std::string& override_dir);
 
-  // Renders <set>.subject/.text/.html; falls back to the "default" set.
+  // Renders <set>.subject/.text/.html; falls back to the "default" set. The text and HTML
+  // templates see the rendered subject as {{subject}}.
   Expected<RenderedMail> render_mail(const std::string& set, const nlohmann::json& context) const;
   bool has_set(const std::string& set) const;
   std::vector<std::string> names() const;  // "mail/release.published.subject", ...

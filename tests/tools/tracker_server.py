@@ -17,9 +17,10 @@ payload with an "issue", a search page with "issues", or (GitHub) an array.
 Jira semantics as on a real server: JQL dates are read in the user's time zone
 (--tz, e.g. +0300) at minute precision, and every date in the answer is written
 in that zone without a colon in the offset. Supported JQL: `updated >= "yyyy/MM/dd
-HH:mm"` (or yyyy-MM-dd), `project = X`, `project in (X, Y)`, AND, parentheses,
-ORDER BY (results are ordered by updated, then key, unless --ignore-order). Anything else in the
-JQL is a 400 with errorMessages. maxResults is capped at --max-results. Without
+HH:mm"` (or yyyy-MM-dd), `project = X`, `project in (X, Y)`, `fixVersion = "Name"`
+(any of the issue's fixVersions), AND, parentheses, ORDER BY updated (then key) or
+ORDER BY key (project, then number), unless --ignore-order. Anything else in the JQL
+is a 400 with errorMessages. maxResults is capped at --max-results. Without
 expand=changelog the changelog is left out; with fields= only those fields are
 sent. GitHub: `since` is inclusive; state defaults to open as on GitHub.
 
@@ -31,6 +32,9 @@ Other options:
                        number) reads as updated at TIME (for page-shift tests)
   --ignore-order       answer in the order the files hold the issues, as a server
                        that ignores ORDER BY (Jira) or sort= (GitHub) does
+  --hang [TEXT]        accept requests and never answer them (a tracker that
+                       hangs): all of them, or those whose jql contains TEXT; the
+                       request is logged when it arrives
   --log FILE           one JSON line per request: n, path, query, status,
                        authorization (whether one was sent)
 """
@@ -44,6 +48,7 @@ import os
 import re
 import sys
 import threading
+import time
 import urllib.parse
 
 ARGS = None
@@ -132,16 +137,21 @@ def rewrite_dates(obj):
 
 
 def parse_jql(jql):
-    """-> (since datetime or None, set of projects or None). Raises ValueError."""
+    """-> (since datetime or None, set of projects or None, fix version or None, order
+    "updated" or "key"). Raises ValueError."""
     rest = jql
+    order_by = "updated"
     order = re.search(r"\border\s+by\b.*$", rest, re.I | re.S)
     if order:
-        if not re.fullmatch(r"order\s+by\s+updated(\s+asc)?(\s*,\s*key(\s+asc)?)?",
-                            order.group(0).strip(), re.I):
+        if re.fullmatch(r"order\s+by\s+key(\s+asc)?", order.group(0).strip(), re.I):
+            order_by = "key"
+        elif not re.fullmatch(r"order\s+by\s+updated(\s+asc)?(\s*,\s*key(\s+asc)?)?",
+                              order.group(0).strip(), re.I):
             raise ValueError("unsupported ORDER BY: " + order.group(0))
         rest = rest[:order.start()]
     since = None
     projects = None
+    fix_version = None
     for clause in re.split(r"\s+AND\s+", rest.replace("(", " ").replace(")", " ").strip(),
                            flags=re.I):
         clause = clause.strip()
@@ -160,13 +170,22 @@ def parse_jql(jql):
         if m:
             projects = {p.strip().strip('"').upper() for p in m.group(1).split(",")}
             continue
+        m = re.fullmatch(r'fixVersion\s*=\s*(?:"([^"]*)"|([A-Za-z0-9_.-]+))', clause, re.I)
+        if m:
+            fix_version = m.group(1) if m.group(1) is not None else m.group(2)
+            continue
         raise ValueError("unsupported JQL clause: " + clause)
-    return since, projects
+    return since, projects, fix_version, order_by
+
+
+def key_order(key):
+    project, _, number = key.rpartition("-")
+    return (project, int(number) if number.isdigit() else 0)
 
 
 def jira_search(query, v3):
     try:
-        since, projects = parse_jql(query.get("jql", ""))
+        since, projects, fix_version, order_by = parse_jql(query.get("jql", ""))
     except ValueError as e:
         return 400, {"errorMessages": [str(e)], "errors": {}}
     found = []
@@ -181,8 +200,15 @@ def jira_search(query, v3):
             continue
         if projects is not None and issue["key"].rsplit("-", 1)[0] not in projects:
             continue
+        if fix_version is not None and fix_version.lower() not in [
+                (v.get("name") or "").lower() for v in issue["fields"].get("fixVersions") or []]:
+            continue
         found.append((updated, issue["key"], issue))
-    if not ARGS.ignore_order:
+    if ARGS.ignore_order:
+        pass
+    elif order_by == "key":
+        found.sort(key=lambda t: key_order(t[1]))
+    else:
         found.sort(key=lambda t: (t[0], t[1]))
     limit = min(int(query.get("maxResults", "50")), ARGS.max_results)
     if v3:
@@ -258,6 +284,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with LOCK:
             COUNT[0] += 1
             n = COUNT[0]
+        if ARGS.hang is not None and ARGS.hang in query.get("jql", ""):
+            with LOCK:
+                if ARGS.log:
+                    with open(ARGS.log, "a") as f:
+                        f.write(json.dumps({"n": n, "path": url.path, "query": query,
+                                            "status": None, "authorization":
+                                            "Authorization" in self.headers}) + "\n")
+            time.sleep(3600)
+            return
         status, body, headers = self.serve(n, url, query)
         data = b"" if body is None else json.dumps(body).encode("utf-8")
         with LOCK:
@@ -322,6 +357,7 @@ def main():
     p.add_argument("--require-auth", default="")
     p.add_argument("--mutate-after", action="append", default=[])
     p.add_argument("--ignore-order", action="store_true")
+    p.add_argument("--hang", nargs="?", const="", default=None)
     p.add_argument("--log")
     ARGS = p.parse_args()
     ARGS.fail_requests = {int(x) for x in ARGS.fail_requests.split(",") if x}

@@ -89,6 +89,11 @@ class FeedSource final : public Source {
           if (!changelog) changelog = load_changelog(out.warnings);
           if (auto rel = lustre::find_release(*changelog, v->text())) enrich(e, *rel);
         }
+        const bool new_branch = v->patch == 0 && v->build == 0;
+        if (announce && lts && v->cls == lustre::ReleaseClass::ga && !new_branch) {
+          if (auto prev = previous_release(*v, feed->entries, changelog))
+            e.attributes["previous_release"] = prev->text();
+        }
       } else {
         e.key = "feed:" + m_sc.name + ":" + entry.key;
         e.tags = {{"project", m_sc.project}, {"audience", "release"}};
@@ -126,9 +131,32 @@ class FeedSource final : public Source {
     return all;
   }
 
+  // The latest GA release of v's branch before v, among the feed's entries and the
+  // ChangeLogs' blocks (the feed holds only the newest tags; a branch's ChangeLog lists
+  // every release of it).
+  static std::optional<lustre::Version> previous_release(
+      const lustre::Version& v, const std::vector<feed::FeedEntry>& entries,
+      const std::optional<std::vector<lustre::ChangeLogRelease>>& changelog) {
+    std::optional<lustre::Version> best;
+    auto consider = [&](std::string_view text) {
+      auto c = lustre::parse_version(text);
+      if (!c || c->cls != lustre::ReleaseClass::ga || c->major != v.major || c->minor != v.minor)
+        return;
+      if (lustre::release_precedes(*c, v) && (!best || lustre::release_precedes(*best, *c)))
+        best = c;
+    };
+    for (const auto& entry : entries) consider(entry.title);
+    if (changelog)
+      for (const auto& rel : *changelog) consider(rel.version);
+    return best;
+  }
+
   static void enrich(Event& e, const lustre::ChangeLogRelease& rel) {
     auto& a = e.attributes;
     a["changelog_date"] = rel.date;
+    // The tag's UTC date can be a day after the release (2.17.0: tagged 2025-12-30 UTC,
+    // released 2025-12-29): the ChangeLog's date, when it is a full one, is the release's.
+    if (rel.date_unix) a["release_date"] = format_rfc3339(*rel.date_unix).substr(0, 10);
     a["server_kernels"] = rel.server_kernels;
     a["client_kernels"] = rel.client_kernels;
     a["server_distros"] = rel.server_distros;

@@ -44,6 +44,7 @@
 #include <algorithm>
 #include <set>
 
+#include "adapters/sources/jira/jira_search.hpp"
 #include "adapters/sources/source.hpp"
 #include "adapters/sources/tracker/cursor.hpp"
 #include "adapters/sources/tracker/tracker_events.hpp"
@@ -73,13 +74,6 @@ std::string jql_minute(const Cursor& c) {
   std::string utc = format_rfc3339(s);  // "2025-12-02T18:19:20Z"
   return utc.substr(0, 4) + "/" + utc.substr(5, 2) + "/" + utc.substr(8, 2) + " " +
          utc.substr(11, 5);
-}
-
-// The configured JQL without an ORDER BY clause (the source orders by updated).
-std::string base_jql(const std::string& jql) {
-  std::string lower = to_lower(jql);
-  auto order = lower.find("order by");
-  return trim(order == std::string::npos ? jql : jql.substr(0, order));
 }
 
 const std::string* string_at(const nlohmann::json& j, const char* name) {
@@ -228,28 +222,13 @@ class JiraSource final : public Source {
     return *key + "@" + (at ? std::to_string(*at) : *updated);
   }
 
+  // The source orders by updated; the configured JQL's own order is dropped.
   HttpRequest request(const std::string& minute, int64_t start_at, int64_t max_results,
                       const std::string& token) const {
-    std::string jql = base_jql(m_sc.jql);
+    std::string jql = jql_without_order(m_sc.jql);
     jql = (jql.empty() ? "" : "(" + jql + ") AND ") + "updated >= \"" + minute +
           "\" ORDER BY updated ASC, key ASC";
-    std::string url;
-    if (m_sc.api == "v3") {
-      url = m_sc.base_url + "/rest/api/3/search/jql?jql=" + percent_encode(jql);
-      if (!token.empty()) url += "&nextPageToken=" + percent_encode(token);
-    } else {
-      url = m_sc.base_url + "/rest/api/2/search?jql=" + percent_encode(jql) +
-            "&startAt=" + std::to_string(start_at);
-    }
-    url += "&maxResults=" + std::to_string(max_results) + "&fields=" + percent_encode(k_fields) +
-           "&expand=changelog";
-    HttpRequest req = source_request(m_sc, std::move(url));
-    req.headers.push_back("Accept: application/json");
-    if (!m_sc.auth_user.empty())
-      req.userpwd = m_sc.auth_user + ":" + m_sc.auth_secret;
-    else if (!m_sc.auth_secret.empty())
-      req.headers.push_back("Authorization: Bearer " + m_sc.auth_secret);
-    return req;
+    return jira_search_request(m_sc, jql, start_at, max_results, token, k_fields, true);
   }
 
   SourceConfig m_sc;
