@@ -85,6 +85,19 @@ Expected<NewDelivery> build_mail_delivery(const Config& cfg, const DestinationCo
   return d;
 }
 
+std::string mail_delivery_key(const DestinationConfig& dest, const Event& e) {
+  return "mail:" + dest.name + ":" + e.key;
+}
+
+Expected<NewDelivery> render_mail_delivery(const Config& cfg, const Templates& templates,
+                                           const DestinationConfig& dest, const Event& e,
+                                           int64_t now) {
+  auto rendered = templates.render_mail(dest.templates.empty() ? e.kind : dest.templates,
+                                        mail_context(e, dest));
+  if (!rendered) return rendered.error();
+  return build_mail_delivery(cfg, dest, *rendered, mail_delivery_key(dest, e), now);
+}
+
 Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& clock,
                    SinkFactory sinks)
     : m_cfg(std::move(cfg)),
@@ -164,12 +177,7 @@ void Pipeline::route_pending(RunReport& report) {
       for (const auto& dname : route_event(se.event, m_cfg.routes)) {
         const DestinationConfig* dest = m_cfg.destination(dname);
         if (!dest) continue;  // check-config rejects this; a reload race at worst
-        const std::string key = "mail:" + dest->name + ":" + se.event.key;
-        auto rendered = m_templates.render_mail(dest->templates.empty() ? se.event.kind
-                                                                        : dest->templates,
-                                                mail_context(se.event, *dest));
-        auto delivery = rendered ? build_mail_delivery(m_cfg, *dest, *rendered, key, now)
-                                 : Expected<NewDelivery>(rendered.error());
+        auto delivery = render_mail_delivery(m_cfg, m_templates, *dest, se.event, now);
         if (!delivery) {
           ++report.render_failures;
           spdlog::error("event {}: cannot render for destination {}: {}", se.event.key, dname,
