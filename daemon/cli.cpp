@@ -74,9 +74,10 @@ Usage:
   herald backup FILE [--config FILE]
       Copy the database to FILE with SQLite's online backup (safe while the
       daemon runs), check the copy (PRAGMA integrity_check), replace FILE.
-  herald --help | --version
+  herald -h | --help | -V | --version
 
-The configuration file defaults to $HERALD_CONFIG, else /etc/herald/herald.toml.
+The configuration file (-c FILE or --config FILE) defaults to $HERALD_CONFIG,
+else /etc/herald/herald.toml.
 Quick start with bundled sample data: herald run --once --config config/demo.toml
 )";
 
