@@ -461,8 +461,7 @@ int cli_main(int argc, char** argv) {
     if (a.command == "run") return cmd_run(a);
     if (a.command == "check-config") return cmd_check_config(a);
     if (a.command == "outbox") return cmd_outbox(a);
-    if (a.command == "status" || a.command == "preview" || a.command == "backup")
-      return cmd_ops(a);
+    if (a.command == "status" || a.command == "preview" || a.command == "backup") return cmd_ops(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "herald: %s\n", e.what());
     return 1;

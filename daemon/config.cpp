@@ -619,7 +619,8 @@ ConfigResult load_config(const std::string& path) {
 }
 
 std::vector<std::string> config_sections() {
-  return {"herald", "mail", "delivery", "lustre", "source", "destination", "route", "http", "digest"};
+  return {"herald",      "mail",  "delivery", "lustre", "source",
+          "destination", "route", "http",     "digest"};
 }
 
 std::vector<std::string> config_keys(const std::string& section) {

@@ -30,7 +30,7 @@ namespace {
 // root opening a database another user owns would leave root-owned -wal and -shm files
 // behind, which that user's daemon then cannot open. Refused with the command to use.
 bool owner_check(const std::string& database, const char* command) {
-  struct stat st{};
+  struct stat st {};
   if (geteuid() != 0 || ::stat(database.c_str(), &st) != 0 || st.st_uid == 0) return true;
   std::fprintf(stderr,
                "herald: %s is owned by uid %u: run '%s' as that user (e.g. sudo -u herald "
@@ -41,8 +41,7 @@ bool owner_check(const std::string& database, const char* command) {
 
 std::unique_ptr<Store> open_existing(const Config& cfg, const char* command) {
   if (!std::filesystem::exists(cfg.database)) {
-    std::fprintf(stderr, "herald: no database at %s (has herald run yet?)\n",
-                 cfg.database.c_str());
+    std::fprintf(stderr, "herald: no database at %s (has herald run yet?)\n", cfg.database.c_str());
     return nullptr;
   }
   if (!owner_check(cfg.database, command)) return nullptr;
@@ -166,7 +165,8 @@ std::string backup_into(const std::string& source, const std::string& target) {
   std::string verdict;
   while (sqlite3_step(st) == SQLITE_ROW) {
     const auto* t = sqlite3_column_text(st, 0);
-    verdict += (verdict.empty() ? "" : "; ") + std::string(t ? reinterpret_cast<const char*>(t) : "");
+    verdict +=
+        (verdict.empty() ? "" : "; ") + std::string(t ? reinterpret_cast<const char*>(t) : "");
   }
   sqlite3_finalize(st);
   if (verdict != "ok") return "the copy fails PRAGMA integrity_check: " + verdict;
@@ -293,8 +293,7 @@ int run_backup(const Config& cfg, const std::string& file) {
   if (!error.empty()) {
     fs::remove(tmp, ec);
     fs::remove(tmp + "-journal", ec);
-    std::fprintf(stderr, "herald: backup of %s failed: %s\n", cfg.database.c_str(),
-                 error.c_str());
+    std::fprintf(stderr, "herald: backup of %s failed: %s\n", cfg.database.c_str(), error.c_str());
     return 1;
   }
   fsync_path(target.parent_path().string(), O_RDONLY | O_DIRECTORY);
@@ -326,8 +325,8 @@ int run_status(const Config& cfg) {
                   when(st.last_attempt, now).c_str(), st.last_error.c_str(),
                   static_cast<long long>(st.consecutive_failures),
                   static_cast<long long>(st.error_count));
-    std::printf("    next poll     %s\n", st.next_poll_at ? when(st.next_poll_at, now).c_str()
-                                                          : "at the daemon's next pass");
+    std::printf("    next poll     %s\n",
+                st.next_poll_at ? when(st.next_poll_at, now).c_str() : "at the daemon's next pass");
   }
   std::printf("\noutbox:\n");
   auto rows = store->count_outbox_by_destination();
@@ -364,9 +363,8 @@ int run_status(const Config& cfg) {
     }
     int64_t next = sched->next_after(*end);
     std::printf("    window since  %s\n", when(*end, now).c_str());
-    std::printf("    next fire     %s\n", next == CronSchedule::k_never
-                                               ? "never"
-                                               : when(next, now).c_str());
+    std::printf("    next fire     %s\n",
+                next == CronSchedule::k_never ? "never" : when(next, now).c_str());
   }
   return 0;
 }

@@ -11,9 +11,9 @@
 namespace herald {
 
 struct PreviewRequest {
-  std::string what;                // a stored event's key, else an event kind (a sample event)
-  std::string destination;         // empty = every destination the routes choose
-  std::optional<int64_t> date;     // Date header when no outbox row fixes it; empty = now
+  std::string what;             // a stored event's key, else an event kind (a sample event)
+  std::string destination;      // empty = every destination the routes choose
+  std::optional<int64_t> date;  // Date header when no outbox row fixes it; empty = now
 };
 
 // Renders what herald sends for an event, without sending: the message bytes on stdout (one

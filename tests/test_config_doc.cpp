@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <map>
 #include <regex>
 #include <set>
@@ -82,8 +81,9 @@ TEST_CASE("config docs: config/herald.toml shows every key in its section", "[co
 }
 
 TEST_CASE("config docs: the key check reads sections and commented keys", "[config][docs]") {
-  auto keys = keys_in_toml("[mail]\nfrom = \"a@b\"\n# tls = \"none\"  # comment\n\n"
-                           "# [[source]]\n# name = \"x\"\n[[route]]\nto = []\n");
+  auto keys = keys_in_toml(
+      "[mail]\nfrom = \"a@b\"\n# tls = \"none\"  # comment\n\n"
+      "# [[source]]\n# name = \"x\"\n[[route]]\nto = []\n");
   CHECK(keys == std::set<std::pair<std::string, std::string>>{
                     {"mail", "from"}, {"mail", "tls"}, {"source", "name"}, {"route", "to"}});
 }

@@ -183,7 +183,8 @@ TEST_CASE("mail_message: the same spec composes to the same bytes, boundary incl
   CHECK(parse(first).fields.at("content-type").find("boundary=\"=_herald_") != std::string::npos);
   spec.idempotency_key += "#other";
   CHECK(parts_of(parse(compose_ok(spec))).size() == 2);
-  CHECK(parse(compose_ok(spec)).fields.at("content-type") != parse(first).fields.at("content-type"));
+  CHECK(parse(compose_ok(spec)).fields.at("content-type") !=
+        parse(first).fields.at("content-type"));
 }
 
 TEST_CASE("mail_message: a UTF-8 subject becomes encoded-words of at most 75 characters",

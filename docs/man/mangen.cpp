@@ -41,7 +41,8 @@ std::string usage_section() {
 std::string keys_section() {
   std::string out;
   for (const auto& s : herald::config_section_docs()) {
-    std::string head = s.array ? "[[" + std::string(s.name) + "]]" : "[" + std::string(s.name) + "]";
+    std::string head =
+        s.array ? "[[" + std::string(s.name) + "]]" : "[" + std::string(s.name) + "]";
     out += ".SS " + roff(head) + "\n" + roff(s.meaning) + "\n";
     for (const auto& k : herald::config_key_docs()) {
       if (k.section != s.name) continue;
@@ -54,7 +55,8 @@ std::string keys_section() {
 }
 
 std::string substitute(std::string text, const std::string& marker, const std::string& with) {
-  for (size_t at; (at = text.find(marker)) != std::string::npos;) text.replace(at, marker.size(), with);
+  for (size_t at; (at = text.find(marker)) != std::string::npos;)
+    text.replace(at, marker.size(), with);
   return text;
 }
 

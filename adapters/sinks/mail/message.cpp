@@ -502,7 +502,8 @@ Expected<std::string> compose(const MessageSpec& spec) {
   } else {
     mimetic::ContentType ct("multipart", "alternative");
     // Never mimetic's rand(); a different hash input than the Message-ID's.
-    ct.param("boundary", "=_herald_" + sha256_hex("boundary\n" + spec.idempotency_key).substr(0, 32));
+    ct.param("boundary",
+             "=_herald_" + sha256_hex("boundary\n" + spec.idempotency_key).substr(0, 32));
     h.contentType(ct);
     // Preference is last: plain text first, HTML last (RFC 2046 5.1.4).
     root.body().parts().push_back(text_entity("plain", spec.text_body).release());
