@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -34,6 +35,7 @@
 #include "daemon/ingest.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/ops.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
 #include "daemon/store.hpp"
@@ -61,14 +63,31 @@ Usage:
   herald outbox list [--state pending|delivered|dead] [--limit N] [--config FILE]
   herald outbox retry (--all | ID) [--config FILE]
       Show deliveries; make dead ones pending again.
-  herald --help | --version
+  herald status [--config FILE]
+      Sources (last success, last error, next poll), outbox rows by
+      destination and state, and when each digest fires next.
+  herald preview (EVENT-KEY | EVENT-KIND) [--destination NAME] [--date TIME]
+                 [--config FILE]
+      Print, without sending, the message herald sends for a stored event, or
+      for a sample event of a kind (release.published, bug.created,
+      bug.updated, bug.resolved): every header and part, on stdout; the
+      envelope on stderr. Without --destination, for each destination the
+      routes choose. The Date is the outbox row's when the event was routed,
+      else --date (RFC 3339 as 2026-01-31T12:00:00Z, or Unix seconds), else now.
+  herald backup FILE [--config FILE]
+      Copy the database to FILE with SQLite's online backup (safe while the
+      daemon runs), check the copy (PRAGMA integrity_check), replace FILE.
+  herald -h | --help | -V | --version
 
-The configuration file defaults to $HERALD_CONFIG, else /etc/herald/herald.toml.
+The configuration file (-c FILE or --config FILE) defaults to $HERALD_CONFIG,
+else /etc/herald/herald.toml.
 Quick start with bundled sample data: herald run --once --config config/demo.toml
 )";
 
 struct Args {
   std::string command;
+  std::string destination;
+  std::optional<int64_t> date;
   std::vector<std::string> positional;
   std::string config;
   std::string state;
@@ -179,6 +198,28 @@ int cmd_outbox(const Args& a) {
   }
   std::printf("%d dead deliveries made pending again\n", *n);
   return 0;
+}
+
+// "2026-01-31T12:00:00Z" or Unix seconds.
+std::optional<int64_t> parse_date_option(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
+    return std::atoll(text.c_str());
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+int cmd_ops(const Args& a) {
+  const size_t wanted = a.command == "status" ? 0 : 1;
+  if (a.positional.size() != wanted)
+    return usage_error(a.command + (wanted ? " needs one argument" : " takes no argument"));
+  auto cfg = load_or_report(a.config);
+  if (!cfg) return 1;
+  setup_logging(cfg->log_format, "warn");
+  if (a.command == "status") return run_status(*cfg);
+  if (a.command == "backup") return run_backup(*cfg, a.positional[0]);
+  return run_preview(*cfg, {a.positional[0], a.destination, a.date});
 }
 
 // Everything the daemon loop shares with the signal thread.
@@ -431,6 +472,8 @@ int cmd_run(const Args& a) {
 
 }  // namespace
 
+const char* usage_text() { return k_usage; }
+
 int cli_main(int argc, char** argv) {
   Args a;
   a.config = default_config();
@@ -466,6 +509,15 @@ int cli_main(int argc, char** argv) {
       if (*v != "pending" && *v != "delivered" && *v != "dead")
         return usage_error("--state must be pending, delivered or dead, not '" + *v + "'");
       a.state = *v;
+    } else if (s == "--destination") {
+      auto v = value("--destination");
+      if (!v) return 2;
+      a.destination = *v;
+    } else if (s == "--date") {
+      auto v = value("--date");
+      if (!v) return 2;
+      a.date = parse_date_option(*v);
+      if (!a.date) return usage_error("--date: '" + *v + "' is not RFC 3339 or Unix seconds");
     } else if (s == "--limit") {
       auto v = value("--limit");
       if (!v) return 2;
@@ -493,6 +545,7 @@ int cli_main(int argc, char** argv) {
     if (a.command == "run") return cmd_run(a);
     if (a.command == "check-config") return cmd_check_config(a);
     if (a.command == "outbox") return cmd_outbox(a);
+    if (a.command == "status" || a.command == "preview" || a.command == "backup") return cmd_ops(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "herald: %s\n", e.what());
     return 1;

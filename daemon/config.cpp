@@ -23,6 +23,7 @@
 #include <set>
 #include <string_view>
 
+#include "daemon/data_dir.hpp"
 #include "daemon/expected.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/schedule.hpp"
@@ -780,7 +781,7 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
   Config cfg;
   cfg.path = path;
   cfg.base_dir = c.base_dir;
-  cfg.bundled_templates = std::string(HERALD_SOURCE_DIR) + "/templates";
+  cfg.bundled_templates = data_dir() + "/templates";
   cfg.database = c.path(cfg.database);
   cfg.mail.maildir = c.path(cfg.mail.maildir);
 
@@ -870,6 +871,11 @@ ConfigResult load_config(const std::string& path) {
     return r;
   }
   return parse_config(*text, path);
+}
+
+std::vector<std::string> config_sections() {
+  return {"herald",      "mail",  "delivery", "lustre", "source",
+          "destination", "route", "http",     "digest"};
 }
 
 std::vector<std::string> config_keys(const std::string& section) {

@@ -171,6 +171,8 @@ ConfigResult load_config(const std::string& path);
 // The same from text, for tests; `path` is only used in messages.
 ConfigResult parse_config(const std::string& text, const std::string& path);
 
+// The sections herald reads, in no particular order.
+std::vector<std::string> config_sections();
 // The keys of a section, for `herald check-config --keys` and suggestions.
 std::vector<std::string> config_keys(const std::string& section);
 

@@ -95,6 +95,21 @@ Expected<NewDelivery> build_mail_delivery(const Config& cfg, const DestinationCo
   return d;
 }
 
+std::string mail_delivery_key(const DestinationConfig& dest, const Event& e) {
+  return "mail:" + dest.name + ":" + e.key;
+}
+
+Expected<NewDelivery> render_mail_delivery(const Config& cfg, const Templates& templates,
+                                           const DestinationConfig& dest, const Event& e,
+                                           int64_t now, const nlohmann::json* extra) {
+  nlohmann::json context = mail_context(e, dest);
+  if (extra) context.update(*extra);
+  auto rendered =
+      templates.render_mail(dest.templates.empty() ? e.kind : dest.templates, context);
+  if (!rendered) return rendered.error();
+  return build_mail_delivery(cfg, dest, *rendered, mail_delivery_key(dest, e), now);
+}
+
 Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& clock,
                    SinkFactory sinks)
     : m_cfg(std::move(cfg)),
@@ -184,14 +199,8 @@ void Pipeline::route_pending(RunReport& report) {
       for (const auto& dname : route_event(se.event, m_cfg.routes)) {
         const DestinationConfig* dest = m_cfg.destination(dname);
         if (!dest) continue;  // check-config rejects this; a reload race at worst
-        const std::string key = "mail:" + dest->name + ":" + se.event.key;
         if (!release) release = lustre::announcement_context(se.event, m_cfg);
-        nlohmann::json context = mail_context(se.event, *dest);
-        context.update(*release);
-        auto rendered = m_templates.render_mail(
-            dest->templates.empty() ? se.event.kind : dest->templates, context);
-        auto delivery = rendered ? build_mail_delivery(m_cfg, *dest, *rendered, key, now)
-                                 : Expected<NewDelivery>(rendered.error());
+        auto delivery = render_mail_delivery(m_cfg, m_templates, *dest, se.event, now, &*release);
         if (!delivery) {
           ++report.render_failures;
           spdlog::error("event {}: cannot render for destination {}: {}", se.event.key, dname,

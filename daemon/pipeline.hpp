@@ -34,6 +34,16 @@ Expected<NewDelivery> build_mail_delivery(const Config& cfg, const DestinationCo
                                           const RenderedMail& mail, const std::string& key,
                                           int64_t now);
 
+// The idempotency key of an event's mail to a destination (its Message-ID derives from it).
+std::string mail_delivery_key(const DestinationConfig& dest, const Event& e);
+
+// Renders an event for a mail destination into its outbox row, Date `now`: what routing
+// stores and `herald preview` prints. extra: more template data (a release's links and
+// tickets, lustre::announcement_context). Errors: a template or an address that does not work.
+Expected<NewDelivery> render_mail_delivery(const Config& cfg, const Templates& templates,
+                                           const DestinationConfig& dest, const Event& e,
+                                           int64_t now, const nlohmann::json* extra = nullptr);
+
 class Pipeline {
  public:
   // The store and clock must outlive the pipeline.

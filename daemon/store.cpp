@@ -822,4 +822,20 @@ Status Store::health_check() {
   });
 }
 
+std::optional<StoredEvent> Store::event_by_key(const std::string& key) {
+  std::lock_guard lock(m_mutex);
+  Stmt st(m_db, "SELECT id, body FROM events WHERE key = ?");
+  st.bind(1, key);
+  if (!st.step()) return std::nullopt;
+  return StoredEvent{st.i64(0), event_from_json(nlohmann::json::parse(st.text(1)))};
+}
+
+std::optional<OutboxPayload> Store::outbox_payload(const std::string& idempotency_key) {
+  std::lock_guard lock(m_mutex);
+  Stmt st(m_db, "SELECT state, payload, created_at FROM outbox WHERE idempotency_key = ?");
+  st.bind(1, idempotency_key);
+  if (!st.step()) return std::nullopt;
+  return OutboxPayload{st.text(0), st.text(1), st.i64(2)};
+}
+
 }  // namespace herald

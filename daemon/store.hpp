@@ -85,6 +85,12 @@ struct OutboxRow {
   int64_t created_at = 0, next_attempt_at = 0, delivered_at = 0;
 };
 
+// An outbox row's message, for `herald preview`.
+struct OutboxPayload {
+  std::string state, payload;
+  int64_t created_at = 0;
+};
+
 class Store {
  public:
   // Opens (creating if needed) and migrates the database. Errors: cannot open,
@@ -168,6 +174,11 @@ class Store {
   Expected<std::vector<std::string>> existing_event_keys(const std::vector<std::string>& keys);
   // A trivial read; ok when the database answers.
   Status health_check();
+
+  // The stored event with this key, if any.
+  std::optional<StoredEvent> event_by_key(const std::string& key);
+  // The outbox row with this idempotency key, if any.
+  std::optional<OutboxPayload> outbox_payload(const std::string& idempotency_key);
 
  private:
   explicit Store(sqlite3* db);

@@ -14,7 +14,7 @@ build_pkgs=(
   libtomlplusplus-dev libkainjow-mustache-dev libssl-dev libsystemd-dev
   libhowardhinnant-date-dev
 )
-test_pkgs=( python3 python3-aiosmtpd curl sqlite3 )
+test_pkgs=( python3 python3-aiosmtpd curl sqlite3 debhelper lintian dpkg-dev fakeroot )
 bench_pkgs=( postfix rss2email wrk time )
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

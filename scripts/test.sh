@@ -9,12 +9,12 @@ bash scripts/setup-deps.sh test
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON -DHERALD_WERROR=ON >/dev/null
 cmake --build build-asan -j2
 echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 (cd build-asan && ctest --output-on-failure -j2 --timeout 600)
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_WERROR=ON >/dev/null
 cmake --build build -j2
 echo "== tests (RelWithDebInfo)"
 cd build && ctest --output-on-failure -j2 --timeout 600

@@ -173,6 +173,20 @@ TEST_CASE("mail_message: the Message-ID is stable for a key and differs between 
   }
 }
 
+TEST_CASE("mail_message: the same spec composes to the same bytes, boundary included",
+          "[mail_message]") {
+  // herald preview renders an event again and must print what the delivery sent.
+  auto spec = sample_spec();
+  REQUIRE_FALSE(spec.html_body.empty());
+  const std::string first = compose_ok(spec);
+  CHECK(compose_ok(spec) == first);
+  CHECK(parse(first).fields.at("content-type").find("boundary=\"=_herald_") != std::string::npos);
+  spec.idempotency_key += "#other";
+  CHECK(parts_of(parse(compose_ok(spec))).size() == 2);
+  CHECK(parse(compose_ok(spec)).fields.at("content-type") !=
+        parse(first).fields.at("content-type"));
+}
+
 TEST_CASE("mail_message: a UTF-8 subject becomes encoded-words of at most 75 characters",
           "[mail_message]") {
   auto spec = sample_spec();

@@ -10,8 +10,10 @@
 // writer folds each field at whitespace outside quoted strings with CRLF SP
 // so lines stay within 78 octets where possible and within 998 always.
 // Bodies are put in canonical form (CRLF) and base64 encoded in 76-column
-// lines, so the whole message is 7-bit. Boundaries come from the CSPRNG
-// (random_hex) and start with "=_", which cannot occur in base64 text.
+// lines, so the whole message is 7-bit. Boundaries start with "=_", which
+// cannot occur in base64 text, so they need not be random: they derive from
+// the idempotency key, and composing the same spec twice gives the same bytes
+// (`herald preview` prints exactly what a delivery sends).
 #include "adapters/sinks/mail/message.hpp"
 
 #include <algorithm>
@@ -499,7 +501,9 @@ Expected<std::string> compose(const MessageSpec& spec) {
     root.body().set(base64_body(spec.text_body));
   } else {
     mimetic::ContentType ct("multipart", "alternative");
-    ct.param("boundary", "=_herald_" + random_hex(16));  // never mimetic's rand()
+    // Never mimetic's rand(); a different hash input than the Message-ID's.
+    ct.param("boundary",
+             "=_herald_" + sha256_hex("boundary\n" + spec.idempotency_key).substr(0, 32));
     h.contentType(ct);
     // Preference is last: plain text first, HTML last (RFC 2046 5.1.4).
     root.body().parts().push_back(text_entity("plain", spec.text_body).release());

@@ -1,0 +1,185 @@
+#include "daemon/config_doc.hpp"
+
+namespace herald {
+
+const std::vector<SectionDoc>& config_section_docs() {
+  static const std::vector<SectionDoc> docs = {
+      {"herald", false, "Where herald keeps its state and how it logs."},
+      {"mail", false,
+       "How mail leaves herald: an SMTP relay when smtp_url is set, else a Maildir. One "
+       "connection per lane is reused across messages; each recipient is its own transaction."},
+      {"delivery", false,
+       "Retries of the outbox: temporary failures (4xx, 552, connection errors) are retried with "
+       "exponential backoff and +-20% jitter until max_age, then the delivery is dead."},
+      {"lustre", false,
+       "The Lustre release model: which branches are long-term support, and the audience tag "
+       "each release class gets (routes pick destinations by it; \"none\" = not announced)."},
+      {"source", true,
+       "A place events come from: a release feed (feed), a bug tracker polled over its REST API "
+       "(jira, github) or webhooks pushed to herald's HTTP server (jira-webhook, github-webhook, "
+       "gitlab-webhook). A failing source backs off; the others go on."},
+      {"destination", true,
+       "Where announcements go: a list of mail recipients with the list headers and subject "
+       "prefix of that audience."},
+      {"route", true,
+       "Which events go to which destinations. An event goes to every destination of every "
+       "route it matches; all conditions given must hold."},
+      {"http", false,
+       "herald's HTTP server: webhook paths of the webhook sources, POST /api/v1/events, "
+       "GET /healthz and GET /metrics (Prometheus)."},
+      {"digest", true,
+       "A digest: the tracker events of a window, filtered and grouped, sent as one message per "
+       "destination on a cron schedule in a named time zone."},
+  };
+  return docs;
+}
+
+const std::vector<KeyDoc>& config_key_docs() {
+  static const std::vector<KeyDoc> docs = {
+      {"herald", "database", "path", "var/herald.db",
+       "The SQLite database (WAL mode): events, source state, outbox, digest windows. Created on "
+       "first start. The Debian package's configuration uses /var/lib/herald/herald.db."},
+      {"herald", "templates_dir", "path", "",
+       "A directory whose mail/NAME.mustache files override the bundled templates file by file."},
+      {"herald", "log_format", "text | json", "text",
+       "Log lines as text, or one JSON object per line."},
+      {"herald", "log_level", "trace | debug | info | warn | error", "info",
+       "The least severe level logged."},
+
+      {"mail", "from", "address", "herald <herald@localhost>",
+       "The From header and envelope sender, \"Name <a@b>\" or \"a@b\"; a destination's from "
+       "overrides it. A mailing list must accept it as a member or an accepted non-member."},
+      {"mail", "domain", "string", "localhost",
+       "The right-hand side of every Message-ID and the EHLO name."},
+      {"mail", "smtp_url", "URL", "",
+       "smtp://host:port or smtps://host:port (implicit TLS). Unset: mail is written to the "
+       "Maildir instead."},
+      {"mail", "tls", "none | starttls | implicit", "none",
+       "starttls requires STARTTLS and never falls back to cleartext; implicit is TLS from the "
+       "first byte (port 465)."},
+      {"mail", "username", "string", "", "SMTP AUTH user; AUTH is used when it is set."},
+      {"mail", "password", "secret", "",
+       "SMTP AUTH password, literally or as \"env:NAME\". Never logged."},
+      {"mail", "password_file", "path", "",
+       "A file holding the SMTP AUTH password (surrounding white space ignored)."},
+      {"mail", "ca_file", "path", "", "CA bundle to verify the relay's certificate with."},
+      {"mail", "verify_peer", "boolean", "true", "Verify the relay's TLS certificate and name."},
+      {"mail", "timeout", "duration", "60s", "The longest an SMTP transaction may take."},
+      {"mail", "connect_timeout", "duration", "10s", "The longest a connection may take."},
+      {"mail", "max_connections", "integer 1-32", "2",
+       "Parallel SMTP connections, each reused across the messages of a batch."},
+      {"mail", "maildir", "path", "var/Maildir",
+       "The Maildir written when smtp_url is not set (tmp/, new/, cur/ are created)."},
+
+      {"delivery", "max_age", "duration", "5d",
+       "How long a temporary failure is retried before the delivery is dead."},
+      {"delivery", "backoff_initial", "duration", "1m",
+       "The first retry delay; it doubles per attempt. Never below a server's Retry-After."},
+      {"delivery", "backoff_max", "duration", "6h", "The longest retry delay."},
+      {"delivery", "batch", "integer 1-100000", "200", "Outbox rows taken per delivery round."},
+
+      {"lustre", "lts_branches", "list of strings", "[\"2.15\"]",
+       "Branches whose releases are announced as long-term support (LTS)."},
+      {"lustre", "ga", "string", "release", "Audience tag of GA releases."},
+      {"lustre", "rc", "string", "testing", "Audience tag of release candidates."},
+      {"lustre", "dev", "string", "none",
+       "Audience tag of development builds (x.y.50 to x.y.99); none = recorded, not announced."},
+
+      {"source", "name", "string", "", "Required, unique; names the source in logs and metrics."},
+      {"source", "kind", "feed | jira | github | jira-webhook | github-webhook | gitlab-webhook",
+       "", "Required. What the source is."},
+      {"source", "url", "URL or path", "",
+       "feed: the Atom or RSS feed, http(s)://, file:// or a path (relative to the "
+       "configuration file)."},
+      {"source", "release_model", "lustre | generic", "generic",
+       "feed: lustre reads versions, branch, class and LTS from tag titles (2.15.7, "
+       "v2_15_0, 2.16.0-RC3); generic announces entries as they are."},
+      {"source", "changelog", "list of paths or URLs", "",
+       "feed (lustre): lustre/ChangeLog files searched in order for a release's kernels, "
+       "distributions, e2fsprogs and ZFS versions."},
+      {"source", "project", "string", "lustre", "The project tag of the source's events."},
+      {"source", "interval", "duration", "15m",
+       "Time between polls (at least 10s), jittered +-10%; failures back off from 30s."},
+      {"source", "max_age", "duration", "",
+       "Entries older than this when first seen are recorded, not announced; for trackers, how "
+       "far back the first poll reads. Unset: no limit."},
+      {"source", "timeout", "duration", "30s", "The longest a whole request may take."},
+      {"source", "connect_timeout", "duration", "10s", "The longest a connection may take."},
+      {"source", "max_size", "size", "5MiB", "A larger response body is an error on the source."},
+      {"source", "max_redirects", "integer 0-20", "5", "Redirects followed per request."},
+      {"source", "base_url", "URL", "",
+       "jira: the Jira server (required), e.g. https://jira.whamcloud.com; github: the API "
+       "(https://api.github.com)."},
+      {"source", "jql", "string", "project = LU",
+       "jira: the search; herald adds the updated cursor and the order."},
+      {"source", "api", "v2 | v3", "v2",
+       "jira: v2 (/rest/api/2/search) or Jira Cloud's v3 (/rest/api/3/search/jql)."},
+      {"source", "page_size", "integer 1-1000", "50", "jira, github: items per page."},
+      {"source", "repo", "owner/name", "", "github: the repository (required)."},
+      {"source", "username", "string", "",
+       "jira: basic auth user, with password_file; without it a token is sent as a bearer token."},
+      {"source", "password_file", "path", "", "jira: a file holding the basic auth password."},
+      {"source", "token", "secret", "",
+       "jira, github: an API token, literally or as \"env:NAME\". Never logged."},
+      {"source", "token_file", "path", "", "jira, github: a file holding the API token."},
+      {"source", "path", "string", "",
+       "webhooks: the URL path herald takes this source's deliveries on, e.g. /hooks/jira."},
+      {"source", "secret", "secret", "",
+       "webhooks: the HMAC key (github, jira) or token (gitlab), literally or as \"env:NAME\"."},
+      {"source", "secret_file", "path", "", "webhooks: a file holding the secret."},
+
+      {"destination", "name", "string", "", "Required, unique; routes and digests name it."},
+      {"destination", "kind", "mail", "mail", "The only kind so far."},
+      {"destination", "to", "list of addresses", "", "Required. The recipients."},
+      {"destination", "from", "address", "", "Overrides [mail] from for this destination."},
+      {"destination", "subject_prefix", "string", "",
+       "Put before every subject, e.g. \"[testing]\". For a Mailman list that adds its own "
+       "prefix, leave one of the two empty."},
+      {"destination", "list_id", "string", "",
+       "List-Id header (RFC 2919), e.g. \"Lustre discussion <lustre-discuss.lists.lustre.org>\"."},
+      {"destination", "list_post", "string", "", "List-Post header, e.g. <mailto:list@host>."},
+      {"destination", "list_archive", "string", "", "List-Archive header."},
+      {"destination", "list_help", "string", "", "List-Help header."},
+      {"destination", "precedence_list", "boolean", "true",
+       "Adds \"Precedence: list\" when list_id is set."},
+      {"destination", "templates", "string", "",
+       "The template set to render with; default: the event's kind, then default."},
+
+      {"route", "kinds", "list of strings", "", "Event kinds taken; empty = any."},
+      {"route", "tags", "table of strings or lists", "",
+       "Every tag named must have one of the values, e.g. { audience = \"release\" }."},
+      {"route", "min_severity", "info | low | medium | high | critical", "",
+       "The least severity taken; unset = any."},
+      {"route", "to", "list of destination names", "", "Required."},
+
+      {"http", "listen", "host:port or port", "",
+       "Where the HTTP server listens; 8080 means 127.0.0.1:8080. Empty: no server."},
+      {"http", "max_body", "size", "1MiB", "A larger request body gets 413."},
+      {"http", "api_token", "secret", "",
+       "Bearer token of /api/v1/*, literally or as \"env:NAME\". Unset: the API is disabled."},
+      {"http", "api_token_file", "path", "", "A file holding the API token."},
+      {"http", "threads", "integer 1-64", "2", "HTTP worker threads."},
+
+      {"digest", "name", "string", "", "Required, unique; keys the digest's windows."},
+      {"digest", "schedule", "cron or @daily | @weekly", "",
+       "Required. Five cron fields: minute hour day-of-month month day-of-week."},
+      {"digest", "timezone", "IANA time zone", "UTC",
+       "The schedule's time zone; a time skipped by daylight saving fires at the end of the gap, "
+       "a repeated one fires once."},
+      {"digest", "kinds", "list of strings", "[\"bug.created\", \"bug.updated\", \"bug.resolved\"]",
+       "Event kinds collected."},
+      {"digest", "projects", "list of strings", "", "Project tags collected; empty = any."},
+      {"digest", "components", "list of strings", "", "Components collected; empty = any."},
+      {"digest", "labels", "list of strings", "", "Labels collected; empty = any."},
+      {"digest", "min_severity", "info | low | medium | high | critical", "",
+       "The least severity collected; unset = any."},
+      {"digest", "to", "list of destination names", "", "Required."},
+      {"digest", "group_by", "list of tag names", "[\"component\", \"priority\"]",
+       "Grouping of each section, first key then second."},
+      {"digest", "send_empty", "boolean", "false", "Send a digest for a window with no events."},
+      {"digest", "title", "string", "NAME digest", "The digest's title in subject and body."},
+  };
+  return docs;
+}
+
+}  // namespace herald
