@@ -7,7 +7,7 @@ event for every 2xx answer.
 
 Each request carries a distinct issue key, so each is a new event: the
 bodies are made beforehand from the real Jira fixture
-(shared/fixtures/jira/mobitel_webhooks_issue_created.json, compacted) with
+(tests/fixtures/jira/mobitel_webhooks_issue_created.json, compacted) with
 the key replaced, and signed with HMAC-SHA256 (X-Hub-Signature); wrk's Lua
 script cycles through them, each thread through its own share.
 
@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
 import harness  # noqa: E402
 
 SECRET = "bench-jira-secret"
-FIXTURE = os.path.join(SRC, "..", "shared", "fixtures", "jira",
+FIXTURE = os.path.join(SRC, "tests", "fixtures", "jira",
                        "mobitel_webhooks_issue_created.json")
 
 CONFIG = """

@@ -81,7 +81,8 @@ name = "tags"
 kind = "feed"
 url = "tags.atom"
 release_model = "lustre"
-changelog = [")" + herald::test::shared_fixtures_dir() + R"(/lustre/ChangeLog.b2_15"]
+changelog = [")" + herald::test::fixtures_dir() +
+                       R"(/lustre/ChangeLog.b2_15"]
 [[destination]]
 name = "discuss"
 to = ["lustre-discuss@lists.example.org"]

@@ -27,8 +27,8 @@ std::string slurp(const std::string& path) {
   s << in.rdbuf();
   return s.str();
 }
-std::string shared_fixture(const std::string& name) {
-  return slurp(herald::test::shared_fixtures_dir() + "/" + name);
+std::string fixture(const std::string& name) {
+  return slurp(herald::test::fixtures_dir() + "/" + name);
 }
 
 InboundRequest request_with(std::string body, std::vector<std::pair<std::string, std::string>> h) {
@@ -238,7 +238,7 @@ TEST_CASE("webhook: an event batch is validated event by event", "[webhook]") {
 TEST_CASE("webhook: a signed GitHub delivery is stored before its 200, once per delivery id",
           "[webhook]") {
   Inbound in;
-  const std::string body = shared_fixture("github/issues_opened.payload.json");
+  const std::string body = fixture("github/issues_opened.payload.json");
   auto r = in.github(body, "72d3162e-0001");
   CHECK(r.status == 200);
   CHECK(json::parse(r.body) == json({{"result", "stored"}, {"events", 1}}));
@@ -283,9 +283,9 @@ TEST_CASE("webhook: a signed GitHub delivery is stored before its 200, once per 
 
 TEST_CASE("webhook: Jira and GitLab deliveries of the real fixtures are stored", "[webhook]") {
   Inbound in;
-  auto jira = in.jira(shared_fixture("jira/mobitel_webhooks_issue_created.json"));
+  auto jira = in.jira(fixture("jira/mobitel_webhooks_issue_created.json"));
   CHECK(jira.status == 200);
-  const std::string gl_body = shared_fixture("gitlab/mobitel_webhooks_gitlab_issue_created.json");
+  const std::string gl_body = fixture("gitlab/mobitel_webhooks_gitlab_issue_created.json");
   auto gl = in.post("/hooks/gitlab", gl_body, {"X-Gitlab-Token: gl-token",
                                                 "X-Gitlab-Event-UUID: 8f0a-1"});
   CHECK(gl.status == 200);
@@ -351,7 +351,7 @@ TEST_CASE("webhook: the event API takes a bearer token and answers accepted and 
 TEST_CASE("webhook: /metrics counts requests by result and events by source and kind",
           "[webhook]") {
   Inbound in;
-  const std::string body = shared_fixture("github/issues_opened.payload.json");
+  const std::string body = fixture("github/issues_opened.payload.json");
   in.github(body, "d1");
   in.github(body, "d1");
   in.post("/hooks/github", body, {"X-GitHub-Event: issues"});

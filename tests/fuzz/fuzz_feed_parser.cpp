@@ -2,7 +2,7 @@
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 //     tests/fuzz/fuzz_feed_parser.cpp adapters/sources/feed/feed_parser.cpp daemon/util.cpp \
 //     -lpugixml -lcrypto -o fuzz_feed_parser
-//   ./fuzz_feed_parser -max_len=65536 corpus/ ../shared/fixtures/feeds
+//   ./fuzz_feed_parser -max_len=65536 corpus/ tests/fixtures/feeds
 // Besides crashes, it traps when a title breaks the one-line promise or a
 // summary exceeds its bound.
 #include <cstddef>
