@@ -147,7 +147,13 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
     }
   }
 
+  // Counted before anyone is answered: a sender that has its 200 and then
+  // reads /metrics (or items()) must find its item there.
   int stored_items = 0;
+  for (const auto& s : stored)
+    if (s && *s) ++stored_items;
+  m_items += static_cast<int64_t>(batch.size());
+  if (stored_items > 0 && m_on_commit) m_on_commit(stored_items);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!stored[i]) {
       batch[i].done(stored[i].error());
@@ -155,14 +161,9 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
     }
     IngestOutcome out;
     out.stored = *stored[i];
-    if (out.stored) {
-      ++stored_items;
-      out.new_events = new_events[i];
-    }
+    if (out.stored) out.new_events = new_events[i];
     batch[i].done(out);
   }
-  m_items += static_cast<int64_t>(batch.size());
-  if (stored_items > 0 && m_on_commit) m_on_commit(stored_items);
 }
 
 }  // namespace herald

@@ -32,7 +32,8 @@ using IngestDone = std::function<void(Expected<IngestOutcome>)>;
 class IngestWriter {
  public:
   // The store and clock must outlive the writer. on_commit runs on the writer
-  // thread after each commit that stored at least one item, with their number.
+  // thread after each commit that stored at least one item, with their number,
+  // before those items are answered (as items() and commits() are updated).
   IngestWriter(Store& store, const Clock& clock, std::function<void(int)> on_commit = {});
   // Commits what is queued, then stops the thread.
   ~IngestWriter();

@@ -22,7 +22,7 @@ Event bug(const std::string& key) {
 }  // namespace
 
 TEST_CASE("ingest: concurrent items are committed in shared transactions and all stored",
-          "[ingest]") {
+          "[ingest][threads]") {
   TempDir dir;
   auto store = Store::open(dir.file("herald.db"));
   REQUIRE(store);
@@ -49,7 +49,7 @@ TEST_CASE("ingest: concurrent items are committed in shared transactions and all
   CHECK(writer.commits() < writer.items());
 }
 
-TEST_CASE("ingest: a repeated delivery id is answered but stored once", "[ingest]") {
+TEST_CASE("ingest: a repeated delivery id is answered but stored once", "[ingest][threads]") {
   TempDir dir;
   auto store = Store::open(dir.file("herald.db"));
   REQUIRE(store);
@@ -68,7 +68,7 @@ TEST_CASE("ingest: a repeated delivery id is answered but stored once", "[ingest
   CHECK(other->stored);
 }
 
-TEST_CASE("ingest: new_events counts keys not stored before, once per key", "[ingest]") {
+TEST_CASE("ingest: new_events counts keys not stored before, once per key", "[ingest][threads]") {
   TempDir dir;
   auto store = Store::open(dir.file("herald.db"));
   REQUIRE(store);
@@ -84,7 +84,7 @@ TEST_CASE("ingest: new_events counts keys not stored before, once per key", "[in
 }
 
 TEST_CASE("ingest: after stop, what was queued is committed and new items are refused",
-          "[ingest]") {
+          "[ingest][threads]") {
   TempDir dir;
   auto store = Store::open(dir.file("herald.db"));
   REQUIRE(store);
@@ -101,4 +101,25 @@ TEST_CASE("ingest: after stop, what was queued is committed and new items are re
   REQUIRE_FALSE(late.ok());
   CHECK(late.error().kind == ErrorKind::temporary);
   CHECK((*store)->count_events() == 100);
+}
+
+// A sender that has its answer and then reads /metrics must find its item
+// counted: the counters move before the item is answered.
+TEST_CASE("ingest: an item is counted before it is answered", "[ingest][threads]") {
+  TempDir dir;
+  auto store = Store::open(dir.file("herald.db"));
+  REQUIRE(store);
+  FakeClock clock;
+  std::atomic<int> committed{0};
+  IngestWriter writer(**store, clock, [&](int n) { committed += n; });
+  std::atomic<int> committed_when_answered{-1};
+  std::atomic<int64_t> items_when_answered{-1};
+  writer.submit({"hooks", "", {bug("LU-1")}}, [&](Expected<IngestOutcome> r) {
+    REQUIRE(r.ok());
+    committed_when_answered = committed.load();
+    items_when_answered = writer.items();
+  });
+  writer.stop();  // the item is answered by now
+  CHECK(committed_when_answered == 1);
+  CHECK(items_when_answered == 1);
 }
