@@ -370,7 +370,8 @@ Batch parse_event_batch(std::string_view body) {
   json j;
   try {
     j = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number too large ("5e448").
     // Without nlohmann's tag and its "last read" excerpt of the input.
     std::string what = e.what();
     if (auto tag = what.find("] "); !what.empty() && what[0] == '[' && tag != std::string::npos)
