@@ -14,7 +14,8 @@ build_pkgs=(
   libtomlplusplus-dev libkainjow-mustache-dev libssl-dev libsystemd-dev
   libhowardhinnant-date-dev
 )
-test_pkgs=( python3 python3-aiosmtpd curl sqlite3 )
+# clang and its runtime libraries build the libFuzzer targets (scripts/fuzz.sh).
+test_pkgs=( python3 python3-aiosmtpd curl sqlite3 clang libclang-rt-14-dev )
 bench_pkgs=( postfix rss2email wrk time )
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
