@@ -273,9 +273,10 @@ void apply_table(Ctx& c, const toml::table& t, std::string_view section,
                  const std::vector<Key<T>>& keys, T& out) {
   const int table_line = static_cast<int>(t.source().begin.line);
   for (const auto& [k, node] : t) {
+    // By value: clang 14 cannot capture a structured binding (the fuzz build uses it).
     c.key_lines[{table_line, std::string(k.str())}] = static_cast<int>(node.source().begin.line);
     auto it = std::find_if(keys.begin(), keys.end(),
-                           [&](const Key<T>& key) { return key.name == k.str(); });
+                           [name = k.str()](const Key<T>& key) { return key.name == name; });
     if (it == keys.end()) {
       c.error(node, "unknown key '" + std::string(k.str()) + "' in " + std::string(section) +
                         suggestion(k.str(), keys));

@@ -34,7 +34,7 @@ class IngestWriter {
  public:
   // The store and clock must outlive the writer. on_commit runs on the writer
   // thread after each commit that stored at least one item, with their number,
-  // before the items are answered.
+  // before those items are answered (as items() and commits() are updated).
   IngestWriter(Store& store, const Clock& clock, std::function<void(int)> on_commit = {});
   // Commits what is queued, then stops the thread.
   ~IngestWriter();

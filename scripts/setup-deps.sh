@@ -14,7 +14,10 @@ build_pkgs=(
   libtomlplusplus-dev libkainjow-mustache-dev libssl-dev libsystemd-dev
   libhowardhinnant-date-dev
 )
-test_pkgs=( python3 python3-aiosmtpd curl sqlite3 debhelper lintian dpkg-dev fakeroot )
+# clang and its runtime libraries build the libFuzzer targets (scripts/fuzz.sh);
+# debhelper, lintian, dpkg-dev and fakeroot build and check the .deb.
+test_pkgs=( python3 python3-aiosmtpd curl sqlite3 clang libclang-rt-14-dev debhelper lintian dpkg-dev
+  fakeroot )
 bench_pkgs=( postfix rss2email wrk time )
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

@@ -15,7 +15,8 @@ using herald::feed::resolve_url;
 
 namespace {
 
-const std::string k_shared_feeds = herald::test::shared_fixtures_dir() + "/feeds/";
+// The public feeds (tests/fixtures/README.md); herald's own beside them.
+const std::string k_public_feeds = herald::test::fixtures_dir() + "/feeds/public/";
 const std::string k_own_feeds = herald::test::fixtures_dir() + "/feeds/";
 
 std::string load(const std::string& path) {
@@ -42,7 +43,7 @@ void replace_once(std::string& s, std::string_view from, std::string_view to) {
   s.replace(pos, from.size(), to);
 }
 
-// Every fixture of the shared folder with what its first entry must be.
+// Every public feed of tests/fixtures/feeds/public with what its first entry must be.
 struct FixtureCase {
   std::string file;
   std::string base_url;
@@ -93,10 +94,10 @@ const std::vector<FixtureCase> k_fixtures = {
 
 }  // namespace
 
-TEST_CASE("feed_parser: every shared fixture parses to its expected first entry", "[feed_parser]") {
+TEST_CASE("feed_parser: every public feed parses to its expected first entry", "[feed_parser]") {
   for (const auto& want : k_fixtures) {
     INFO(want.file);
-    const Feed feed = parse_ok(load(k_shared_feeds + want.file), want.base_url);
+    const Feed feed = parse_ok(load(k_public_feeds + want.file), want.base_url);
     CHECK(feed.format == want.format);
     CHECK(feed.warnings.empty());
     REQUIRE(feed.entries.size() == want.count);
@@ -109,19 +110,18 @@ TEST_CASE("feed_parser: every shared fixture parses to its expected first entry"
   }
 }
 
-TEST_CASE("feed_parser: the fixture table covers every feed in the shared folder",
-          "[feed_parser]") {
+TEST_CASE("feed_parser: the fixture table covers every public feed", "[feed_parser]") {
   std::set<std::string> on_disk, in_table;
-  for (const auto& f : std::filesystem::recursive_directory_iterator(k_shared_feeds))
+  for (const auto& f : std::filesystem::recursive_directory_iterator(k_public_feeds))
     if (f.is_regular_file())
-      on_disk.insert(std::filesystem::relative(f.path(), k_shared_feeds).generic_string());
+      on_disk.insert(std::filesystem::relative(f.path(), k_public_feeds).generic_string());
   for (const auto& want : k_fixtures) in_table.insert(want.file);
   CHECK(on_disk == in_table);
 }
 
 TEST_CASE("feed_parser: GitHub releases Atom feed keeps order, authors and plain summaries",
           "[feed_parser]") {
-  const Feed feed = parse_ok(load(k_shared_feeds + "feedrs_atom_example_6.xml"));
+  const Feed feed = parse_ok(load(k_public_feeds + "feedrs_atom_example_6.xml"));
   CHECK(feed.title == "Release notes from feed-rs");
   CHECK(feed.link == "https://github.com/feed-rs/feed-rs/releases");  // not the rel="self" one
   REQUIRE(feed.entries.size() == 4);
@@ -137,7 +137,7 @@ TEST_CASE("feed_parser: GitHub releases Atom feed keeps order, authors and plain
 }
 
 TEST_CASE("feed_parser: RSS 1.0 items use dc:date and their link as key", "[feed_parser]") {
-  const Feed feed = parse_ok(load(k_shared_feeds + "feedrs_rss_1.0_debian.xml"));
+  const Feed feed = parse_ok(load(k_public_feeds + "feedrs_rss_1.0_debian.xml"));
   CHECK(feed.format == "rss1");
   CHECK(feed.title == "Debian News");
   CHECK(feed.link == "https://www.debian.org/News/");
@@ -149,7 +149,7 @@ TEST_CASE("feed_parser: RSS 1.0 items use dc:date and their link as key", "[feed
 
 TEST_CASE("feed_parser: RSS 2.0 guid permalinks and escaped HTML descriptions", "[feed_parser]") {
   SECTION("kernel.org: a non-permalink guid is the key, not the link") {
-    const Feed feed = parse_ok(load(k_shared_feeds + "feedrs_rss_2.0_kdist.xml"));
+    const Feed feed = parse_ok(load(k_public_feeds + "feedrs_rss_2.0_kdist.xml"));
     CHECK(feed.title == "Latest Linux Kernel Versions");
     REQUIRE(feed.entries.size() == 1);
     CHECK(feed.entries[0].summary ==
@@ -157,7 +157,7 @@ TEST_CASE("feed_parser: RSS 2.0 guid permalinks and escaped HTML descriptions", 
           "full (incremental)");
   }
   SECTION("the RSS 2.0 specification sample: untitled items link to their guid") {
-    const Feed feed = parse_ok(load(k_shared_feeds + "feedrs_rss_2.0_spec_1.xml"));
+    const Feed feed = parse_ok(load(k_public_feeds + "feedrs_rss_2.0_spec_1.xml"));
     REQUIRE(feed.entries.size() == 2);
     CHECK(feed.entries[0].summary == "Joshua Allen: Who loves namespaces?");
     CHECK(feed.entries[1].link ==
@@ -165,7 +165,7 @@ TEST_CASE("feed_parser: RSS 2.0 guid permalinks and escaped HTML descriptions", 
     CHECK(feed.entries[1].updated == 1033350722);  // Mon, 30 Sep 2002 01:52:02 GMT
   }
   SECTION("feedparser's sample: guid key, separate link, author") {
-    const Feed feed = parse_ok(load(k_shared_feeds + "feedparser/docs_rss20.xml"));
+    const Feed feed = parse_ok(load(k_public_feeds + "feedparser/docs_rss20.xml"));
     REQUIRE(feed.entries.size() == 1);
     CHECK(feed.entries[0].summary == "Watch out for nasty tricks");
     CHECK(feed.entries[0].author == "mark@example.org");
@@ -173,7 +173,7 @@ TEST_CASE("feed_parser: RSS 2.0 guid permalinks and escaped HTML descriptions", 
 }
 
 TEST_CASE("feed_parser: relative Atom links resolve against the feed URL", "[feed_parser]") {
-  const std::string doc = load(k_shared_feeds + "feedrs_atom_relative.xml");
+  const std::string doc = load(k_public_feeds + "feedrs_atom_relative.xml");
   const Feed feed = parse_ok(doc, "https://example.com/blog/feed.xml");
   CHECK(feed.link == "https://example.com/blog/");
   CHECK(feed.entries.at(0).link == "https://example.com/blog/2003/12/13/atom03");
@@ -187,7 +187,7 @@ TEST_CASE("feed_parser: relative Atom links resolve against the feed URL", "[fee
 }
 
 TEST_CASE("feed_parser: RSS item links resolve against the item's xml:base", "[feed_parser]") {
-  std::string doc = load(k_shared_feeds + "feedrs_rss_2.0_relurl_1.xml");
+  std::string doc = load(k_public_feeds + "feedrs_rss_2.0_relurl_1.xml");
   replace_once(doc, "<link>https://insanity.industries/post/pareto-optimal-compression/</link>",
                "<link>./</link>");
   replace_once(doc,
@@ -207,7 +207,7 @@ TEST_CASE("feed_parser: RSS item links resolve against the item's xml:base", "[f
 
 TEST_CASE("feed_parser: nested relative xml:base on feed, entry and link", "[feed_parser]") {
   SECTION("feedparser's Atom 0.3 sample") {
-    const Feed feed = parse_ok(load(k_shared_feeds + "feedparser/docs_base.xml"), "");
+    const Feed feed = parse_ok(load(k_public_feeds + "feedparser/docs_base.xml"), "");
     CHECK(feed.link == "http://example.org/index.html");
     CHECK(feed.entries.at(0).summary == "skip to anchor 2 Some content This is anchor 2");
   }
@@ -568,7 +568,7 @@ TEST_CASE("feed_parser: summaries are plain text of at most 2000 bytes", "[feed_
     CHECK(summary == text.substr(0, 1998));
   }
   SECTION("Atom summary wins over content") {
-    const Feed feed = parse_ok(load(k_shared_feeds + "feedparser/docs_atom10.xml"));
+    const Feed feed = parse_ok(load(k_public_feeds + "feedparser/docs_atom10.xml"));
     CHECK(feed.entries.at(0).summary == "Watch out for nasty tricks");
     CHECK(feed.entries.at(0).author == "Mark Pilgrim");
   }
@@ -697,7 +697,7 @@ TEST_CASE("feed_parser: no input crashes it", "[feed_parser]") {
   SECTION("every prefix of real feeds parses or fails cleanly") {
     for (const std::string file :
          {"feedrs_atom_example_6.xml", "feedrs_rss_1.0_debian.xml", "feedparser/docs_base.xml"}) {
-      const std::string doc = load(k_shared_feeds + file);
+      const std::string doc = load(k_public_feeds + file);
       for (size_t n = 0; n <= doc.size(); ++n) {
         auto feed = parse_feed(std::string_view(doc).substr(0, n), "https://e.example/f.xml");
         if (!feed) {

@@ -242,7 +242,7 @@ TEST_CASE("github_source: an issue updated while paging makes the cursor stop be
   CHECK(second->cursor == "2024-05-03T12:00:00Z 12");
 }
 
-TEST_CASE("github_source: the shared GitHub issue fixtures yield their events", "[github_source]") {
+TEST_CASE("github_source: the real GitHub issue fixtures yield their events", "[github_source]") {
   // issues_opened and issues_edited carry issue #1 of Codertocat/Hello-World, created and
   // last updated 2019-05-15T15:20:18Z: one bug.created. The release and security advisory
   // payloads are not issues: the issues API never returns them.
@@ -254,7 +254,7 @@ TEST_CASE("github_source: the shared GitHub issue fixtures yield their events", 
   sc.max_age_ms = 30 * 86'400'000LL;
   for (const char* file : {"issues_opened.payload.json", "issues_edited.payload.json"}) {
     INFO(file);
-    auto text = read_file(herald::test::shared_fixtures_dir() + "/github/" + file);
+    auto text = read_file(herald::test::fixtures_dir() + "/github/" + file);
     REQUIRE(text);
     issues.write("payload.json", *text);
     auto out = make_source(sc, cfg, clock)->poll(SourceState{});

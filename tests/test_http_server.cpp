@@ -49,7 +49,7 @@ TEST_CASE("http_server: a listen address without a host is loopback, never all i
 }
 
 TEST_CASE("http_server: routes get method, path, headers and body; others get 404 and 405",
-          "[http_server]") {
+          "[http_server][threads]") {
   HttpServer server(local());
   InboundRequest seen;
   server.route("POST", "/echo", [&](const InboundRequest& r, Respond respond) {
@@ -78,9 +78,10 @@ TEST_CASE("http_server: routes get method, path, headers and body; others get 40
   CHECK(wrong.headers.find("Allow: POST") != std::string::npos);
 }
 
-TEST_CASE("http_server: a body over the limit is 413, announced or chunked, and the server "
-          "goes on",
-          "[http_server]") {
+TEST_CASE(
+    "http_server: a body over the limit is 413, announced or chunked, and the server "
+    "goes on",
+    "[http_server][threads]") {
   HttpServer server(local(1000));
   std::atomic<int> handled{0};
   server.route("POST", "/in", [&](const InboundRequest& r, Respond respond) {
@@ -108,7 +109,7 @@ TEST_CASE("http_server: a body over the limit is 413, announced or chunked, and 
 }
 
 TEST_CASE("http_server: an answer given later from another thread reaches the client",
-          "[http_server]") {
+          "[http_server][threads]") {
   HttpServer server(local());
   std::vector<std::thread> workers;
   std::mutex mutex;
@@ -134,7 +135,7 @@ TEST_CASE("http_server: an answer given later from another thread reaches the cl
 }
 
 TEST_CASE("http_server: stop answers a request still waiting with 503 and refuses new ones",
-          "[http_server]") {
+          "[http_server][threads]") {
   auto server = std::make_unique<HttpServer>(local());
   std::atomic<bool> waiting{false};
   Respond kept;
@@ -158,7 +159,7 @@ TEST_CASE("http_server: stop answers a request still waiting with 503 and refuse
   CHECK(curl_request("POST", u, "x").status == 0);  // nobody listens any more
 }
 
-TEST_CASE("http_server: a port already in use is a clear error", "[http_server]") {
+TEST_CASE("http_server: a port already in use is a clear error", "[http_server][threads]") {
   HttpServer first(local());
   REQUIRE(first.start().ok());
   HttpServerOptions o = local();

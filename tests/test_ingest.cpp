@@ -23,7 +23,7 @@ Event bug(const std::string& key) {
 }  // namespace
 
 TEST_CASE("ingest: concurrent items are committed in shared transactions and all stored",
-          "[ingest]") {
+          "[ingest][threads]") {
   TempDir dir;
   auto store = Store::open(dir.file("herald.db"));
   REQUIRE(store);
@@ -50,7 +50,7 @@ TEST_CASE("ingest: concurrent items are committed in shared transactions and all
   CHECK(writer.commits() < writer.items());
 }
 
-TEST_CASE("ingest: an answered item is already counted, and on_commit has run", "[ingest]") {
+TEST_CASE("ingest: an answered item is already counted, and on_commit has run", "[ingest][threads]") {
   TempDir dir;
   auto store = Store::open(dir.file("herald.db"));
   REQUIRE(store);
@@ -76,7 +76,7 @@ TEST_CASE("ingest: an answered item is already counted, and on_commit has run", 
   }
 }
 
-TEST_CASE("ingest: a repeated delivery id is answered but stored once", "[ingest]") {
+TEST_CASE("ingest: a repeated delivery id is answered but stored once", "[ingest][threads]") {
   TempDir dir;
   auto store = Store::open(dir.file("herald.db"));
   REQUIRE(store);
@@ -95,7 +95,7 @@ TEST_CASE("ingest: a repeated delivery id is answered but stored once", "[ingest
   CHECK(other->stored);
 }
 
-TEST_CASE("ingest: new_events counts keys not stored before, once per key", "[ingest]") {
+TEST_CASE("ingest: new_events counts keys not stored before, once per key", "[ingest][threads]") {
   TempDir dir;
   auto store = Store::open(dir.file("herald.db"));
   REQUIRE(store);
@@ -111,7 +111,7 @@ TEST_CASE("ingest: new_events counts keys not stored before, once per key", "[in
 }
 
 TEST_CASE("ingest: after stop, what was queued is committed and new items are refused",
-          "[ingest]") {
+          "[ingest][threads]") {
   TempDir dir;
   auto store = Store::open(dir.file("herald.db"));
   REQUIRE(store);

@@ -67,7 +67,7 @@ void write_lu_issues(const test::TempDir& dir) {
   dir.write("page.json", own_json("jira_search_page_v2.json").dump());
   dir.write("restricted.json", own_json("jira_restricted_issue.json").dump());
   auto other =
-      read_file(herald::test::shared_fixtures_dir() + "/jira/mobitel_jira-api-requests_issue.json");
+      read_file(herald::test::fixtures_dir() + "/jira/mobitel_jira-api-requests_issue.json");
   REQUIRE(other);
   auto bbcom = json::parse(*other);
   bbcom["fields"]["updated"] = "2024-05-02T10:00:00.000+0000";
@@ -492,7 +492,7 @@ TEST_CASE("jira_source: one poll reads at most 100 pages, the rest comes next po
   CHECK(second->events.back().key == "jira:LU-20104:2024-05-02T11:44:00Z");
 }
 
-TEST_CASE("jira_source: every shared Jira issue fixture yields its events through the search",
+TEST_CASE("jira_source: every real Jira issue fixture yields its events through the search",
           "[jira_source]") {
   // Expected from each file's own dates, read by hand: bug.created at "created" when
   // it is later than the window start, then bug.updated (bug.resolved when a resolution
@@ -531,7 +531,7 @@ TEST_CASE("jira_source: every shared Jira issue fixture yields its events throug
   sc.max_age_ms = 3 * 365 * 86'400'000LL;  // the window starts 2017-01-01
   for (const auto& c : cases) {
     INFO(c.file);
-    auto text = read_file(herald::test::shared_fixtures_dir() + "/jira/" + c.file);
+    auto text = read_file(herald::test::fixtures_dir() + "/jira/" + c.file);
     REQUIRE(text);
     issues.write("issue.json", *text);
     auto out = make_source(sc, cfg, clock)->poll(SourceState{});

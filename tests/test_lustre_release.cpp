@@ -15,7 +15,7 @@ using namespace herald::lustre;
 namespace {
 
 std::string fixture(const std::string& name) {
-  auto text = read_file(herald::test::shared_fixtures_dir() + "/lustre/" + name);
+  auto text = read_file(herald::test::fixtures_dir() + "/lustre/" + name);
   REQUIRE(text);
   return *text;
 }

@@ -289,7 +289,7 @@ TEST_CASE("mail_message: invalid extra headers and addresses are rejected", "[ma
 TEST_CASE("mail_message: every line ends in CRLF, is at most 998 octets, headers are 7-bit",
           "[mail_message]") {
   auto spec = sample_spec();
-  auto changelog = read_file(herald::test::shared_fixtures_dir() + "/lustre/ChangeLog.b2_15");
+  auto changelog = read_file(herald::test::fixtures_dir() + "/lustre/ChangeLog.b2_15");
   REQUIRE(changelog);
   spec.text_body = *changelog;                                   // real text, LF line ends
   spec.html_body = "<pre>" + std::string(5000, 'x') + "</pre>";  // one 5000-octet line
@@ -362,7 +362,7 @@ TEST_CASE("mail_message: a quoted display name keeps its specials", "[mail_messa
 TEST_CASE("mail_message: text and HTML parts decode back to the original UTF-8 text",
           "[mail_message]") {
   auto spec = sample_spec();
-  auto changelog = read_file(herald::test::shared_fixtures_dir() + "/lustre/ChangeLog.b2_15");
+  auto changelog = read_file(herald::test::fixtures_dir() + "/lustre/ChangeLog.b2_15");
   REQUIRE(changelog);
   spec.text_body = changelog->substr(0, 4000) + "\nGr\u00fc\u00dfe \u2713\r\nend";
   auto msg = parse(compose_ok(spec));

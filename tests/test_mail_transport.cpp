@@ -111,7 +111,7 @@ std::string crlf(const std::string& text) {
 // A release announcement with the head of the real Lustre 2.15 ChangeLog as
 // its body, plus lines that SMTP must dot-stuff.
 std::string announcement(const std::string& message_id) {
-  auto changelog = herald::read_file(herald::test::shared_fixtures_dir() + "/lustre/ChangeLog.b2_15");
+  auto changelog = herald::read_file(herald::test::fixtures_dir() + "/lustre/ChangeLog.b2_15");
   REQUIRE(changelog);
   std::string head = changelog->substr(0, changelog->find("\n\n", 200));
   std::string headers =

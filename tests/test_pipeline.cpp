@@ -6,6 +6,7 @@
 #include <deque>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "daemon/pipeline.hpp"
 #include "daemon/util.hpp"
@@ -40,6 +41,23 @@ struct ScriptedSink final : Sink {
   std::string describe() const override { return "scripted"; }
 };
 
+// Records, on the lane's own thread, what it was given; one per lane, so
+// nothing is shared between lanes but what the pipeline shares.
+struct LaneSink final : Sink {
+  std::vector<std::string> keys;
+  std::set<std::thread::id> threads;
+  std::vector<DeliveryResult> deliver_batch(const std::vector<OutboxItem>& items) override {
+    threads.insert(std::this_thread::get_id());
+    std::vector<DeliveryResult> out;
+    for (const auto& it : items) {
+      keys.push_back(it.idempotency_key);
+      out.push_back(DeliveryResult::ok("250 ok"));
+    }
+    return out;
+  }
+  std::string describe() const override { return "lane"; }
+};
+
 const char* k_feed = R"(<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">
   <id>tag:example,2025:tags</id><title>tags</title><updated>2025-12-29T19:15:44-05:00</updated>
@@ -66,7 +84,9 @@ struct Fixture {
   std::unique_ptr<Store> store;
   std::unique_ptr<Pipeline> pipeline;
 
-  explicit Fixture(const std::string& extra_config = "") {
+  // connections is [mail] max_connections; sinks, when given, replaces the scripted sink.
+  explicit Fixture(const std::string& extra_config = "", int connections = 1,
+                   SinkFactory sinks = nullptr) {
     dir.write("tags.atom", k_feed);
     std::string text = R"(
 [herald]
@@ -74,7 +94,8 @@ database = "h.db"
 [mail]
 from = "Lustre announcements <announce@lists.example.org>"
 domain = "lists.example.org"
-max_connections = 1
+max_connections = )" + std::to_string(connections) +
+                       R"(
 [delivery]
 max_age = "1d"
 backoff_initial = "1m"
@@ -86,7 +107,8 @@ name = "tags"
 kind = "feed"
 url = "tags.atom"
 release_model = "lustre"
-changelog = [")" + herald::test::shared_fixtures_dir() + R"(/lustre/ChangeLog.b2_15"]
+changelog = [")" + herald::test::fixtures_dir() +
+                       R"(/lustre/ChangeLog.b2_15"]
 [[destination]]
 name = "discuss"
 to = ["lustre-discuss@lists.example.org"]
@@ -108,14 +130,16 @@ to = ["testers"]
     store = std::move(*Store::open(cfg.config->database));
     auto templates = Templates::load(cfg.config->bundled_templates, "");
     REQUIRE(templates);
+    if (!sinks)
+      sinks = [this] {
+        auto s = std::make_unique<ScriptedSink>();
+        s->mutex = &mutex;
+        s->script = &script;
+        s->seen = &seen;
+        return s;
+      };
     pipeline = std::make_unique<Pipeline>(*cfg.config, std::move(*templates), *store, clock,
-                                          [this] {
-                                            auto s = std::make_unique<ScriptedSink>();
-                                            s->mutex = &mutex;
-                                            s->script = &script;
-                                            s->seen = &seen;
-                                            return s;
-                                          });
+                                          std::move(sinks));
   }
   RunReport cycle(bool force = true) {
     RunReport r;
@@ -159,6 +183,32 @@ TEST_CASE("pipeline: GA releases go to the list, RCs to testers, dev builds nowh
   // text is checked decoded in the end-to-end tests). The event carries it:
   auto rows = f.store->outbox_rows("", 10);
   CHECK(rows.size() == 3);
+}
+
+// The lanes of deliver_due run on their own threads (run under ThreadSanitizer
+// by scripts/test.sh).
+TEST_CASE("pipeline: with three connections the due deliveries are shared by three lanes",
+          "[pipeline][threads]") {
+  std::vector<LaneSink*> lanes;  // owned by the pipeline; created on the calling thread
+  Fixture f("", 3, [&lanes] {
+    auto s = std::make_unique<LaneSink>();
+    lanes.push_back(s.get());
+    return s;
+  });
+  auto r = f.cycle();
+  CHECK(r.deliveries_created == 3);
+  CHECK(r.delivered == 3);
+  REQUIRE(lanes.size() == 3);
+  std::set<std::string> keys;
+  std::set<std::thread::id> threads;
+  for (const auto* lane : lanes) {
+    CHECK(lane->keys.size() == 1);  // lane i takes items i, i + 3, ...
+    keys.insert(lane->keys.begin(), lane->keys.end());
+    threads.insert(lane->threads.begin(), lane->threads.end());
+  }
+  CHECK(keys.size() == 3);
+  CHECK(threads.size() == 3);
+  CHECK(f.store->outbox_rows("delivered", 10).size() == 3);
 }
 
 TEST_CASE("pipeline: a second poll of the same feed sends nothing", "[pipeline]") {

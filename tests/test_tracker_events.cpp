@@ -17,8 +17,8 @@ namespace {
 
 const std::string k_jira_base = "https://jira.test-example.ru/jira";
 
-std::string shared(const std::string& path) {
-  auto text = read_file(herald::test::shared_fixtures_dir() + "/" + path);
+std::string fixture(const std::string& path) {
+  auto text = read_file(herald::test::fixtures_dir() + "/" + path);
   REQUIRE(text);
   return *text;
 }
@@ -114,7 +114,7 @@ TEST_CASE("tracker_events: Jira priorities map to severities", "[tracker_events]
 }
 
 TEST_CASE("tracker_events: Jira issue_created webhook gives bug.created", "[tracker_events]") {
-  auto body = shared("jira/mobitel_webhooks_issue_created.json");
+  auto body = fixture("jira/mobitel_webhooks_issue_created.json");
   auto r = events_from_jira_webhook(body, "lu-jira", k_jira_base);
   REQUIRE(r.ok());
   const Event& e = only_event(*r);
@@ -150,7 +150,7 @@ TEST_CASE("tracker_events: Jira issue_created webhook gives bug.created", "[trac
 TEST_CASE("tracker_events: Jira issue_updated webhooks list the significant changes",
           "[tracker_events]") {
   SECTION("generic update: status change, description is noise, key change") {
-    auto r = events_from_jira_webhook(shared("jira/mobitel_webhooks_issue_updated_generic.json"),
+    auto r = events_from_jira_webhook(fixture("jira/mobitel_webhooks_issue_updated_generic.json"),
                                       "lu-jira", k_jira_base);
     REQUIRE(r.ok());
     const Event& e = only_event(*r);
@@ -171,7 +171,7 @@ TEST_CASE("tracker_events: Jira issue_updated webhooks list the significant chan
   }
   SECTION("assignment") {
     auto r = events_from_jira_webhook(
-        shared("jira/mobitel_webhooks_issue_updated_issue-assigned.json"), "lu-jira", "");
+        fixture("jira/mobitel_webhooks_issue_updated_issue-assigned.json"), "lu-jira", "");
     REQUIRE(r.ok());
     const Event& e = only_event(*r);
     CHECK(e.kind == "bug.updated");
@@ -186,8 +186,8 @@ TEST_CASE("tracker_events: Jira issue_updated webhooks list the significant chan
     CHECK(e.attributes.at("issue_event_type") == "issue_assigned");
   }
   SECTION("move to another project: type, project, status and key; Workflow is noise") {
-    auto r = events_from_jira_webhook(shared("jira/mobitel_webhooks_issue_updated_move-issue.json"),
-                                      "lu-jira", "");
+    auto r = events_from_jira_webhook(
+        fixture("jira/mobitel_webhooks_issue_updated_move-issue.json"), "lu-jira", "");
     REQUIRE(r.ok());
     const Event& e = only_event(*r);
     CHECK(e.kind == "bug.updated");
@@ -198,7 +198,7 @@ TEST_CASE("tracker_events: Jira issue_updated webhooks list the significant chan
     CHECK(e.attributes.at("assignee") == "");
   }
   SECTION("the same instant written in another offset gives the same key") {
-    auto j = json::parse(shared("jira/mobitel_webhooks_issue_updated_generic.json"));
+    auto j = json::parse(fixture("jira/mobitel_webhooks_issue_updated_generic.json"));
     j["issue"]["fields"]["updated"] = "2017-12-25T13:33:21.208+0000";
     auto r = events_from_jira_webhook(j.dump(), "lu-jira", "");
     REQUIRE(r.ok());
@@ -207,7 +207,7 @@ TEST_CASE("tracker_events: Jira issue_updated webhooks list the significant chan
 }
 
 TEST_CASE("tracker_events: Jira webhook resolution, noise and comments", "[tracker_events]") {
-  auto j = json::parse(shared("jira/mobitel_webhooks_issue_updated_issue-assigned.json"));
+  auto j = json::parse(fixture("jira/mobitel_webhooks_issue_updated_issue-assigned.json"));
 
   SECTION("status to Resolved with a resolution gives bug.resolved") {
     j["changelog"]["items"] =
@@ -268,7 +268,7 @@ TEST_CASE("tracker_events: Jira webhook resolution, noise and comments", "[track
 
 TEST_CASE("tracker_events: Jira comment_created without the issue's security field is ignored",
           "[tracker_events]") {
-  auto body = shared("jira/mobitel_webhooks_comment_created.json");
+  auto body = fixture("jira/mobitel_webhooks_comment_created.json");
   auto r = events_from_jira_webhook(body, "lu-jira", "");
   REQUIRE(r.ok());
   CHECK(r->events.empty());
@@ -276,7 +276,7 @@ TEST_CASE("tracker_events: Jira comment_created without the issue's security fie
 
   SECTION("with a full public issue it is a comment update") {
     auto j = json::parse(body);
-    auto issue = json::parse(shared("jira/mobitel_jira-api-requests_issue.json"));
+    auto issue = json::parse(fixture("jira/mobitel_jira-api-requests_issue.json"));
     j["issue"] = issue;  // fields.security is null there
     auto r2 = events_from_jira_webhook(j.dump(), "lu-jira", "");
     REQUIRE(r2.ok());
@@ -289,7 +289,7 @@ TEST_CASE("tracker_events: Jira comment_created without the issue's security fie
 }
 
 TEST_CASE("tracker_events: Jira REST issues without changelog", "[tracker_events]") {
-  auto issue = json::parse(shared("jira/mobitel_jira-api-requests_issue.json"));
+  auto issue = json::parse(fixture("jira/mobitel_jira-api-requests_issue.json"));
   SECTION("no cursor: creation, then the update with its comments") {
     auto r = events_from_jira_issue(issue, "lu-jira", k_jira_base);
     REQUIRE(r.ok());
@@ -321,7 +321,7 @@ TEST_CASE("tracker_events: Jira REST issues without changelog", "[tracker_events
     CHECK(r->events.empty());
   }
   SECTION("the rendered variant") {
-    auto rendered = json::parse(shared("jira/mobitel_jira-api-requests_issue-rendered.json"));
+    auto rendered = json::parse(fixture("jira/mobitel_jira-api-requests_issue-rendered.json"));
     auto r = events_from_jira_issue(rendered, "lu-jira", "", 1544400000);
     REQUIRE(r.ok());
     const Event& e = only_event(*r);
@@ -543,7 +543,7 @@ TEST_CASE("tracker_events: a Jira issue with a security level is never published
 }
 
 TEST_CASE("tracker_events: GitHub issues webhooks", "[tracker_events]") {
-  auto opened = shared("github/issues_opened.payload.json");
+  auto opened = fixture("github/issues_opened.payload.json");
   auto r = events_from_github_webhook("issues", opened, "gh");
   REQUIRE(r.ok());
   const Event& e = only_event(*r);
@@ -562,13 +562,13 @@ TEST_CASE("tracker_events: GitHub issues webhooks", "[tracker_events]") {
 
   SECTION("edited with an empty changes object is noise") {
     auto edited =
-        events_from_github_webhook("issues", shared("github/issues_edited.payload.json"), "gh");
+        events_from_github_webhook("issues", fixture("github/issues_edited.payload.json"), "gh");
     REQUIRE(edited.ok());
     CHECK(edited->events.empty());
     CHECK(edited->noise == 1);
   }
   SECTION("edited title") {
-    auto j = json::parse(shared("github/issues_edited.payload.json"));
+    auto j = json::parse(fixture("github/issues_edited.payload.json"));
     j["changes"] = {{"title", {{"from", "Speling error"}}}};
     auto edited = events_from_github_webhook("issues", j.dump(), "gh");
     REQUIRE(edited.ok());
@@ -614,7 +614,7 @@ TEST_CASE("tracker_events: GitHub issues webhooks", "[tracker_events]") {
 
 TEST_CASE("tracker_events: GitHub release webhooks", "[tracker_events]") {
   auto published =
-      events_from_github_webhook("release", shared("github/release_published.payload.json"), "gh");
+      events_from_github_webhook("release", fixture("github/release_published.payload.json"), "gh");
   REQUIRE(published.ok());
   const Event& ga = only_event(*published);
   CHECK(ga.kind == "release.published");
@@ -628,7 +628,7 @@ TEST_CASE("tracker_events: GitHub release webhooks", "[tracker_events]") {
   CHECK(ga.tags.at("project") == "Codertocat/Hello-World");
 
   auto pre = events_from_github_webhook("release",
-                                        shared("github/release_prereleased.payload.json"), "gh");
+                                        fixture("github/release_prereleased.payload.json"), "gh");
   REQUIRE(pre.ok());
   const Event& rc = only_event(*pre);
   CHECK(rc.kind == "release.published");
@@ -638,7 +638,7 @@ TEST_CASE("tracker_events: GitHub release webhooks", "[tracker_events]") {
   CHECK(rc.tags.at("prerelease") == "yes");
 
   SECTION("other release actions and drafts are ignored") {
-    auto j = json::parse(shared("github/release_published.payload.json"));
+    auto j = json::parse(fixture("github/release_published.payload.json"));
     j["action"] = "edited";
     auto edited = events_from_github_webhook("release", j.dump(), "gh");
     REQUIRE(edited.ok());
@@ -654,7 +654,7 @@ TEST_CASE("tracker_events: GitHub release webhooks", "[tracker_events]") {
 
 TEST_CASE("tracker_events: GitHub security advisory webhook", "[tracker_events]") {
   auto r = events_from_github_webhook(
-      "security_advisory", shared("github/security_advisory_published.payload.json"), "gh");
+      "security_advisory", fixture("github/security_advisory_published.payload.json"), "gh");
   REQUIRE(r.ok());
   const Event& e = only_event(*r);
   CHECK(e.kind == "security.advisory");
@@ -723,8 +723,8 @@ TEST_CASE("tracker_events: GitHub REST issues list tells pull requests apart", "
 }
 
 TEST_CASE("tracker_events: GitLab issue webhooks", "[tracker_events]") {
-  auto created =
-      events_from_gitlab_webhook(shared("gitlab/mobitel_webhooks_gitlab_issue_created.json"), "gl");
+  auto created = events_from_gitlab_webhook(
+      fixture("gitlab/mobitel_webhooks_gitlab_issue_created.json"), "gl");
   REQUIRE(created.ok());
   const Event& c = only_event(*created);
   CHECK(c.kind == "bug.created");
@@ -737,8 +737,8 @@ TEST_CASE("tracker_events: GitLab issue webhooks", "[tracker_events]") {
   CHECK(c.summary == "Test description");
   CHECK(c.attributes.at("assignee") == "Петров Петр Петрович");
 
-  auto updated =
-      events_from_gitlab_webhook(shared("gitlab/mobitel_webhooks_gitlab_issue_updated.json"), "gl");
+  auto updated = events_from_gitlab_webhook(
+      fixture("gitlab/mobitel_webhooks_gitlab_issue_updated.json"), "gl");
   REQUIRE(updated.ok());
   const Event& u = only_event(*updated);
   CHECK(u.kind == "bug.updated");
@@ -749,14 +749,14 @@ TEST_CASE("tracker_events: GitLab issue webhooks", "[tracker_events]") {
   CHECK(u.attributes.at("changes").at(0).at("to") == "Test issue 2 updated");
 
   SECTION("close gives bug.resolved") {
-    auto j = json::parse(shared("gitlab/mobitel_webhooks_gitlab_issue_updated.json"));
+    auto j = json::parse(fixture("gitlab/mobitel_webhooks_gitlab_issue_updated.json"));
     j["object_attributes"]["action"] = "close";
     auto r = events_from_gitlab_webhook(j.dump(), "gl");
     REQUIRE(r.ok());
     CHECK(only_event(*r).kind == "bug.resolved");
   }
   SECTION("an update of noise fields only makes no event") {
-    auto j = json::parse(shared("gitlab/mobitel_webhooks_gitlab_issue_updated.json"));
+    auto j = json::parse(fixture("gitlab/mobitel_webhooks_gitlab_issue_updated.json"));
     j["changes"].erase("title");
     auto r = events_from_gitlab_webhook(j.dump(), "gl");
     REQUIRE(r.ok());
@@ -764,7 +764,7 @@ TEST_CASE("tracker_events: GitLab issue webhooks", "[tracker_events]") {
     CHECK(r->noise == 1);
   }
   SECTION("a confidential issue is restricted") {
-    auto j = json::parse(shared("gitlab/mobitel_webhooks_gitlab_issue_created.json"));
+    auto j = json::parse(fixture("gitlab/mobitel_webhooks_gitlab_issue_created.json"));
     j["object_attributes"]["confidential"] = true;
     j["object_attributes"]["title"] = "EMBARGOED title";
     auto r = events_from_gitlab_webhook(j.dump(), "gl");
@@ -781,7 +781,7 @@ TEST_CASE("tracker_events: GitLab issue webhooks", "[tracker_events]") {
 }
 
 TEST_CASE("tracker_events: GitLab REST issue", "[tracker_events]") {
-  auto issue = json::parse(shared("gitlab/mobitel_gitlab-api-requests_issue.json"));
+  auto issue = json::parse(fixture("gitlab/mobitel_gitlab-api-requests_issue.json"));
   auto r = events_from_gitlab_issue(issue, "gl", "", 1589932800);
   REQUIRE(r.ok());
   const Event& e = only_event(*r);

@@ -24,7 +24,7 @@ HERALD = os.environ.get("HERALD_BIN") or os.path.join(
 SRC = os.environ.get("HERALD_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 PY = "/usr/bin/python3"
-SHARED = os.path.join(SRC, "..", "shared", "fixtures")
+FIXTURES = os.path.join(SRC, "tests", "fixtures")
 
 
 def free_port():

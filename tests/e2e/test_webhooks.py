@@ -3,7 +3,7 @@
 SMTP server of tests/tools/smtp_server.py.
 
 Fixtures: the real Jira, GitHub and GitLab webhook payloads of
-shared/fixtures, and tests/fixtures/tracker/jira_restricted_issue.json (an
+tests/fixtures/{jira,github,gitlab}, and tests/fixtures/tracker/jira_restricted_issue.json (an
 issue with a security level) wrapped in a Jira webhook envelope.
 """
 import hashlib
@@ -70,7 +70,7 @@ to = ["developers"]
 
 
 def fixture(path):
-    with open(os.path.join(harness.SHARED, path), "rb") as f:
+    with open(os.path.join(harness.FIXTURES, path), "rb") as f:
         return f.read()
 
 

@@ -12,9 +12,4 @@ const std::string& fixtures_dir() {
   return dir;
 }
 
-const std::string& shared_fixtures_dir() {
-  static const std::string dir = HERALD_SHARED_FIXTURES;
-  return dir;
-}
-
 }  // namespace herald::test

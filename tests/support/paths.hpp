@@ -9,9 +9,7 @@ namespace herald::test {
 
 // The repository's top folder.
 const std::string& source_dir();
-// tests/fixtures.
+// tests/fixtures: everything the tests read (provenance in its README.md).
 const std::string& fixtures_dir();
-// The shared fixtures folder beside the repository.
-const std::string& shared_fixtures_dir();
 
 }  // namespace herald::test
