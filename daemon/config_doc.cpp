@@ -64,10 +64,16 @@ const std::vector<KeyDoc>& config_key_docs() {
        "A file holding the SMTP AUTH password (surrounding white space ignored)."},
       {"mail", "ca_file", "path", "", "CA bundle to verify the relay's certificate with."},
       {"mail", "verify_peer", "boolean", "true", "Verify the relay's TLS certificate and name."},
-      {"mail", "timeout", "duration", "60s", "The longest an SMTP transaction may take."},
+      {"mail", "timeout", "duration", "60s",
+       "The longest an SMTP transaction may take up to the end of the message data."},
+      {"mail", "data_timeout", "duration", "10m",
+       "How long the answer to the end of the message data (the final dot) is waited for, as "
+       "RFC 5321 4.5.3.2.6 says: the server has the message by then, and giving up would send "
+       "it twice."},
       {"mail", "connect_timeout", "duration", "10s", "The longest a connection may take."},
       {"mail", "max_connections", "integer 1-32", "2",
-       "Parallel SMTP connections, each reused across the messages of a batch."},
+       "Delivery lanes per destination: parallel SMTP connections, each reused across messages. "
+       "A slow or hung server holds up only its own destination's lanes."},
       {"mail", "maildir", "path", "var/Maildir",
        "The Maildir written when smtp_url is not set (tmp/, new/, cur/ are created)."},
 
@@ -76,7 +82,9 @@ const std::vector<KeyDoc>& config_key_docs() {
       {"delivery", "backoff_initial", "duration", "1m",
        "The first retry delay; it doubles per attempt. Never below a server's Retry-After."},
       {"delivery", "backoff_max", "duration", "6h", "The longest retry delay."},
-      {"delivery", "batch", "integer 1-100000", "200", "Outbox rows taken per delivery round."},
+      {"delivery", "batch", "integer 1-100000", "16",
+       "Outbox rows a delivery lane claims (leases) at once; each outcome is recorded before "
+       "the next send."},
 
       {"lustre", "lts_branches", "list of strings", "[\"2.15\"]",
        "Branches whose releases are announced as long-term support (LTS)."},
@@ -84,6 +92,26 @@ const std::vector<KeyDoc>& config_key_docs() {
       {"lustre", "rc", "string", "testing", "Audience tag of release candidates."},
       {"lustre", "dev", "string", "none",
        "Audience tag of development builds (x.y.50 to x.y.99); none = recorded, not announced."},
+      {"lustre", "download_url", "URL template", "",
+       "Where a GA release is downloaded, with {version} and {branch} replaced, e.g. "
+       "https://downloads.whamcloud.com/public/lustre/lustre-{version}/. Unset: no line."},
+      {"lustre", "release_notes_url", "URL template", "",
+       "A GA release's notes, e.g. https://wiki.lustre.org/Lustre_{version}_Changelog. Unset: no "
+       "line."},
+      {"lustre", "report_url", "URL template", "",
+       "Where to report problems, shown with GA releases and release candidates. Unset: no line."},
+      {"lustre", "lts_interop", "table of branch = release", "{}",
+       "For the first GA release of a new branch: the LTS release it interoperates with, e.g. "
+       "{ \"2.17\" = \"2.15.8\" }, named in its upgrade note."},
+      {"lustre", "tracker", "source name", "",
+       "The kind = \"jira\" source that looks up the tickets fixed in a GA release; unset: the "
+       "first Jira source."},
+      {"lustre", "fixed_jql", "JQL template", "project = LU AND fixVersion = \"Lustre {version}\"",
+       "The search for the tickets fixed in a release; empty: no lookup."},
+      {"lustre", "fixed_max", "integer 0-1000", "20",
+       "Tickets listed at most; the total and a link to the whole search follow."},
+      {"lustre", "fixed_timeout", "duration", "10s",
+       "The whole lookup's bound: past it the announcement goes out without the list."},
 
       {"source", "name", "string", "", "Required, unique; names the source in logs and metrics."},
       {"source", "kind", "feed | jira | github | jira-webhook | github-webhook | gitlab-webhook",
@@ -159,6 +187,13 @@ const std::vector<KeyDoc>& config_key_docs() {
        "Bearer token of /api/v1/*, literally or as \"env:NAME\". Unset: the API is disabled."},
       {"http", "api_token_file", "path", "", "A file holding the API token."},
       {"http", "threads", "integer 1-64", "2", "HTTP worker threads."},
+      {"http", "max_connections", "integer 1-100000", "1000",
+       "Connections open at once; beyond, new ones are closed at once."},
+      {"http", "max_connections_per_ip", "integer", "64",
+       "Connections from one client address; 0 = no limit."},
+      {"http", "read_timeout", "duration", "10s",
+       "A request whose headers and body have not all arrived by then is cut off, however "
+       "steadily it trickles; 0 = none."},
 
       {"digest", "name", "string", "", "Required, unique; keys the digest's windows."},
       {"digest", "schedule", "cron or @daily | @weekly", "",

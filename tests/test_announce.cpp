@@ -18,6 +18,9 @@
 using namespace herald;
 using herald::test::TempDir;
 
+// A configuration must watch something: the keys under test, then one feed.
+constexpr const char* k_a_source = "\n[[source]]\nname = \"tags\"\nkind = \"feed\"\nurl = \"tags.atom\"\n";
+
 namespace {
 
 const std::string k_bundled = herald::test::source_dir() + "/templates";
@@ -111,7 +114,7 @@ TEST_CASE("announce: the HTML title is the announcement's subject, not the tag",
 namespace {
 
 Config lustre_config(const std::string& lustre_keys) {
-  auto r = parse_config("[lustre]\n" + lustre_keys, "/tmp/herald.toml");
+  auto r = parse_config("[lustre]\n" + lustre_keys + k_a_source, "/tmp/herald.toml");
   for (const auto& e : r.errors) FAIL(e.to_string());
   REQUIRE(r.config);
   return *r.config;
@@ -182,7 +185,7 @@ TEST_CASE("announce: [lustre] link templates must be http(s) URLs with known pla
   auto r = parse_config(
       "[lustre]\ndownload_url = \"ftp://example.org/{version}\"\n"
       "release_notes_url = \"https://wiki.lustre.org/{release}\"\n"
-      "report_url = \"https://x/ \\\"y\"\n",
+      "report_url = \"https://x/ \\\"y\"\n" + std::string(k_a_source),
       "h.toml");
   REQUIRE(r.errors.size() == 3);
   CHECK(r.errors[0].to_string() ==
@@ -259,7 +262,7 @@ TEST_CASE(
   SECTION("check-config: branches and GA releases only") {
     auto r = parse_config(
         "[lustre]\nlts_interop = { \"2.x\" = \"2.15.8\", \"2.18\" = "
-        "\"2.15.50\", \"2.19\" = \"2.15\" }\n",
+        "\"2.15.50\", \"2.19\" = \"2.15\" }\n" + std::string(k_a_source),
         "h.toml");
     REQUIRE(r.errors.size() == 3);
     std::string all;

@@ -310,24 +310,27 @@ TEST_CASE("config: a missing file, a directory or a huge file is named without a
 
 TEST_CASE("config: [http] connection limits and read timeout, their defaults and bounds",
           "[config]") {
-  auto d = parse_config("[http]\nlisten = \"8080\"\n", "h.toml");
+  // api_token: the event API is something to watch, so the file is valid without a source.
+  auto d = parse_config("[http]\nlisten = \"8080\"\napi_token = \"t\"\n", "h.toml");
   REQUIRE(d.config);
   CHECK(d.config->http.max_connections == 1000);
   CHECK(d.config->http.max_connections_per_ip == 64);
   CHECK(d.config->http.read_timeout_ms == 10'000);
   auto set = parse_config(
-      "[http]\nlisten = \"8080\"\nmax_connections = 200\nmax_connections_per_ip = 0\n"
-      "read_timeout = \"2s\"\n",
+      "[http]\nlisten = \"8080\"\napi_token = \"t\"\nmax_connections = 200\n"
+      "max_connections_per_ip = 0\nread_timeout = \"2s\"\n",
       "h.toml");
   REQUIRE(set.config);
   CHECK(set.config->http.max_connections == 200);
   CHECK(set.config->http.max_connections_per_ip == 0);
   CHECK(set.config->http.read_timeout_ms == 2000);
-  auto bad = parse_config("[http]\nlisten = \"8080\"\nmax_connections = 0\nread_timeout = \"2h\"\n",
-                          "h.toml");
+  auto bad = parse_config(
+      "[http]\nlisten = \"8080\"\napi_token = \"t\"\nmax_connections = 0\n"
+      "read_timeout = \"2h\"\n",
+      "h.toml");
   REQUIRE(bad.errors.size() == 2);
-  CHECK(bad.errors[0].line == 3);
+  CHECK(bad.errors[0].line == 4);
   CHECK(bad.errors[0].message == "'max_connections' must be between 1 and 100000");
-  CHECK(bad.errors[1].line == 4);
+  CHECK(bad.errors[1].line == 5);
   CHECK(bad.errors[1].message == "'read_timeout' must be at most 1h");
 }

@@ -102,7 +102,7 @@ class Preview(unittest.TestCase):
         b = harness.herald("preview", "bug.created", "--destination", "testers",
                            "--config", self.cfg)
         self.assertEqual(b.returncode, 0, b.stderr)
-        self.assertIn(b"Subject: [testing] LU-18123: ldlm: lock cancel races", b.stdout)
+        self.assertIn(b"Subject: [testing] Created: LU-18123: ldlm: lock cancel races", b.stdout)
         u = harness.herald("preview", "no.such.kind", "--config", self.cfg)
         self.assertEqual(u.returncode, 1)
         self.assertIn(b"release.published", u.stderr)
