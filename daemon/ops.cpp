@@ -341,9 +341,11 @@ int run_status(const Config& cfg) {
   for (const auto& d : cfg.destinations) by_dest[d.name];
   for (const auto& r : *rows) by_dest[r.first][r.second] = r.count;
   for (const auto& [dest, states] : by_dest) {
-    auto n = [&](const char* s) {
-      auto it = states.find(s);
-      return static_cast<long long>(it == states.end() ? 0 : it->second);
+    // By reference through an init-capture: clang 14 (the fuzz build) cannot
+    // capture a structured binding.
+    auto n = [&by_state = states](const char* s) {
+      auto it = by_state.find(s);
+      return static_cast<long long>(it == by_state.end() ? 0 : it->second);
     };
     std::printf("  %-24s pending %lld  delivered %lld  dead %lld%s\n", dest.c_str(), n("pending"),
                 n("delivered"), n("dead"), cfg.destination(dest) ? "" : "  (not configured)");
