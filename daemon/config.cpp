@@ -791,7 +791,8 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
     root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     result.errors.push_back(
-        {path, static_cast<int>(e.source().begin.line), std::string(e.description())});
+        // The parser may quote what it saw, a line break included: one line.
+        {path, static_cast<int>(e.source().begin.line), one_line(e.description())});
     return result;
   }
   for (const auto& [k, node] : root) {

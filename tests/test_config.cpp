@@ -334,3 +334,13 @@ TEST_CASE("config: [http] connection limits and read timeout, their defaults and
   CHECK(bad.errors[1].line == 5);
   CHECK(bad.errors[1].message == "'read_timeout' must be at most 1h");
 }
+
+// Found by the configuration fuzz target: toml++ quotes what it saw, which
+// may be a line break, and an error is one line.
+TEST_CASE("config: a TOML syntax error is reported on one line", "[config]") {
+  auto r = parse_config("[http]\nthreads = t\n", "h.toml");
+  REQUIRE(r.errors.size() == 1);
+  const std::string text = r.errors[0].to_string();
+  CHECK(text.find_first_of("\r\n") == std::string::npos);
+  CHECK(text.rfind("h.toml:2: ", 0) == 0);
+}
