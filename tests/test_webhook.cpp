@@ -207,6 +207,9 @@ TEST_CASE("webhook: an event batch is validated event by event", "[webhook]") {
         {R"([{"key":"a","kind":"x","tags":{"b":2}}])", 0, "tags.b must be a string"},
         {R"([{"key":"a","kind":"x","time":"yesterday"}])", 0,
          "time is not an RFC 3339 date with a zone"},
+        // Found by the event API fuzz target: a date before 1970 is a negative time.
+        {R"([{"key":"a","kind":"x","time":"1012-06-10T16:44:11-06:00"}])", 0,
+         "time must not be before 1970"},
         {R"([{"key":"a","kind":"x","colour":"red"}])", 0, "unknown field 'colour'"},
         {R"([{"key":"a","kind":"x"},{"key":"b","kind":"x"},7])", 2,
          "an event must be an object, not number"},

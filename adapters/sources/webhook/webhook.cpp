@@ -143,6 +143,7 @@ Expected<Event> parse_event(json& e) {
     } else if (t->is_string()) {
       auto parsed = tracker::parse_jira_time(t->get_ref<const std::string&>());
       if (!parsed) return bad_input("time is not an RFC 3339 date with a zone");
+      if (*parsed < 0) return bad_input("time must not be before 1970");
       ev.time = *parsed;
     } else {
       return bad_input("time must be Unix seconds or an RFC 3339 date");
