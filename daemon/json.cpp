@@ -20,19 +20,6 @@ using nlohmann::json;
 
 struct TooDeep {};
 
-// nlohmann's message without its "[json.exception...]" tag and without the
-// "last read: '...'" excerpt, which would copy input text into the message.
-std::string parse_error_text(const json::exception& e) {
-  std::string s = e.what();
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find("] ");
-    if (close != std::string::npos) s.erase(0, close + 2);
-  }
-  auto cut = s.find("; last read");
-  if (cut != std::string::npos) s.erase(cut);
-  return s;
-}
-
 // Builds the document for json::sax_parse; throws TooDeep past the limit.
 class Builder {
  public:
@@ -54,7 +41,7 @@ class Builder {
   bool end_object() { return close(); }
   bool end_array() { return close(); }
   bool parse_error(size_t, const std::string&, const json::exception& e) {
-    m_error = parse_error_text(e);
+    m_error = json_error_text(e);
     return false;
   }
 
@@ -125,8 +112,19 @@ Expected<json> parse_json(std::string_view text, const json::parser_callback_t& 
   } catch (const TooDeep&) {
     return too_deep();
   } catch (const json::exception& e) {
-    return bad_input("malformed JSON: " + parse_error_text(e));
+    return bad_input("malformed JSON: " + json_error_text(e));
   }
+}
+
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string s = e.what();
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find("] ");
+    if (close != std::string::npos) s.erase(0, close + 2);
+  }
+  auto cut = s.find("; last read");
+  if (cut != std::string::npos) s.erase(cut);
+  return s;
 }
 
 }  // namespace herald

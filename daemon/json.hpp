@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 #include "daemon/expected.hpp"
@@ -20,5 +21,9 @@ constexpr int k_max_json_depth = 64;
 Expected<nlohmann::json> parse_json(std::string_view text,
                                     const nlohmann::json::parser_callback_t& filter = nullptr,
                                     int max_depth = k_max_json_depth);
+
+// nlohmann's message without its "[json.exception...]" tag and without the
+// "last read: '...'" excerpt, which would copy input text into the message.
+std::string json_error_text(const nlohmann::json::exception& e);
 
 }  // namespace herald

@@ -143,19 +143,6 @@ Expected<const json*> required_object(const json& obj, const char* name, std::st
   return v;
 }
 
-// nlohmann's parse error without its "[json.exception...]" tag and without the
-// "last read: '...'" excerpt, which would copy input text into the message.
-std::string parse_error_text(const nlohmann::json::exception& e) {
-  std::string s = e.what();
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find("] ");
-    if (close != std::string::npos) s.erase(0, close + 2);
-  }
-  auto cut = s.find("; last read");
-  if (cut != std::string::npos) s.erase(cut);
-  return s;
-}
-
 // Members no derivation reads, dropped while parsing (below the top level):
 // Jira's avatar URL sets, custom fields, watchers, votes and time tracking are
 // most of a webhook body, and building their tree was most of the cost of ingest.
@@ -269,7 +256,7 @@ Expected<json> parse_body(std::string_view body, std::string_view what) {
                        std::to_string(k_max_json_depth) + " levels");
     return root;
   } catch (const json::exception& e) {
-    return bad_input(std::string(what) + ": malformed JSON: " + parse_error_text(e));
+    return bad_input(std::string(what) + ": malformed JSON: " + json_error_text(e));
   }
 }
 
@@ -289,7 +276,7 @@ auto guarded(std::string_view what, F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const json::exception& e) {
-    return bad_input(std::string(what) + ": unexpected JSON shape: " + parse_error_text(e));
+    return bad_input(std::string(what) + ": unexpected JSON shape: " + json_error_text(e));
   }
 }
 
