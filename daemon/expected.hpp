@@ -1,6 +1,8 @@
 // Errors as values: what a caller must handle is returned, not thrown.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -19,6 +21,7 @@ const char* to_string(ErrorKind kind);
 struct Error {
   ErrorKind kind = ErrorKind::permanent;
   std::string message;
+  std::optional<int64_t> retry_after_s = {};  // the server asked to wait this long (seconds)
 };
 
 inline Error temporary_error(std::string msg) { return {ErrorKind::temporary, std::move(msg)}; }
