@@ -73,6 +73,23 @@ struct DestinationConfig {
   std::string list_id, list_post, list_archive, list_help;
   bool precedence_list = true;
   std::string templates = "";         // template set name; default: by event kind
+  // HTTP kinds (webhook, slack, mattermost, discord, matrix, teams).
+  std::string url;                    // the endpoint; secret (its path or query is the token)
+  std::vector<std::string> secrets;   // webhook: Standard Webhooks keys (whsec_...), all sign
+  std::string homeserver;             // matrix: https://matrix.example.org
+  std::string room;                   // matrix: !room:example.org
+  std::string access_token;           // matrix: secret
+  std::string username;               // slack, mattermost, discord: the poster's name
+  std::string icon_url;               // slack, mattermost, discord: the poster's picture
+  double rate = 0;                    // messages a second at most; 0 = the kind's default
+  int burst = 1;                      // sent at once before the rate applies
+  int64_t timeout_ms = 15'000;        // one request, connect included
+  int64_t connect_timeout_ms = 10'000;
+  // Waits after each failed attempt; past the last the delivery is dead.
+  std::vector<int64_t> retry_schedule_ms = {5'000,      300'000,    1'800'000, 7'200'000,
+                                            18'000'000, 36'000'000, 36'000'000};
+  int max_connections = 0;            // sends in flight; 0 = the kind's default
+  std::map<std::string, int> key_lines;  // keys set in the file -> their lines
   int line = 0;
 };
 

@@ -25,7 +25,10 @@ struct OutboxItem {
 };
 
 struct DeliveryResult {
-  enum class Status { delivered, retry, permanent };
+  // disable: the destination is gone (HTTP 410, a deleted Discord webhook):
+  // the delivery stays pending and the destination takes nothing until an
+  // admin enables it again.
+  enum class Status { delivered, retry, permanent, disable };
   Status status = Status::delivered;
   std::string detail;                     // server answer or error, for logs and `outbox list`
   std::optional<int64_t> retry_after_s;   // server-requested wait, when given
@@ -34,6 +37,7 @@ struct DeliveryResult {
     return {Status::retry, std::move(d), after};
   }
   static DeliveryResult fail(std::string d) { return {Status::permanent, std::move(d), {}}; }
+  static DeliveryResult disable(std::string d) { return {Status::disable, std::move(d), {}}; }
 };
 
 const char* to_string(DeliveryResult::Status s);

@@ -1,0 +1,76 @@
+// Destination kinds: what the core knows of an adapter under adapters/sinks/.
+//
+// Each kind (mail, webhook, slack, ...) registers one DestinationKind: the
+// configuration keys it takes, how it renders a message for one of its
+// destinations, and how it makes a sink (one connection's worth of
+// transport). The core includes no adapter header: the one wiring function,
+// register_adapters (adapters/wiring.cpp), fills the table at start.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/sinks/sink.hpp"
+#include "daemon/clock.hpp"
+#include "daemon/config.hpp"
+#include "daemon/event.hpp"
+#include "daemon/expected.hpp"
+#include "daemon/http_transport.hpp"
+#include "daemon/store.hpp"
+
+namespace herald {
+
+class Templates;
+
+// One message to render for one destination.
+struct RenderInput {
+  const Config& cfg;
+  const Templates& templates;
+  const DestinationConfig& dest;
+  std::string set;                // template set: the event kind, "digest", or dest.templates
+  const nlohmann::json& context;  // template data: mail_context (+ extras), or the digest's
+  const Event* event = nullptr;   // the event; nullptr for a digest
+  std::string key;                // the message's idempotency key (stable: derived from the event)
+  int64_t now = 0;
+};
+
+// What a sink may use besides its configuration.
+struct SinkEnv {
+  HttpTransportFactory http;      // make_curl_transport in herald, a fake in tests
+  const Clock* clock = nullptr;
+};
+
+struct DestinationKind {
+  std::string kind;               // as written in `kind = "..."`
+  std::string summary;            // one line, for docs and `check-config --keys`
+  // [[destination]] keys this kind takes besides name and kind.
+  std::vector<std::string> keys;
+  // Default sends in flight and messages a second (0 = no limit).
+  int default_connections = 2;
+  double default_rate = 0;
+  // Problems with a destination of this kind (missing or contradicting
+  // keys), each naming its key; the loader cites the key's line.
+  std::function<std::vector<std::pair<std::string, std::string>>(const DestinationConfig&)> check;
+  // The outbox rows (a message to its recipients) of one render.
+  std::function<Expected<NewDelivery>(const RenderInput&)> render;
+  // One connection's worth of transport for a destination.
+  std::function<std::unique_ptr<Sink>(const Config&, const DestinationConfig&, const SinkEnv&)>
+      make_sink;
+};
+
+// Registers a kind (the last one registered under a name wins).
+void register_destination_kind(DestinationKind kind);
+// The kind's entry; nullptr when no adapter registered it.
+const DestinationKind* destination_kind(const std::string& kind);
+// Registered kind names, sorted.
+std::vector<std::string> destination_kinds();
+
+// Registers every source and sink adapter herald has (adapters/wiring.cpp).
+// Idempotent; called by main and by the test runner before anything else.
+void register_adapters();
+
+}  // namespace herald
