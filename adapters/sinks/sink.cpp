@@ -10,6 +10,8 @@ const char* to_string(DeliveryResult::Status s) {
       return "retry";
     case DeliveryResult::Status::permanent:
       return "permanent";
+    case DeliveryResult::Status::disable:
+      return "disable";
   }
   return "unknown";
 }
