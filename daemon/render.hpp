@@ -36,9 +36,10 @@ class Templates {
 
   // Renders <channel>/<set>.<part>, from the "default" set of the channel when
   // the channel has no template of the set; an absent part renders empty.
-  // Values are HTML-escaped in .html parts, escaped for Slack's mrkdwn (&, <, >)
-  // in slack templates but .title (Slack's plain_text) and inserted as they are elsewhere. Runs of blank lines
-  // collapse to one; the ends are trimmed.
+  // Values are HTML-escaped in .html parts, escaped for Slack's mrkdwn (&, <,
+  // >) in slack templates other than .title (Slack's plain_text), and
+  // inserted as they are elsewhere. Runs of blank lines collapse to one; the
+  // ends are trimmed.
   Expected<std::string> render(const std::string& channel, const std::string& set,
                                const std::string& part, const nlohmann::json& context) const;
   bool has_set(const std::string& channel, const std::string& set) const;

@@ -3,6 +3,7 @@
 // retries, and no secret in any detail. Real HTTP: test_http_sinks_live.cpp.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -412,6 +413,8 @@ TEST_CASE("webhook: check wants a url and whsec_ + base64 secrets", "[sinks]") {
   }
   d.secrets = {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
   CHECK(kind.check(d).empty());
+  CHECK(std::count(kind.keys.begin(), kind.keys.end(), "secrets") == 1);
+  CHECK(std::count(kind.keys.begin(), kind.keys.end(), "url") == 1);
 }
 
 TEST_CASE("webhook: the request is a signed POST of the versioned event document", "[sinks]") {
@@ -803,6 +806,16 @@ TEST_CASE("every HTTP kind wants its url, and renders a digest", "[sinks]") {
     CHECK_THAT(d->payload, Contains("LU-9 thing"));
     CHECK(d->subject == "Lustre weekly");
     CHECK(json::parse(d->payload, nullptr, false).is_object());
+    FakeHttp http;
+    http.answer(500, "echo /hook/PathSecret123 sig=QuerySecret9");
+    herald::FakeClock clock;
+    auto secret_dest = http_dest(kind.kind, "https://example.org/hook/PathSecret123?sig=QuerySecret9");
+    auto sink = kind.make_sink(cfg, secret_dest, {http.factory(), &clock});
+    CHECK(sink->describe() == kind.kind + " https://example.org");
+    auto res = sink->deliver_batch({item_of(*d)});
+    CHECK(res[0].status == Status::retry);
+    CHECK_THAT(res[0].detail, !Contains("PathSecret123"));
+    CHECK_THAT(res[0].detail, !Contains("QuerySecret9"));
   }
   auto mdest = matrix_dest();
   herald::RenderInput in{cfg, bundled_templates(), mdest, "digest", ctx, nullptr, "digest:1", 5};

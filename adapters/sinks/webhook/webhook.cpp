@@ -1,9 +1,10 @@
 #include "adapters/sinks/webhook/webhook.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <cctype>
 #include <optional>
-#include <openssl/hmac.h>
 
 #include "adapters/sinks/http/http_sink.hpp"
 #include "daemon/util.hpp"
@@ -133,6 +134,7 @@ DestinationKind webhook_destination_kind() {
   k.kind = "webhook";
   k.summary = "POST a versioned JSON document per event or digest, signed per Standard Webhooks";
   k.keys = http_common_keys();
+  std::erase(k.keys, "templates");  // the document is not a template's
   k.keys.push_back("secrets");
   k.default_connections = 2;
   k.default_rate = 0;
