@@ -77,6 +77,23 @@ std::string slack_escape(const std::string& s) {
   return out;
 }
 
+// Drops empty strings from objects, at every depth: kainjow opens a section for
+// an empty string, so {{#url}}<{{url}}|Open>{{/url}} would link nowhere.
+void drop_empty_strings(nlohmann::json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      if (it->is_string() && it->get_ref<const std::string&>().empty()) {
+        it = j.erase(it);
+      } else {
+        drop_empty_strings(*it);
+        ++it;
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j) drop_empty_strings(v);
+  }
+}
+
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -202,7 +219,9 @@ Expected<std::string> Templates::render(const std::string& channel, const std::s
   const std::string use = has_set(channel, set) ? set : "default";
   auto it = m_templates.find(channel + "/" + use + "." + part);
   if (it == m_templates.end()) return std::string();
-  data ctx = to_data(context);
+  nlohmann::json values = context;
+  drop_empty_strings(values);
+  data ctx = to_data(values);
   std::lock_guard lock(*m_mutex);
   mustache& m = it->second.compiled->m;
   std::string out = m.render(ctx);

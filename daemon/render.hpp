@@ -36,6 +36,7 @@ class Templates {
 
   // Renders <channel>/<set>.<part>, from the "default" set of the channel when
   // the channel has no template of the set; an absent part renders empty.
+  // Empty strings count as absent, so that {{#url}}...{{/url}} is left out.
   // Values are HTML-escaped in .html parts, escaped for Slack's mrkdwn (&, <,
   // >) in slack templates other than .title (Slack's plain_text), and
   // inserted as they are elsewhere. Runs of blank lines collapse to one; the

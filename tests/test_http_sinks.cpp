@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -878,4 +879,69 @@ TEST_CASE("templates: an override directory replaces a chat template file by fil
   auto bad = herald::Templates::load(herald::test::source_dir() + "/templates", dir.path());
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message, Contains("teams/default.text.mustache"));
+}
+
+TEST_CASE("chat kinds: a release reads as a release in every platform's markup", "[sinks][render]") {
+  herald::Event e;
+  e.key = "release:lustre:2.15.8";
+  e.kind = "release.published";
+  e.source = "lustre-releases";
+  e.time = 1'764'699'560;
+  e.title = "2.15.8";
+  e.url = "https://example.org/tag/2.15.8";
+  e.attributes = {{"version", "2.15.8"}, {"branch", "2.15"}, {"lts", true}, {"is_ga", true},
+                  {"download_url", "https://downloads.example.org/2.15.8/"}, {"zfs", "2.3.2"}};
+  struct Expect {
+    herald::DestinationKind kind;
+    std::vector<std::string> has;
+  };
+  const std::vector<Expect> expected = {
+      {herald::slack_destination_kind(),
+       {"Lustre 2.15.8 (LTS) released", "*Recommended ZFS:* 2.3.2",
+        "<https://downloads.example.org/2.15.8/|https://downloads.example.org/2.15.8/>"}},
+      {herald::mattermost_destination_kind(),
+       {"#### Lustre 2.15.8 (LTS) released", "**Recommended ZFS:** 2.3.2", "[Release](https://example.org/tag/2.15.8)"}},
+      {herald::discord_destination_kind(), {"Lustre 2.15.8 (LTS) released", "**Recommended ZFS:** 2.3.2"}},
+      {herald::teams_destination_kind(), {"Lustre 2.15.8 (LTS) released", "**Recommended ZFS:** 2.3.2"}},
+      {herald::matrix_destination_kind(),
+       {"<b>Lustre 2.15.8 (LTS) released</b>", "<b>Recommended ZFS:</b> 2.3.2", "Recommended ZFS: 2.3.2"}},
+  };
+  for (const auto& x : expected) {
+    INFO(x.kind.kind);
+    auto dest = x.kind.kind == "matrix" ? matrix_dest() : http_dest(x.kind.kind, "https://example.org/h");
+    Rendering r(dest, e);
+    auto d = r.render(x.kind);
+    REQUIRE(d);
+    const std::string payload = d->payload;
+    json body = json::parse(payload);
+    std::string all;  // every string of the document, unescaped
+    std::function<void(const json&)> walk = [&](const json& j) {
+      if (j.is_string()) all += j.get<std::string>() + "\n";
+      if (j.is_structured())
+        for (const auto& v : j) walk(v);
+    };
+    walk(body);
+    for (const auto& s : x.has) CHECK_THAT(all, Contains(s));
+    CHECK_THAT(all, !Contains("<p></p>"));  // the empty summary leaves nothing behind
+  }
+}
+
+TEST_CASE("chat kinds: an event without a link renders no empty link", "[sinks][render]") {
+  auto e = sample_event();
+  e.url.clear();
+  e.summary.clear();
+  for (const auto& kind : {herald::slack_destination_kind(), herald::mattermost_destination_kind(),
+                           herald::discord_destination_kind(), herald::teams_destination_kind()}) {
+    INFO(kind.kind);
+    Rendering r(http_dest(kind.kind, "https://example.org/h"), e);
+    auto d = r.render(kind);
+    REQUIRE(d);
+    CHECK_THAT(d->payload, !Contains("Open"));
+    CHECK_THAT(d->payload, !Contains("()"));
+    CHECK_THAT(d->payload, Contains("bug.created from jira"));
+  }
+  Rendering r(matrix_dest(), e);
+  auto d = r.render(herald::matrix_destination_kind());
+  REQUIRE(d);
+  CHECK_THAT(d->payload, !Contains("href"));
 }
