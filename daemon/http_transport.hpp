@@ -63,6 +63,9 @@ struct HttpFailure {
   };
   Kind kind = Kind::other;
   std::string message;  // names the URL without its query or credentials
+  // Trying the same request again cannot help: a malformed URL, a scheme not
+  // allowed, a file:// that cannot be read, more redirects than allowed.
+  bool lasting = false;
 };
 
 const char* to_string(HttpFailure::Kind kind);
@@ -98,8 +101,9 @@ using HttpTransportFactory = std::function<std::unique_ptr<HttpTransport>()>;
 
 // A GET as sources want it: 2xx and 304 are a response; 5xx and 429 a
 // temporary error, other 4xx (and 3xx past the redirect limit) permanent,
-// transport failures temporary (too_large: bad_input). The error carries the
-// server's Retry-After (Error::retry_after_s).
+// transport failures temporary (too_large: bad_input; lasting ones permanent).
+// The error carries the server's Retry-After (Error::retry_after_s). A
+// file:// URL's content is a response (status 0).
 Expected<HttpResponse> fetch(HttpTransport& transport, const HttpRequest& request);
 
 // Parses a Retry-After value (seconds or an HTTP date) relative to now_s.

@@ -141,12 +141,9 @@ void Pipeline::poll_sources(bool once, RunReport& report) {
       int64_t n = std::min<int64_t>(state.consecutive_failures, 16);
       int64_t wait = std::min<int64_t>({int64_t{30} << n, sc.interval_ms / 1000 * 4, 6 * 3600});
       wait = static_cast<int64_t>(wait * jitter(0.8, 1.2));
-      // The server's Retry-After ("retry-after=N", see http_get) is a floor, up to a day.
-      const std::string& why = outcome.error().message;
-      if (auto at = why.find("retry-after="); at != std::string::npos) {
-        int64_t asked = std::atoll(why.c_str() + at + 12);
-        wait = std::max<int64_t>(wait, std::min<int64_t>(asked, 86'400));
-      }
+      // The server's Retry-After is a floor, up to a day.
+      if (const auto& asked = outcome.error().retry_after_s)
+        wait = std::max<int64_t>(wait, std::min<int64_t>(std::max<int64_t>(*asked, 0), 86'400));
       // A --once run does not wait for the backoff (and the next one polls every
       // source again): say so, rather than announce a retry that will not happen.
       if (once)

@@ -130,7 +130,8 @@ TEST_CASE("github_source: 429 fails the poll with Retry-After; the token is sent
   auto out = src->poll(SourceState{});
   REQUIRE_FALSE(out.ok());
   CHECK(out.error().kind == ErrorKind::temporary);
-  CHECK(out.error().message.find("retry-after=60") != std::string::npos);
+  CHECK(out.error().message.find("HTTP 429") != std::string::npos);
+  CHECK(out.error().retry_after_s == 60);
   CHECK(out.error().message.find("ghp_secret") == std::string::npos);
   auto retry = src->poll(SourceState{});
   REQUIRE(retry.ok());

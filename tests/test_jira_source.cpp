@@ -214,7 +214,7 @@ TEST_CASE("jira_source: 429 on the first page fails the poll with the server's R
   REQUIRE_FALSE(out.ok());
   CHECK(out.error().kind == ErrorKind::temporary);
   CHECK(out.error().message.find("HTTP 429") != std::string::npos);
-  CHECK(out.error().message.find("retry-after=120") != std::string::npos);
+  CHECK(out.error().retry_after_s == 120);
   CHECK(out.error().message.find("tok-never-shown") == std::string::npos);
   auto retry = src->poll(SourceState{});
   REQUIRE(retry.ok());

@@ -6,14 +6,18 @@
 
 namespace herald {
 
-std::unique_ptr<Source> make_feed_source(const SourceConfig&, const Config&, const Clock&);
-std::unique_ptr<Source> make_jira_source(const SourceConfig&, const Config&, const Clock&);
-std::unique_ptr<Source> make_github_source(const SourceConfig&, const Config&, const Clock&);
+std::unique_ptr<Source> make_feed_source(const SourceConfig&, const Config&, const Clock&,
+                                         std::unique_ptr<HttpTransport>);
+std::unique_ptr<Source> make_jira_source(const SourceConfig&, const Config&, const Clock&,
+                                         std::unique_ptr<HttpTransport>);
+std::unique_ptr<Source> make_github_source(const SourceConfig&, const Config&, const Clock&,
+                                           std::unique_ptr<HttpTransport>);
 
 namespace {
 struct SourceKind {
   std::string_view kind;
-  std::unique_ptr<Source> (*make)(const SourceConfig&, const Config&, const Clock&);
+  std::unique_ptr<Source> (*make)(const SourceConfig&, const Config&, const Clock&,
+                                  std::unique_ptr<HttpTransport>);
 };
 const SourceKind k_source_kinds[] = {
     {"feed", make_feed_source},
@@ -32,9 +36,10 @@ HttpRequest source_request(const SourceConfig& sc, std::string url) {
   return req;
 }
 
-std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock) {
+std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock,
+                                    const HttpTransportFactory& http) {
   for (const auto& k : k_source_kinds)
-    if (k.kind == sc.kind) return k.make(sc, cfg, clock);
+    if (k.kind == sc.kind) return k.make(sc, cfg, clock, http());
   if (sc.kind.size() > 8 && sc.kind.compare(sc.kind.size() - 8, 8, "-webhook") == 0)
     return nullptr;
   throw std::invalid_argument("unknown source kind '" + sc.kind + "'");

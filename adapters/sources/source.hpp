@@ -9,7 +9,7 @@
 #include "daemon/config.hpp"
 #include "daemon/event.hpp"
 #include "daemon/expected.hpp"
-#include "daemon/http_client.hpp"
+#include "daemon/http_transport.hpp"
 #include "daemon/store.hpp"
 
 namespace herald {
@@ -35,7 +35,10 @@ class Source {
 HttpRequest source_request(const SourceConfig& sc, std::string url);
 
 // Builds the poller for a [[source]] entry by its kind; nullptr for kinds that
-// are only pushed to herald (webhooks), which the HTTP server handles.
-std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock);
+// are only pushed to herald (webhooks), which the HTTP server handles. The
+// source makes one transport with http and keeps it for all its polls (its
+// connections stay open between them).
+std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock,
+                                    const HttpTransportFactory& http = make_curl_transport);
 
 }  // namespace herald

@@ -129,7 +129,7 @@ class TrackerPoll(unittest.TestCase):
         t0 = int(time.time())
         code, log = self.run_once(cfg)
         self.assertEqual(code, 1, log)
-        self.assertIn("HTTP 429 retry-after=3600", log)
+        self.assertIn("HTTP 429 (the server asks to wait 3600 s)", log)
         [(next_poll, failures, cursor)] = self.db(
             "SELECT next_poll_at, consecutive_failures, cursor FROM source_state")
         self.assertGreaterEqual(next_poll, t0 + 3600)  # not the 30 s first backoff step

@@ -7,7 +7,6 @@
 #include "adapters/sources/feed/feed_parser.hpp"
 #include "adapters/sources/lustre/release.hpp"
 #include "adapters/sources/source.hpp"
-#include "daemon/http_client.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -16,8 +15,9 @@ namespace {
 
 class FeedSource final : public Source {
  public:
-  FeedSource(SourceConfig sc, const Config& cfg, const Clock& clock)
-      : m_sc(std::move(sc)), m_lustre(cfg.lustre), m_clock(clock) {}
+  FeedSource(SourceConfig sc, const Config& cfg, const Clock& clock,
+             std::unique_ptr<HttpTransport> http)
+      : m_sc(std::move(sc)), m_lustre(cfg.lustre), m_clock(clock), m_http(std::move(http)) {}
 
   const SourceConfig& config() const override { return m_sc; }
 
@@ -25,7 +25,7 @@ class FeedSource final : public Source {
     HttpRequest req = request(m_sc.url);
     req.etag = state.etag;
     req.last_modified = state.last_modified;
-    auto resp = http_get(req);
+    auto resp = fetch(*m_http, req);
     if (!resp) return resp.error();
     PollOutcome out;
     out.cursor = state.cursor;
@@ -43,7 +43,7 @@ class FeedSource final : public Source {
     }
     std::string base = resp->effective_url.empty() ? m_sc.url : resp->effective_url;
     auto feed = feed::parse_feed(resp->body, base);
-    if (!feed) return bad_input(m_sc.url + ": " + feed.error().message);
+    if (!feed) return bad_input(redact_url(m_sc.url) + ": " + feed.error().message);
     out.warnings = feed->warnings;
 
     const int64_t now = m_clock.now();
@@ -113,16 +113,16 @@ class FeedSource final : public Source {
 
   // Every configured ChangeLog's releases, in configuration order. One that
   // cannot be fetched is a warning: the announcement goes out without it.
-  std::vector<lustre::ChangeLogRelease> load_changelog(std::vector<std::string>& warnings) const {
+  std::vector<lustre::ChangeLogRelease> load_changelog(std::vector<std::string>& warnings) {
     std::vector<lustre::ChangeLogRelease> all;
     for (const auto& location : m_sc.changelogs) {
       std::string url = location;
       if (url.find("://") == std::string::npos) url = "file://" + url;
       HttpRequest req = request(url);
       req.max_body = std::max<int64_t>(m_sc.max_size, 16 * 1024 * 1024);
-      auto resp = http_get(req);
+      auto resp = fetch(*m_http, req);
       if (!resp) {
-        warnings.push_back("ChangeLog " + location + ": " + resp.error().message);
+        warnings.push_back("ChangeLog " + redact_url(location) + ": " + resp.error().message);
         continue;
       }
       auto releases = lustre::parse_changelog(resp->body);
@@ -169,13 +169,15 @@ class FeedSource final : public Source {
   SourceConfig m_sc;
   LustreConfig m_lustre;
   const Clock& m_clock;
+  std::unique_ptr<HttpTransport> m_http;  // the feed's and its ChangeLogs' requests
 };
 
 }  // namespace
 
 std::unique_ptr<Source> make_feed_source(const SourceConfig& sc, const Config& cfg,
-                                         const Clock& clock) {
-  return std::make_unique<FeedSource>(sc, cfg, clock);
+                                         const Clock& clock,
+                                         std::unique_ptr<HttpTransport> http) {
+  return std::make_unique<FeedSource>(sc, cfg, clock, std::move(http));
 }
 
 }  // namespace herald

@@ -24,7 +24,6 @@
 #include "adapters/sources/source.hpp"
 #include "adapters/sources/tracker/cursor.hpp"
 #include "adapters/sources/tracker/tracker_events.hpp"
-#include "daemon/http_client.hpp"
 #include "daemon/json.hpp"
 #include "daemon/util.hpp"
 
@@ -72,7 +71,8 @@ std::string next_link(std::string_view header) {
 
 class GithubSource final : public Source {
  public:
-  GithubSource(SourceConfig sc, const Clock& clock) : m_sc(std::move(sc)), m_clock(clock) {
+  GithubSource(SourceConfig sc, const Clock& clock, std::unique_ptr<HttpTransport> http)
+      : m_sc(std::move(sc)), m_clock(clock), m_http(std::move(http)) {
     if (m_sc.base_url.empty()) m_sc.base_url = "https://api.github.com";
     while (m_sc.base_url.back() == '/') m_sc.base_url.pop_back();
   }
@@ -107,7 +107,7 @@ class GithubSource final : public Source {
       }
       HttpRequest req = request(url);
       if (pages == 0) req.etag = state.etag;
-      auto resp = http_get(req);
+      auto resp = fetch(*m_http, req);
       std::string failure;
       nlohmann::json list;
       if (!resp) {
@@ -129,7 +129,12 @@ class GithubSource final : public Source {
       if (!failure.empty()) {
         const std::string what =
             "github issues (page " + std::to_string(pages + 1) + "): " + failure;
-        if (pages == 0) return Error{resp ? ErrorKind::bad_input : resp.error().kind, what};
+        if (pages == 0) {
+          if (resp) return bad_input(what);
+          Error e = resp.error();
+          e.message = what;
+          return e;  // with the server's Retry-After
+        }
         out.warnings.push_back(what + "; the rest comes next poll");
         break;
       }
@@ -205,13 +210,15 @@ class GithubSource final : public Source {
 
   SourceConfig m_sc;
   const Clock& m_clock;
+  std::unique_ptr<HttpTransport> m_http;
 };
 
 }  // namespace
 
 std::unique_ptr<Source> make_github_source(const SourceConfig& sc, const Config&,
-                                           const Clock& clock) {
-  return std::make_unique<GithubSource>(sc, clock);
+                                           const Clock& clock,
+                                           std::unique_ptr<HttpTransport> http) {
+  return std::make_unique<GithubSource>(sc, clock, std::move(http));
 }
 
 }  // namespace herald

@@ -105,6 +105,12 @@ HttpRequest jira_search_request(const SourceConfig& sc, const std::string& jql, 
 
 Expected<FixedIssues> jira_fixed_issues(const SourceConfig& sc, const std::string& jql,
                                         int64_t budget_ms) {
+  auto transport = make_curl_transport();
+  return jira_fixed_issues(*transport, sc, jql, budget_ms);
+}
+
+Expected<FixedIssues> jira_fixed_issues(HttpTransport& transport, const SourceConfig& sc,
+                                        const std::string& jql, int64_t budget_ms) {
   using steady = std::chrono::steady_clock;
   const auto deadline = steady::now() + std::chrono::milliseconds(budget_ms);
   const std::string base = trimmed_base(sc.base_url);
@@ -130,7 +136,7 @@ Expected<FixedIssues> jira_fixed_issues(const SourceConfig& sc, const std::strin
         jira_search_request(sc, ordered, start_at, sc.page_size, token, k_fixed_fields, false);
     req.timeout_ms = left;
     req.connect_timeout_ms = std::min(req.connect_timeout_ms, left);
-    auto resp = http_get(req);
+    auto resp = fetch(transport, req);
     auto page = resp ? tracker::parse_jira_search_page(resp->body)
                      : Expected<tracker::JiraPage>(resp.error());
     if (!page) {
@@ -138,7 +144,9 @@ Expected<FixedIssues> jira_fixed_issues(const SourceConfig& sc, const std::strin
       // libcurl's timer may end the transfer a few ms before ours does.
       if (steady::now() + std::chrono::milliseconds(50) >= deadline)
         what = "no complete answer within " + std::to_string(budget_ms) + " ms (" + what + ")";
-      return Error{page.error().kind, what};
+      Error e = page.error();
+      e.message = std::move(what);
+      return e;
     }
     for (const auto& issue : page->issues) {
       const int64_t at = position++;

@@ -10,7 +10,7 @@
 
 #include "daemon/config.hpp"
 #include "daemon/expected.hpp"
-#include "daemon/http_client.hpp"
+#include "daemon/http_transport.hpp"
 
 namespace herald {
 
@@ -45,6 +45,10 @@ struct FixedIssues {
 // of wall time in total: each request's timeouts are what is left of it. A failure or the
 // end of the budget before the last page is an error (temporary for timeouts, the
 // message saying the budget), so a partial list is never taken for the whole one.
+// The pages go through transport (one connection for all of them).
+Expected<FixedIssues> jira_fixed_issues(HttpTransport& transport, const SourceConfig& sc,
+                                        const std::string& jql, int64_t budget_ms);
+// The same through a transport of its own (make_curl_transport).
 Expected<FixedIssues> jira_fixed_issues(const SourceConfig& sc, const std::string& jql,
                                         int64_t budget_ms);
 

@@ -27,7 +27,7 @@
 // At most k_max_pages requests per poll: on the cap, or on a failure after the
 // first page, the poll returns what it read with a warning and the cursor
 // advanced to it; the rest comes next poll. A failure of the first page is the
-// poll's failure ("retry-after=N" in the message when the server said so).
+// poll's failure (with the server's Retry-After, Error::retry_after_s).
 //
 // Order. Dedup compares each issue with the cursor the poll started from, so
 // a server that ignores ORDER BY (or orders ties its own way) loses nothing.
@@ -48,7 +48,6 @@
 #include "adapters/sources/source.hpp"
 #include "adapters/sources/tracker/cursor.hpp"
 #include "adapters/sources/tracker/tracker_events.hpp"
-#include "daemon/http_client.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -84,7 +83,8 @@ const std::string* string_at(const nlohmann::json& j, const char* name) {
 
 class JiraSource final : public Source {
  public:
-  JiraSource(SourceConfig sc, const Clock& clock) : m_sc(std::move(sc)), m_clock(clock) {
+  JiraSource(SourceConfig sc, const Clock& clock, std::unique_ptr<HttpTransport> http)
+      : m_sc(std::move(sc)), m_clock(clock), m_http(std::move(http)) {
     while (!m_sc.base_url.empty() && m_sc.base_url.back() == '/') m_sc.base_url.pop_back();
   }
 
@@ -118,13 +118,18 @@ class JiraSource final : public Source {
         break;
       }
       const bool overlap = m_sc.api == "v2" && start_at > 0;
-      auto resp = http_get(request(minute, start_at - overlap, m_sc.page_size + overlap, token));
+      auto resp =
+          fetch(*m_http, request(minute, start_at - overlap, m_sc.page_size + overlap, token));
       Expected<tracker::JiraPage> page = resp ? tracker::parse_jira_search_page(resp->body)
                                               : Expected<tracker::JiraPage>(resp.error());
       if (!page) {
         const std::string what = "jira search (page " + std::to_string(pages + 1) + "): " +
                                  page.error().message;
-        if (pages == 0) return Error{page.error().kind, what};
+        if (pages == 0) {
+          Error e = page.error();
+          e.message = what;
+          return e;  // with the server's Retry-After
+        }
         out.warnings.push_back(what + "; the rest comes next poll");
         break;
       }
@@ -233,13 +238,15 @@ class JiraSource final : public Source {
 
   SourceConfig m_sc;
   const Clock& m_clock;
+  std::unique_ptr<HttpTransport> m_http;
 };
 
 }  // namespace
 
 std::unique_ptr<Source> make_jira_source(const SourceConfig& sc, const Config&,
-                                         const Clock& clock) {
-  return std::make_unique<JiraSource>(sc, clock);
+                                         const Clock& clock,
+                                         std::unique_ptr<HttpTransport> http) {
+  return std::make_unique<JiraSource>(sc, clock, std::move(http));
 }
 
 }  // namespace herald
