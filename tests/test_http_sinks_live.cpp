@@ -1,9 +1,6 @@
 // The HTTP destination kinds over real HTTP: herald's curl transport against
 // tests/tools/http_receiver.py, with the webhook signatures verified
 // independently by tests/tools/verify_webhook.py (Python's hmac).
-//
-// Pending: it needs make_curl_transport (daemon/http_transport.hpp), which
-// another branch implements; move it to tests/ once that is on main.
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
