@@ -223,21 +223,8 @@ TEST_CASE("HTTP answers: connect, TLS and other transport failures retry", "[sin
 }
 
 TEST_CASE("HTTP answers: a failure the transport calls lasting is permanent", "[sinks]") {
-  herald::HttpFailure f{HttpFailure::Kind::other, "URL using bad/illegal format"};
-  // Generic, so that the test compiles with a transport header without the flag.
-  auto make_lasting = [](auto& failure) {
-    if constexpr (requires { failure.lasting; }) {
-      failure.lasting = true;
-      return true;
-    } else {
-      return false;
-    }
-  };
-  if (make_lasting(f)) {
-    CHECK(herald::classify_http_answer(f).status == Status::permanent);
-  } else {
-    WARN("this transport has no lasting failures");
-  }
+  herald::HttpFailure f{HttpFailure::Kind::other, "URL using bad/illegal format", true};
+  CHECK(herald::classify_http_answer(f).status == Status::permanent);
   CHECK(herald::classify_http_answer(HttpFailure{HttpFailure::Kind::other, "x"}).status ==
         Status::retry);
 }

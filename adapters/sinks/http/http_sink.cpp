@@ -13,27 +13,6 @@ namespace {
 constexpr size_t k_excerpt_bytes = 200;
 constexpr int64_t k_min_wait_s = 60;  // after a 429 or a timeout (Svix)
 
-const char* failure_name(HttpFailure::Kind kind) {
-  switch (kind) {
-    case HttpFailure::Kind::connect: return "connect";
-    case HttpFailure::Kind::timeout: return "timeout";
-    case HttpFailure::Kind::tls: return "tls";
-    case HttpFailure::Kind::too_large: return "too_large";
-    case HttpFailure::Kind::other: break;
-  }
-  return "transport";
-}
-
-// Whether retrying cannot help (a malformed URL, a scheme not allowed). Read
-// only when the transport's failure carries the flag.
-template <class F>
-bool lasting_failure(const F& f) {
-  if constexpr (requires { f.lasting; })
-    return static_cast<bool>(f.lasting);
-  else
-    return false;
-}
-
 // The length in bytes of the UTF-8 sequence starting with lead, 1 for a stray byte.
 size_t sequence_length(unsigned char lead) {
   if (lead < 0x80) return 1;
@@ -180,8 +159,8 @@ std::string answer_excerpt(const HttpResponse& response) {
 DeliveryResult classify_http_answer(const HttpResult& result) {
   if (!result.ok()) {
     const HttpFailure& f = result.failure();
-    std::string detail = std::string(failure_name(f.kind)) + ": " + one_line(f.message);
-    if (lasting_failure(f)) return DeliveryResult::fail(detail);
+    std::string detail = std::string(to_string(f.kind)) + ": " + one_line(f.message);
+    if (f.lasting) return DeliveryResult::fail(detail);
     if (f.kind == HttpFailure::Kind::timeout) return DeliveryResult::retry(detail, k_min_wait_s);
     return DeliveryResult::retry(detail);
   }
