@@ -280,8 +280,8 @@ NewDelivery chat_delivery(const RenderInput& in, const nlohmann::json& payload) 
 }
 
 std::vector<std::string> http_common_keys() {
-  return {"url", "templates", "rate", "burst", "timeout_ms", "connect_timeout_ms",
-          "retry_schedule_ms", "max_connections"};
+  return {"url",     "url_file",        "templates",      "rate",           "burst",
+          "timeout", "connect_timeout", "retry_schedule", "max_connections"};
 }
 
 }  // namespace herald

@@ -88,8 +88,9 @@ DestinationKind matrix_destination_kind() {
   k.kind = "matrix";
   k.summary = "send m.notice messages to a Matrix room with an access token";
   k.keys = http_common_keys();
-  k.keys.erase(k.keys.begin());  // no url: homeserver and room
-  k.keys.insert(k.keys.end(), {"homeserver", "room", "access_token"});
+  std::erase(k.keys, "url");  // no url: homeserver and room
+  std::erase(k.keys, "url_file");
+  k.keys.insert(k.keys.end(), {"homeserver", "room", "access_token", "access_token_file"});
   k.default_connections = 1;
   k.default_rate = 1;
   k.check = [](const DestinationConfig& d) {

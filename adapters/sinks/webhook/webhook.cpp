@@ -136,6 +136,7 @@ DestinationKind webhook_destination_kind() {
   k.keys = http_common_keys();
   std::erase(k.keys, "templates");  // the document is not a template's
   k.keys.push_back("secrets");
+  k.keys.push_back("secrets_file");
   k.default_connections = 2;
   k.default_rate = 0;
   k.check = [](const DestinationConfig& d) {
