@@ -2,6 +2,12 @@
 // survives power loss as well as kill -9. Migrations are a list of SQL
 // scripts; PRAGMA user_version records how many were applied.
 //
+// SQLITE_BUSY: another connection (herald outbox retry, a second herald run)
+// holds the write lock. sqlite3_busy_timeout waits inside SQLite; the loops
+// around BEGIN IMMEDIATE, COMMIT and autocommit steps retry what SQLite
+// answers BUSY or LOCKED without waiting (a stale snapshot, a shared-cache
+// lock), until a bounded total wait, then a temporary error.
+//
 // Opening names the cause when the file system is in the way: SQLite says
 // "disk I/O error" or "unable to open database file" for a full disk, a
 // read-only mount or a directory herald may not write; the extended result
@@ -13,10 +19,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 namespace herald {
 
@@ -42,13 +50,38 @@ class SqliteError : public std::runtime_error {
   int sys;   // errno of the OS call that failed, 0 if none
 };
 
+// The connection and how long a call may wait for another's write lock.
+struct Conn {
+  sqlite3* db;
+  std::chrono::milliseconds busy_wait;
+  operator sqlite3*() const { return db; }
+};
+
+bool is_busy(int rc) {
+  const int primary = rc & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+// Waits a little before trying again; false once `start + bound` is past.
+bool wait_again(std::chrono::steady_clock::time_point start, std::chrono::milliseconds bound) {
+  if (std::chrono::steady_clock::now() - start >= bound) return false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return true;
+}
+
+std::string locked_message(std::chrono::milliseconds bound) {
+  return "the database is locked by another connection (waited " +
+         std::to_string(bound.count()) + " ms)";
+}
+
 // A prepared statement with positional binding; throws on SQL errors, which
 // the Store methods turn into Error values at their edge.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : m_db(db) {
+  Stmt(Conn c, const char* sql) : m_db(c.db), m_busy_wait(c.busy_wait) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) throw SqliteError(db, "prepare");
+    if (sqlite3_prepare_v2(m_db, sql, -1, &s, nullptr) != SQLITE_OK)
+      throw SqliteError(m_db, "prepare");
     m_stmt.reset(s);
   }
   Stmt& bind(int i, int64_t v) { check(sqlite3_bind_int64(m_stmt.get(), i, v)); return *this; }
@@ -58,11 +91,24 @@ class Stmt {
   }
   Stmt& bind_null(int i) { check(sqlite3_bind_null(m_stmt.get(), i)); return *this; }
   // Returns true while a row is available.
+  // Outside a transaction a busy first step is tried again (a statement
+  // that has returned rows is not: it would return them twice).
   bool step() {
-    int rc = sqlite3_step(m_stmt.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw SqliteError(m_db, "step");
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      int rc = sqlite3_step(m_stmt.get());
+      if (rc == SQLITE_ROW) {
+        m_stepped = true;
+        return true;
+      }
+      if (rc == SQLITE_DONE) return false;
+      if (is_busy(rc) && !m_stepped && sqlite3_get_autocommit(m_db)) {
+        sqlite3_reset(m_stmt.get());  // keeps the bindings
+        if (wait_again(start, m_busy_wait)) continue;
+        throw SqliteError(m_db, "step", locked_message(m_busy_wait));
+      }
+      throw SqliteError(m_db, "step");
+    }
   }
   void run() {
     step();
@@ -71,6 +117,7 @@ class Stmt {
   void reset() {
     sqlite3_reset(m_stmt.get());
     sqlite3_clear_bindings(m_stmt.get());
+    m_stepped = false;
   }
   bool is_null(int col) const { return sqlite3_column_type(m_stmt.get(), col) == SQLITE_NULL; }
   int64_t i64(int col) const { return sqlite3_column_int64(m_stmt.get(), col); }
@@ -86,13 +133,16 @@ class Stmt {
     if (rc != SQLITE_OK) throw SqliteError(m_db, "bind");
   }
   sqlite3* m_db;
+  std::chrono::milliseconds m_busy_wait;
   std::unique_ptr<sqlite3_stmt, StmtDeleter> m_stmt;
+  bool m_stepped = false;
 };
 
-// Rolls back unless committed.
+// Rolls back unless committed. BEGIN IMMEDIATE takes the write lock at once,
+// waiting for another connection's up to the bound.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : m_db(db) { exec("BEGIN IMMEDIATE"); }
+  explicit Transaction(Conn c) : m_db(c.db), m_busy_wait(c.busy_wait) { exec("BEGIN IMMEDIATE"); }
   ~Transaction() {
     if (!m_done) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
   }
@@ -103,14 +153,22 @@ class Transaction {
 
  private:
   void exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      char* err = nullptr;
+      const int rc = sqlite3_exec(m_db, sql, nullptr, nullptr, &err);
+      if (rc == SQLITE_OK) return;
       std::string msg = err ? err : "?";
       sqlite3_free(err);
+      if (is_busy(rc)) {
+        if (wait_again(start, m_busy_wait)) continue;
+        throw SqliteError(m_db, sql, locked_message(m_busy_wait));
+      }
       throw SqliteError(m_db, sql, msg);
     }
   }
   sqlite3* m_db;
+  std::chrono::milliseconds m_busy_wait;
   bool m_done = false;
 };
 
@@ -254,6 +312,59 @@ DROP INDEX outbox_due;
 CREATE INDEX outbox_due ON outbox(destination, priority DESC, next_attempt_at, id)
   WHERE state = 'pending';
 )sql",
+    // 4: the outbox as messages (rendered once) and deliveries (one per
+    // message x recipient, each with its own state, attempts and lease), so a
+    // recipient that defers is retried alone. Every outbox row is kept with
+    // its history; a row with several recipients becomes one delivery each,
+    // keyed key/recipient. Destination state: disabled (and why).
+    R"sql(
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY,
+  destination TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  key TEXT NOT NULL UNIQUE
+);
+CREATE INDEX messages_destination ON messages(destination, priority DESC);
+CREATE TABLE deliveries(
+  id INTEGER PRIMARY KEY,
+  message_id INTEGER NOT NULL REFERENCES messages(id),
+  recipient TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN ('pending','delivered','dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  delivered_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX deliveries_message ON deliveries(message_id);
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at, id) WHERE state = 'pending';
+CREATE TABLE destination_state(
+  name TEXT PRIMARY KEY,
+  disabled_reason TEXT NOT NULL,
+  disabled_since INTEGER NOT NULL
+);
+INSERT INTO messages(id, destination, sender, subject, payload, priority, created_at, key)
+  SELECT id, destination, sender, subject, payload, priority, created_at, idempotency_key
+  FROM outbox;
+INSERT INTO deliveries(message_id, recipient, idempotency_key, state, attempts,
+                       next_attempt_at, lease_owner, lease_until, last_error, delivered_at,
+                       created_at)
+  SELECT o.id, COALESCE(r.value, ''),
+         CASE WHEN json_array_length(o.recipients) <= 1 THEN o.idempotency_key
+              ELSE o.idempotency_key || '/' || r.value END,
+         o.state, o.attempts, o.next_attempt_at, o.lease_owner, o.lease_until, o.last_error,
+         o.delivered_at, o.created_at
+  FROM outbox o LEFT JOIN json_each(o.recipients) r
+  ORDER BY o.id, r.key;
+DROP TABLE outbox;
+)sql",
 };
 
 template <class F>
@@ -303,7 +414,7 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path) {
   if (sqlite3_db_readonly(db, "main") == 1)
     return permanent_error(open_failure(
         path, SQLITE_READONLY, on_read_only_file_system(path) ? EROFS : EACCES, "read-only"));
-  sqlite3_busy_timeout(db, 5000);
+  store->set_busy_timeout(store->m_busy_wait);
   try {
     // cache_size: 1 MiB of page cache is plenty for herald's small working set.
     for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
@@ -317,9 +428,17 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path) {
   return store;
 }
 
+void Store::set_busy_timeout(std::chrono::milliseconds wait) {
+  std::lock_guard lock(m_mutex);
+  m_busy_wait = wait;
+  // SQLite's own wait is at most a second at a time, so that a long bound is
+  // waited in steps by the retry loops (which also see what SQLite does not wait for).
+  sqlite3_busy_timeout(m_db, static_cast<int>(std::min<int64_t>(wait.count(), 1000)));
+}
+
 int Store::schema_version() const {
   std::lock_guard lock(m_mutex);
-  Stmt st(m_db, "PRAGMA user_version");
+  Stmt st(Conn{m_db, m_busy_wait}, "PRAGMA user_version");
   return st.step() ? static_cast<int>(st.i64(0)) : 0;
 }
 
@@ -327,7 +446,7 @@ int Store::schema_version() const {
 Status Store::migrate() {
   int version = 0;
   {
-    Stmt st(m_db, "PRAGMA user_version");
+    Stmt st(Conn{m_db, m_busy_wait}, "PRAGMA user_version");
     if (st.step()) version = static_cast<int>(st.i64(0));
   }
   constexpr int known = static_cast<int>(std::size(k_migrations));
@@ -338,7 +457,7 @@ Status Store::migrate() {
                            std::to_string(known) + "); refusing to open it");
   for (int v = version; v < known; ++v) {
     const std::string what = "migration " + std::to_string(v + 1);
-    Transaction tx(m_db);
+    Transaction tx(Conn{m_db, m_busy_wait});
     run_sql(m_db, k_migrations[v], what);
     run_sql(m_db, ("PRAGMA user_version=" + std::to_string(v + 1)).c_str(), what);
     tx.commit();
@@ -350,7 +469,7 @@ SourceState Store::source_state(const std::string& source) {
   std::lock_guard lock(m_mutex);
   SourceState s;
   s.source = source;
-  Stmt st(m_db,
+  Stmt st(Conn{m_db, m_busy_wait},
           "SELECT cursor, etag, last_modified, content_hash, last_success, last_attempt, "
           "last_error, error_count, consecutive_failures, next_poll_at FROM source_state "
           "WHERE source = ?");
@@ -375,7 +494,7 @@ namespace {
 // every call on the same transaction.
 class EventInserter {
  public:
-  explicit EventInserter(sqlite3* db)
+  explicit EventInserter(Conn db)
       : m_db(db),
         m_ins(db,
               "INSERT INTO events(key, kind, source, time, severity, title, body, received_at, "
@@ -399,18 +518,33 @@ class EventInserter {
   sqlite3* m_db;
   Stmt m_ins;
 };
-// Outbox rows, due now; an existing idempotency key is left as it is.
-void insert_deliveries_locked(sqlite3* db, const std::vector<NewDelivery>& deliveries,
-                              int64_t now) {
-  Stmt ins(db,
-           "INSERT INTO outbox(idempotency_key, destination, sender, recipients, subject, "
-           "payload, created_at, next_attempt_at, priority) VALUES(?,?,?,?,?,?,?,?,?) "
-           "ON CONFLICT(idempotency_key) DO NOTHING");
+// A delivery's idempotency key: the message's when it goes to at most one
+// recipient, else one per recipient.
+std::string delivery_key(const NewDelivery& d, const std::string& recipient) {
+  return d.recipients.size() <= 1 ? d.idempotency_key : d.idempotency_key + "/" + recipient;
+}
+
+// Messages and their deliveries, due now; a message key already stored is
+// left as it is (with its deliveries).
+void insert_deliveries_locked(Conn db, const std::vector<NewDelivery>& deliveries, int64_t now) {
+  Stmt msg(db,
+           "INSERT INTO messages(key, destination, sender, subject, payload, priority, "
+           "created_at) VALUES(?,?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING");
+  Stmt del(db,
+           "INSERT INTO deliveries(message_id, recipient, idempotency_key, next_attempt_at, "
+           "created_at) VALUES(?,?,?,?,?) ON CONFLICT(idempotency_key) DO NOTHING");
   for (const auto& d : deliveries) {
-    ins.bind(1, d.idempotency_key).bind(2, d.destination).bind(3, d.sender)
-        .bind(4, nlohmann::json(d.recipients).dump()).bind(5, d.subject).bind(6, d.payload)
-        .bind(7, now).bind(8, now).bind(9, int64_t{d.priority});
-    ins.run();
+    msg.bind(1, d.idempotency_key).bind(2, d.destination).bind(3, d.sender).bind(4, d.subject)
+        .bind(5, d.payload).bind(6, int64_t{d.priority}).bind(7, now);
+    msg.run();
+    if (sqlite3_changes(db) == 0) continue;
+    const int64_t message_id = sqlite3_last_insert_rowid(db);
+    std::vector<std::string> recipients = d.recipients;
+    if (recipients.empty()) recipients.emplace_back();
+    for (const auto& r : recipients) {
+      del.bind(1, message_id).bind(2, r).bind(3, delivery_key(d, r)).bind(4, now).bind(5, now);
+      del.run();
+    }
   }
 }
 }  // namespace
@@ -418,9 +552,9 @@ void insert_deliveries_locked(sqlite3* db, const std::vector<NewDelivery>& deliv
 Expected<int> Store::commit_poll(const PollCommit& poll) {
   std::lock_guard lock(m_mutex);
   return guarded("commit poll", [&]() -> Expected<int> {
-    Transaction tx(m_db);
-    int added = EventInserter(m_db).insert(poll.events, &poll.announce, poll.now);
-    Stmt up(m_db,
+    Transaction tx(Conn{m_db, m_busy_wait});
+    int added = EventInserter(Conn{m_db, m_busy_wait}).insert(poll.events, &poll.announce, poll.now);
+    Stmt up(Conn{m_db, m_busy_wait},
             "INSERT INTO source_state(source, cursor, etag, last_modified, content_hash, "
             "last_success, last_attempt, last_error, consecutive_failures, next_poll_at) "
             "VALUES(?1,?2,?3,?4,?5,?6,?6,'',0,?7) ON CONFLICT(source) DO UPDATE SET "
@@ -438,7 +572,7 @@ Status Store::record_poll_failure(const std::string& source, const std::string& 
                                   int64_t now, int64_t next_poll_at) {
   std::lock_guard lock(m_mutex);
   return guarded("record poll failure", [&]() -> Status {
-    Stmt up(m_db,
+    Stmt up(Conn{m_db, m_busy_wait},
             "INSERT INTO source_state(source, last_attempt, last_error, error_count, "
             "consecutive_failures, next_poll_at) VALUES(?1,?2,?3,1,1,?4) "
             "ON CONFLICT(source) DO UPDATE SET last_attempt=?2, last_error=?3, "
@@ -453,8 +587,8 @@ Status Store::record_poll_failure(const std::string& source, const std::string& 
 Expected<int> Store::insert_events(const std::vector<Event>& events, int64_t now) {
   std::lock_guard lock(m_mutex);
   return guarded("insert events", [&]() -> Expected<int> {
-    Transaction tx(m_db);
-    int added = EventInserter(m_db).insert(events, nullptr, now);
+    Transaction tx(Conn{m_db, m_busy_wait});
+    int added = EventInserter(Conn{m_db, m_busy_wait}).insert(events, nullptr, now);
     tx.commit();
     return added;
   });
@@ -463,11 +597,11 @@ Expected<int> Store::insert_events(const std::vector<Event>& events, int64_t now
 Expected<std::vector<bool>> Store::ingest(const std::vector<InboundItem>& items, int64_t now) {
   std::lock_guard lock(m_mutex);
   return guarded("ingest", [&]() -> Expected<std::vector<bool>> {
-    Transaction tx(m_db);
-    Stmt seen(m_db,
+    Transaction tx(Conn{m_db, m_busy_wait});
+    Stmt seen(Conn{m_db, m_busy_wait},
               "INSERT INTO inbound_deliveries(source, delivery_id, received_at) VALUES(?,?,?) "
               "ON CONFLICT DO NOTHING");
-    EventInserter inserter(m_db);
+    EventInserter inserter(Conn{m_db, m_busy_wait});
     std::vector<bool> stored;
     stored.reserve(items.size());
     for (const auto& item : items) {
@@ -491,7 +625,7 @@ std::vector<StoredEvent> Store::events_received_between(int64_t from, int64_t to
                                                         const std::vector<std::string>& kinds) {
   std::lock_guard lock(m_mutex);
   std::vector<StoredEvent> out;
-  Stmt st(m_db,
+  Stmt st(Conn{m_db, m_busy_wait},
           "SELECT id, kind, body FROM events WHERE received_at >= ? AND received_at < ? "
           "ORDER BY id");
   st.bind(1, from).bind(2, to);
@@ -508,7 +642,7 @@ std::vector<StoredEvent> Store::events_received_between(int64_t from, int64_t to
 
 std::optional<int64_t> Store::digest_window_end(const std::string& name) {
   std::lock_guard lock(m_mutex);
-  Stmt st(m_db, "SELECT window_end FROM digest_state WHERE name = ?");
+  Stmt st(Conn{m_db, m_busy_wait}, "SELECT window_end FROM digest_state WHERE name = ?");
   st.bind(1, name);
   if (st.step()) return st.i64(0);
   return std::nullopt;
@@ -518,9 +652,9 @@ Status Store::commit_digest(const std::string& name, int64_t window_end,
                             const std::vector<NewDelivery>& deliveries, int64_t now) {
   std::lock_guard lock(m_mutex);
   return guarded("commit digest", [&]() -> Status {
-    Transaction tx(m_db);
-    insert_deliveries_locked(m_db, deliveries, now);
-    Stmt up(m_db,
+    Transaction tx(Conn{m_db, m_busy_wait});
+    insert_deliveries_locked(Conn{m_db, m_busy_wait}, deliveries, now);
+    Stmt up(Conn{m_db, m_busy_wait},
             "INSERT INTO digest_state(name, window_end) VALUES(?1, ?2) "
             "ON CONFLICT(name) DO UPDATE SET window_end = ?2");
     up.bind(1, name).bind(2, window_end);
@@ -534,7 +668,7 @@ std::vector<StoredEvent> Store::unrouted_events(int limit) {
   std::vector<std::pair<int64_t, std::string>> rows;
   {
     std::lock_guard lock(m_mutex);  // JSON is parsed after, so writers are not held up
-    Stmt st(m_db, "SELECT id, body FROM events WHERE routed = 0 ORDER BY id LIMIT ?");
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT id, body FROM events WHERE routed = 0 ORDER BY id LIMIT ?");
     st.bind(1, int64_t{limit});
     while (st.step()) rows.emplace_back(st.i64(0), st.text(1));
   }
@@ -549,9 +683,9 @@ Status Store::commit_routing(const std::vector<int64_t>& event_ids,
                              const std::vector<NewDelivery>& deliveries, int64_t now) {
   std::lock_guard lock(m_mutex);
   return guarded("commit routing", [&]() -> Status {
-    Transaction tx(m_db);
-    insert_deliveries_locked(m_db, deliveries, now);
-    Stmt mark(m_db, "UPDATE events SET routed = 1 WHERE id = ?");
+    Transaction tx(Conn{m_db, m_busy_wait});
+    insert_deliveries_locked(Conn{m_db, m_busy_wait}, deliveries, now);
+    Stmt mark(Conn{m_db, m_busy_wait}, "UPDATE events SET routed = 1 WHERE id = ?");
     for (int64_t id : event_ids) {
       mark.bind(1, id);
       mark.run();
@@ -563,9 +697,17 @@ Status Store::commit_routing(const std::vector<int64_t>& event_ids,
 
 namespace {
 
-// The columns an OutboxItem is read from, in this order.
+// The columns an OutboxItem is read from, in this order: a delivery (d) and
+// its message (m).
 constexpr const char* k_item_columns =
-    "id, idempotency_key, destination, sender, recipients, payload, attempts, created_at";
+    "d.id, d.idempotency_key, m.destination, m.sender, d.recipient, m.payload, d.attempts, "
+    "d.created_at, m.id, m.key";
+
+// Deliveries to destinations not disabled, with their messages.
+constexpr const char* k_item_from =
+    " FROM deliveries d JOIN messages m ON m.id = d.message_id "
+    "WHERE d.state = 'pending' AND NOT EXISTS "
+    "(SELECT 1 FROM destination_state s WHERE s.name = m.destination) ";
 
 OutboxItem read_item(const Stmt& st) {
   OutboxItem it;
@@ -573,10 +715,12 @@ OutboxItem read_item(const Stmt& st) {
   it.idempotency_key = st.text(1);
   it.destination = st.text(2);
   it.sender = st.text(3);
-  it.recipients = nlohmann::json::parse(st.text(4)).get<std::vector<std::string>>();
+  if (auto r = st.text(4); !r.empty()) it.recipients = {std::move(r)};
   it.payload = st.text(5);
   it.attempts = static_cast<int>(st.i64(6));
   it.created_at = st.i64(7);
+  it.message_id = st.i64(8);
+  it.message_key = st.text(9);
   return it;
 }
 
@@ -585,10 +729,11 @@ OutboxItem read_item(const Stmt& st) {
 std::vector<OutboxItem> Store::due_deliveries(int64_t now, int limit) {
   std::lock_guard lock(m_mutex);
   std::vector<OutboxItem> out;
-  Stmt st(m_db, (std::string("SELECT ") + k_item_columns +
-                 " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 "
-                 "AND lease_until <= ?1 ORDER BY priority DESC, next_attempt_at, id LIMIT ?2")
-                    .c_str());
+  Stmt st(Conn{m_db, m_busy_wait},
+          (std::string("SELECT ") + k_item_columns + k_item_from +
+           "AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1 "
+           "ORDER BY m.priority DESC, d.next_attempt_at, d.id LIMIT ?2")
+              .c_str());
   st.bind(1, now).bind(2, int64_t{limit});
   while (st.step()) out.push_back(read_item(st));
   return out;
@@ -601,16 +746,17 @@ Expected<std::vector<OutboxItem>> Store::claim_deliveries(const std::string& des
   std::lock_guard lock(m_mutex);
   return guarded("claim deliveries", [&]() -> Expected<std::vector<OutboxItem>> {
     std::vector<OutboxItem> out;
-    Transaction tx(m_db);  // BEGIN IMMEDIATE: no other process claims in between
-    Stmt st(m_db, (std::string("SELECT ") + k_item_columns +
-                   " FROM outbox WHERE state = 'pending' AND destination = ?1 "
-                   "AND next_attempt_at <= ?2 AND lease_until <= ?2 "
-                   "ORDER BY priority DESC, next_attempt_at, id LIMIT ?3")
-                      .c_str());
+    Transaction tx(Conn{m_db, m_busy_wait});  // BEGIN IMMEDIATE: no other process claims in between
+    Stmt st(Conn{m_db, m_busy_wait},
+            (std::string("SELECT ") + k_item_columns + k_item_from +
+             "AND m.destination = ?1 AND d.next_attempt_at <= ?2 AND d.lease_until <= ?2 "
+             "ORDER BY m.priority DESC, d.next_attempt_at, d.id LIMIT ?3")
+                .c_str());
     st.bind(1, destination).bind(2, now).bind(3, int64_t{limit});
     while (st.step()) out.push_back(read_item(st));
     if (out.empty()) return out;
-    Stmt lease(m_db, "UPDATE outbox SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1");
+    Stmt lease(Conn{m_db, m_busy_wait},
+               "UPDATE deliveries SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1");
     for (const auto& it : out) {
       lease.bind(1, it.id).bind(2, owner).bind(3, lease_until);
       lease.run();
@@ -624,9 +770,9 @@ Status Store::extend_leases(const std::vector<int64_t>& ids, const std::string& 
                             int64_t lease_until) {
   std::lock_guard lock(m_mutex);
   return guarded("extend leases", [&]() -> Status {
-    Transaction tx(m_db);
-    Stmt st(m_db,
-            "UPDATE outbox SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 "
+    Transaction tx(Conn{m_db, m_busy_wait});
+    Stmt st(Conn{m_db, m_busy_wait},
+            "UPDATE deliveries SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 "
             "AND state = 'pending'");
     for (int64_t id : ids) {
       st.bind(1, id).bind(2, owner).bind(3, lease_until);
@@ -640,9 +786,9 @@ Status Store::extend_leases(const std::vector<int64_t>& ids, const std::string& 
 Status Store::release_leases(const std::vector<int64_t>& ids, const std::string& owner) {
   std::lock_guard lock(m_mutex);
   return guarded("release leases", [&]() -> Status {
-    Transaction tx(m_db);
-    Stmt st(m_db,
-            "UPDATE outbox SET lease_owner = '', lease_until = 0 WHERE id = ?1 "
+    Transaction tx(Conn{m_db, m_busy_wait});
+    Stmt st(Conn{m_db, m_busy_wait},
+            "UPDATE deliveries SET lease_owner = '', lease_until = 0 WHERE id = ?1 "
             "AND lease_owner = ?2");
     for (int64_t id : ids) {
       st.bind(1, id).bind(2, owner);
@@ -657,8 +803,8 @@ Expected<std::vector<std::string>> Store::lease_owners(int64_t now) {
   std::lock_guard lock(m_mutex);
   return guarded("lease owners", [&]() -> Expected<std::vector<std::string>> {
     std::vector<std::string> out;
-    Stmt st(m_db,
-            "SELECT DISTINCT lease_owner FROM outbox WHERE state = 'pending' "
+    Stmt st(Conn{m_db, m_busy_wait},
+            "SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'pending' "
             "AND lease_until > ?1 AND lease_owner != ''");
     st.bind(1, now);
     while (st.step()) out.push_back(st.text(0));
@@ -669,8 +815,8 @@ Expected<std::vector<std::string>> Store::lease_owners(int64_t now) {
 Expected<int> Store::release_owner(const std::string& owner) {
   std::lock_guard lock(m_mutex);
   return guarded("release owner", [&]() -> Expected<int> {
-    Stmt st(m_db,
-            "UPDATE outbox SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?1 "
+    Stmt st(Conn{m_db, m_busy_wait},
+            "UPDATE deliveries SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?1 "
             "AND state = 'pending'");
     st.bind(1, owner);
     st.run();
@@ -682,7 +828,9 @@ Expected<std::vector<std::string>> Store::pending_destinations() {
   std::lock_guard lock(m_mutex);
   return guarded("pending destinations", [&]() -> Expected<std::vector<std::string>> {
     std::vector<std::string> out;
-    Stmt st(m_db, "SELECT DISTINCT destination FROM outbox WHERE state = 'pending'");
+    Stmt st(Conn{m_db, m_busy_wait},
+            "SELECT DISTINCT m.destination FROM deliveries d JOIN messages m "
+            "ON m.id = d.message_id WHERE d.state = 'pending'");
     while (st.step()) out.push_back(st.text(0));
     return out;
   });
@@ -690,9 +838,11 @@ Expected<std::vector<std::string>> Store::pending_destinations() {
 
 std::optional<int64_t> Store::next_due_time(const std::string& destination) {
   std::lock_guard lock(m_mutex);
-  Stmt st(m_db,
-          "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM outbox WHERE state = 'pending' "
-          "AND (?1 = '' OR destination = ?1)");
+  // A disabled destination is due never: its deliveries wait for an enable.
+  Stmt st(Conn{m_db, m_busy_wait},
+          (std::string("SELECT MIN(MAX(d.next_attempt_at, d.lease_until))") + k_item_from +
+           "AND (?1 = '' OR m.destination = ?1)")
+              .c_str());
   st.bind(1, destination);
   if (st.step() && !st.is_null(0)) return st.i64(0);
   return std::nullopt;
@@ -701,21 +851,38 @@ std::optional<int64_t> Store::next_due_time(const std::string& destination) {
 Status Store::record_outcomes(const std::vector<DeliveryOutcome>& outcomes, int64_t now) {
   std::lock_guard lock(m_mutex);
   return guarded("record outcomes", [&]() -> Status {
-    Transaction tx(m_db);
-    Stmt done(m_db,
-              "UPDATE outbox SET state='delivered', attempts=attempts+1, delivered_at=?2, "
+    const Conn c{m_db, m_busy_wait};
+    Transaction tx(c);
+    Stmt done(c,
+              "UPDATE deliveries SET state='delivered', attempts=attempts+1, delivered_at=?2, "
               "last_error=?3, lease_owner='', lease_until=0 WHERE id=?1");
-    Stmt retry(m_db,
-               "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?2, last_error=?3, "
+    Stmt retry(c,
+               "UPDATE deliveries SET attempts=attempts+1, next_attempt_at=?2, last_error=?3, "
                "lease_owner='', lease_until=0 WHERE id=?1");
-    Stmt dead(m_db,
-              "UPDATE outbox SET state='dead', attempts=attempts+1, last_error=?3, "
+    Stmt dead(c,
+              "UPDATE deliveries SET state='dead', attempts=attempts+1, last_error=?3, "
               "next_attempt_at=?2, lease_owner='', lease_until=0 WHERE id=?1");
+    // The destination is gone: the delivery stays pending, not counted as an
+    // attempt, and the destination is disabled until an admin enables it.
+    Stmt keep(c,
+              "UPDATE deliveries SET last_error=?3, next_attempt_at=?2, lease_owner='', "
+              "lease_until=0 WHERE id=?1");
+    Stmt disable(c,
+                 "INSERT INTO destination_state(name, disabled_reason, disabled_since) "
+                 "SELECT m.destination, ?2, ?3 FROM deliveries d JOIN messages m "
+                 "ON m.id = d.message_id WHERE d.id = ?1 ON CONFLICT(name) DO NOTHING");
     for (const auto& o : outcomes) {
       Stmt* st = &retry;
       int64_t t = o.next_attempt_at;
-      if (o.dead) st = &dead, t = now;
-      else if (o.result.status == DeliveryResult::Status::delivered) st = &done, t = now;
+      if (o.dead) {
+        st = &dead, t = now;
+      } else if (o.result.status == DeliveryResult::Status::delivered) {
+        st = &done, t = now;
+      } else if (o.result.status == DeliveryResult::Status::disable) {
+        st = &keep, t = now;
+        disable.bind(1, o.id).bind(2, o.result.detail).bind(3, now);
+        disable.run();
+      }
       st->bind(1, o.id).bind(2, t).bind(3, o.result.detail);
       st->run();
     }
@@ -724,54 +891,158 @@ Status Store::record_outcomes(const std::vector<DeliveryOutcome>& outcomes, int6
   });
 }
 
-std::vector<OutboxRow> Store::outbox_rows(const std::string& state, int limit) {
-  std::lock_guard lock(m_mutex);
-  std::vector<OutboxRow> out;
-  Stmt st(m_db,
-          "SELECT id, idempotency_key, destination, state, subject, last_error, attempts, "
-          "created_at, next_attempt_at, delivered_at FROM outbox "
-          "WHERE ?1 = '' OR state = ?1 ORDER BY id LIMIT ?2");
-  st.bind(1, state).bind(2, int64_t{limit});
-  while (st.step()) {
-    OutboxRow r;
-    r.id = st.i64(0);
-    r.idempotency_key = st.text(1);
-    r.destination = st.text(2);
-    r.state = st.text(3);
-    r.subject = st.text(4);
-    r.last_error = st.text(5);
-    r.attempts = static_cast<int>(st.i64(6));
-    r.created_at = st.i64(7);
-    r.next_attempt_at = st.i64(8);
-    r.delivered_at = st.i64(9);
-    out.push_back(std::move(r));
-  }
-  return out;
+namespace {
+
+// The columns an OutboxRow is read from, in this order.
+constexpr const char* k_row_select =
+    "SELECT d.id, d.idempotency_key, m.destination, d.state, m.subject, d.last_error, "
+    "d.attempts, d.created_at, d.next_attempt_at, d.delivered_at, d.recipient, m.id, m.key, "
+    "m.sender, d.lease_owner, d.lease_until, length(m.payload), m.created_at, m.priority "
+    "FROM deliveries d JOIN messages m ON m.id = d.message_id ";
+
+OutboxRow read_row(const Stmt& st) {
+  OutboxRow r;
+  r.id = st.i64(0);
+  r.idempotency_key = st.text(1);
+  r.destination = st.text(2);
+  r.state = st.text(3);
+  r.subject = st.text(4);
+  r.last_error = st.text(5);
+  r.attempts = static_cast<int>(st.i64(6));
+  r.created_at = st.i64(7);
+  r.next_attempt_at = st.i64(8);
+  r.delivered_at = st.i64(9);
+  r.recipient = st.text(10);
+  r.message_id = st.i64(11);
+  r.message_key = st.text(12);
+  r.sender = st.text(13);
+  r.lease_owner = st.text(14);
+  r.lease_until = st.i64(15);
+  r.payload_size = st.i64(16);
+  r.message_created_at = st.i64(17);
+  r.priority = static_cast<int>(st.i64(18));
+  return r;
 }
 
-Expected<int> Store::retry_dead(std::optional<int64_t> id, int64_t now) {
+}  // namespace
+
+std::vector<OutboxRow> Store::outbox_rows(const std::string& state, int limit) {
+  OutboxFilter f;
+  f.state = state;
+  f.limit = limit;
+  auto rows = outbox_rows(f);
+  return rows ? std::move(*rows) : std::vector<OutboxRow>{};
+}
+
+Expected<std::vector<OutboxRow>> Store::outbox_rows(const OutboxFilter& filter) {
+  std::lock_guard lock(m_mutex);
+  return guarded("outbox rows", [&]() -> Expected<std::vector<OutboxRow>> {
+    std::vector<OutboxRow> out;
+    Stmt st(Conn{m_db, m_busy_wait},
+            (std::string(k_row_select) +
+             "WHERE (?1 = '' OR d.state = ?1) AND (?2 = '' OR m.destination = ?2) "
+             "AND (?3 IS NULL OR d.created_at < ?3) ORDER BY d.id LIMIT ?4")
+                .c_str());
+    st.bind(1, filter.state).bind(2, filter.destination).bind(4, int64_t{filter.limit});
+    if (filter.created_before) st.bind(3, *filter.created_before);
+    while (st.step()) out.push_back(read_row(st));
+    return out;
+  });
+}
+
+Expected<std::optional<OutboxRow>> Store::outbox_row(int64_t id) {
+  std::lock_guard lock(m_mutex);
+  return guarded("outbox row", [&]() -> Expected<std::optional<OutboxRow>> {
+    Stmt st(Conn{m_db, m_busy_wait}, (std::string(k_row_select) + "WHERE d.id = ?1").c_str());
+    st.bind(1, id);
+    if (!st.step()) return std::optional<OutboxRow>{};
+    return std::optional<OutboxRow>{read_row(st)};
+  });
+}
+
+Expected<int> Store::retry_dead(std::optional<int64_t> id, int64_t now,
+                                const std::string& destination) {
   std::lock_guard lock(m_mutex);
   return guarded("retry dead", [&]() -> Expected<int> {
-    Stmt st(m_db,
-            "UPDATE outbox SET state='pending', next_attempt_at=?1, attempts=0, "
-            "lease_owner='', lease_until=0 "
-            "WHERE state='dead' AND (?2 < 0 OR id = ?2)");
-    st.bind(1, now).bind(2, id.value_or(-1));
+    Stmt st(Conn{m_db, m_busy_wait},
+            "UPDATE deliveries SET state='pending', next_attempt_at=?1, created_at=?1, "
+            "attempts=0, lease_owner='', lease_until=0 "
+            "WHERE state='dead' AND (?2 < 0 OR id = ?2) AND (?3 = '' OR message_id IN "
+            "(SELECT id FROM messages WHERE destination = ?3))");
+    st.bind(1, now).bind(2, id.value_or(-1)).bind(3, destination);
     st.run();
     return sqlite3_changes(m_db);
   });
 }
 
+Expected<int> Store::purge(const std::string& state, const std::string& destination,
+                           int64_t created_before) {
+  if (state != "dead" && state != "delivered")
+    return bad_input("only dead or delivered deliveries can be purged, not '" + state + "'");
+  std::lock_guard lock(m_mutex);
+  return guarded("purge", [&]() -> Expected<int> {
+    const Conn c{m_db, m_busy_wait};
+    Transaction tx(c);
+    Stmt del(c,
+             "DELETE FROM deliveries WHERE state = ?1 AND created_at < ?2 AND (?3 = '' OR "
+             "message_id IN (SELECT id FROM messages WHERE destination = ?3))");
+    del.bind(1, state).bind(2, created_before).bind(3, destination);
+    del.run();
+    const int n = sqlite3_changes(m_db);
+    Stmt orphans(c,
+                 "DELETE FROM messages WHERE NOT EXISTS "
+                 "(SELECT 1 FROM deliveries d WHERE d.message_id = messages.id)");
+    orphans.run();
+    tx.commit();
+    return n;
+  });
+}
+
+Status Store::disable_destination(const std::string& name, const std::string& reason,
+                                  int64_t now) {
+  std::lock_guard lock(m_mutex);
+  return guarded("disable destination", [&]() -> Status {
+    Stmt st(Conn{m_db, m_busy_wait},
+            "INSERT INTO destination_state(name, disabled_reason, disabled_since) "
+            "VALUES(?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET disabled_reason = ?2");
+    st.bind(1, name).bind(2, reason).bind(3, now);
+    st.run();
+    return ok_status();
+  });
+}
+
+Expected<bool> Store::enable_destination(const std::string& name) {
+  std::lock_guard lock(m_mutex);
+  return guarded("enable destination", [&]() -> Expected<bool> {
+    Stmt st(Conn{m_db, m_busy_wait}, "DELETE FROM destination_state WHERE name = ?1");
+    st.bind(1, name);
+    st.run();
+    return sqlite3_changes(m_db) > 0;
+  });
+}
+
+Expected<std::map<std::string, DisabledDestination>> Store::disabled_destinations() {
+  std::lock_guard lock(m_mutex);
+  return guarded("disabled destinations",
+                 [&]() -> Expected<std::map<std::string, DisabledDestination>> {
+                   std::map<std::string, DisabledDestination> out;
+                   Stmt st(Conn{m_db, m_busy_wait},
+                           "SELECT name, disabled_reason, disabled_since FROM destination_state");
+                   while (st.step()) out[st.text(0)] = {st.text(1), st.i64(2)};
+                   return out;
+                 });
+}
+
 int64_t Store::count_events() {
   std::lock_guard lock(m_mutex);
-  Stmt st(m_db, "SELECT COUNT(*) FROM events");
+  Stmt st(Conn{m_db, m_busy_wait}, "SELECT COUNT(*) FROM events");
   return st.step() ? st.i64(0) : 0;
 }
 
 std::vector<std::pair<std::string, int64_t>> Store::outbox_depth() {
   std::lock_guard lock(m_mutex);
   std::vector<std::pair<std::string, int64_t>> out;
-  Stmt st(m_db, "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state");
+  Stmt st(Conn{m_db, m_busy_wait}, "SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state");
   while (st.step()) out.emplace_back(st.text(0), st.i64(1));
   return out;
 }
@@ -780,7 +1051,7 @@ Expected<std::vector<Store::CountRow>> Store::count_events_by_source_kind() {
   std::lock_guard lock(m_mutex);
   return guarded("count events", [&]() -> Expected<std::vector<CountRow>> {
     std::vector<CountRow> out;
-    Stmt st(m_db, "SELECT source, kind, COUNT(*) FROM events GROUP BY source, kind "
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT source, kind, COUNT(*) FROM events GROUP BY source, kind "
                   "ORDER BY source, kind");
     while (st.step()) out.push_back({st.text(0), st.text(1), st.i64(2)});
     return out;
@@ -791,8 +1062,9 @@ Expected<std::vector<Store::CountRow>> Store::count_outbox_by_destination() {
   std::lock_guard lock(m_mutex);
   return guarded("count outbox", [&]() -> Expected<std::vector<CountRow>> {
     std::vector<CountRow> out;
-    Stmt st(m_db, "SELECT destination, state, COUNT(*) FROM outbox GROUP BY destination, state "
-                  "ORDER BY destination, state");
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT m.destination, d.state, COUNT(*) FROM deliveries d JOIN messages m "
+                  "ON m.id = d.message_id GROUP BY m.destination, d.state "
+                  "ORDER BY m.destination, d.state");
     while (st.step()) out.push_back({st.text(0), st.text(1), st.i64(2)});
     return out;
   });
@@ -803,7 +1075,7 @@ Expected<std::vector<std::string>> Store::existing_event_keys(
   std::lock_guard lock(m_mutex);
   return guarded("existing keys", [&]() -> Expected<std::vector<std::string>> {
     std::vector<std::string> out;
-    Stmt st(m_db, "SELECT 1 FROM events WHERE key = ?");
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT 1 FROM events WHERE key = ?");
     for (const auto& k : keys) {
       st.bind(1, k);
       if (st.step()) out.push_back(k);
@@ -816,7 +1088,7 @@ Expected<std::vector<std::string>> Store::existing_event_keys(
 Status Store::health_check() {
   std::lock_guard lock(m_mutex);
   return guarded("health check", [&]() -> Status {
-    Stmt st(m_db, "SELECT COUNT(*) FROM source_state");
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT COUNT(*) FROM source_state");
     st.step();
     return ok_status();
   });
@@ -824,7 +1096,7 @@ Status Store::health_check() {
 
 std::optional<StoredEvent> Store::event_by_key(const std::string& key) {
   std::lock_guard lock(m_mutex);
-  Stmt st(m_db, "SELECT id, body FROM events WHERE key = ?");
+  Stmt st(Conn{m_db, m_busy_wait}, "SELECT id, body FROM events WHERE key = ?");
   st.bind(1, key);
   if (!st.step()) return std::nullopt;
   return StoredEvent{st.i64(0), event_from_json(nlohmann::json::parse(st.text(1)))};
@@ -832,7 +1104,13 @@ std::optional<StoredEvent> Store::event_by_key(const std::string& key) {
 
 std::optional<OutboxPayload> Store::outbox_payload(const std::string& idempotency_key) {
   std::lock_guard lock(m_mutex);
-  Stmt st(m_db, "SELECT state, payload, created_at FROM outbox WHERE idempotency_key = ?");
+  // By the message's key or one of its deliveries' keys; the state is the
+  // least advanced of the message's deliveries (pending before dead before delivered).
+  Stmt st(Conn{m_db, m_busy_wait},
+          "SELECT (SELECT d.state FROM deliveries d WHERE d.message_id = m.id ORDER BY "
+          "CASE d.state WHEN 'pending' THEN 0 WHEN 'dead' THEN 1 ELSE 2 END LIMIT 1), "
+          "m.payload, m.created_at FROM messages m WHERE m.key = ?1 OR m.id = "
+          "(SELECT message_id FROM deliveries WHERE idempotency_key = ?1)");
   st.bind(1, idempotency_key);
   if (!st.step()) return std::nullopt;
   return OutboxPayload{st.text(0), st.text(1), st.i64(2)};

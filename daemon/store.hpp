@@ -1,10 +1,17 @@
-// The store: SQLite in WAL mode holding events, per-source state and the outbox.
+// The store: SQLite in WAL mode holding events, per-source state, the outbox
+// (messages and one delivery per message x recipient), digests and
+// destination state.
 // Invariant: an event is inserted in the same transaction that advances its
 // source's cursor, and outbox rows in the same transaction that marks the
 // event routed. All methods are thread-safe (one connection, one mutex).
+// Another process holding the write lock (herald outbox retry beside the
+// daemon) is waited for, up to a bounded time; then the call answers a
+// temporary error.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,7 +28,7 @@ namespace herald {
 
 // The schema version this herald writes; a database with a larger
 // PRAGMA user_version came from a newer herald and is refused.
-inline constexpr int k_schema_version = 3;
+inline constexpr int k_schema_version = 4;
 
 struct SourceState {
   std::string source;
@@ -52,7 +59,9 @@ struct StoredEvent {
   Event event;
 };
 
-// One delivery to write when routing.
+// One message to write when routing: one delivery per recipient (one with no
+// recipient when the list is empty: HTTP destinations). A delivery's key is
+// the message's key when there is at most one recipient, else key/recipient.
 struct NewDelivery {
   std::string idempotency_key;
   std::string destination;
@@ -78,17 +87,37 @@ struct InboundItem {
   std::vector<bool> announce = {};  // per event: false = no route can take it: stored routed
 };
 
+// A delivery and its message, for `herald outbox`.
 struct OutboxRow {
-  int64_t id = 0;
+  int64_t id = 0;  // the delivery's
   std::string idempotency_key, destination, state, subject, last_error;
   int attempts = 0;
   int64_t created_at = 0, next_attempt_at = 0, delivered_at = 0;
+  std::string recipient;  // "" for destinations without per-row recipients
+  int64_t message_id = 0;
+  std::string message_key, sender, lease_owner;
+  int64_t lease_until = 0, payload_size = 0, message_created_at = 0;
+  int priority = 0;
 };
 
-// An outbox row's message, for `herald preview`.
+// Which deliveries `herald outbox list` shows.
+struct OutboxFilter {
+  std::string state;        // pending, delivered, dead; "" = all
+  std::string destination;  // "" = all
+  std::optional<int64_t> created_before;  // created_at < this (Unix s)
+  int limit = 50;
+};
+
+// An outbox message, for `herald preview`.
 struct OutboxPayload {
   std::string state, payload;
   int64_t created_at = 0;
+};
+
+// A destination an admin (or the destination's own answer) switched off.
+struct DisabledDestination {
+  std::string reason;
+  int64_t since = 0;
 };
 
 class Store {
@@ -101,6 +130,9 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   int schema_version() const;
+  // How long a call waits for another connection's write lock before it
+  // answers a temporary error (default 30 s).
+  void set_busy_timeout(std::chrono::milliseconds wait);
 
   SourceState source_state(const std::string& source);
   // Inserts the new events (existing keys are ignored) and advances the
@@ -156,8 +188,26 @@ class Store {
 
   // For `herald outbox`: rows in a state ("pending", "delivered", "dead", "" = all).
   std::vector<OutboxRow> outbox_rows(const std::string& state, int limit);
-  // Makes dead rows (or one row) pending again, due now. Returns how many.
-  Expected<int> retry_dead(std::optional<int64_t> id, int64_t now);
+  Expected<std::vector<OutboxRow>> outbox_rows(const OutboxFilter& filter);
+  // One delivery with its message, if it exists.
+  Expected<std::optional<OutboxRow>> outbox_row(int64_t id);
+  // Makes dead deliveries (or one; of a destination when not empty) pending
+  // again, due now, with a fresh age (created_at = now, attempts 0, so a
+  // destination's max age counts from the retry). Returns how many.
+  Expected<int> retry_dead(std::optional<int64_t> id, int64_t now,
+                           const std::string& destination = "");
+  // Deletes dead or delivered deliveries created before `created_before` (of
+  // a destination when not empty), and the messages left with none. Pending
+  // ones are refused (bad_input). Returns how many deliveries.
+  Expected<int> purge(const std::string& state, const std::string& destination,
+                      int64_t created_before);
+
+  // Destination state. A disabled destination's deliveries stay pending and
+  // are not claimed until it is enabled.
+  Status disable_destination(const std::string& name, const std::string& reason, int64_t now);
+  // False when it was not disabled.
+  Expected<bool> enable_destination(const std::string& name);
+  Expected<std::map<std::string, DisabledDestination>> disabled_destinations();
   int64_t count_events();
   std::vector<std::pair<std::string, int64_t>> outbox_depth();  // state -> rows
 
@@ -177,7 +227,7 @@ class Store {
 
   // The stored event with this key, if any.
   std::optional<StoredEvent> event_by_key(const std::string& key);
-  // The outbox row with this idempotency key, if any.
+  // The outbox message with this key (or with a delivery of this key), if any.
   std::optional<OutboxPayload> outbox_payload(const std::string& idempotency_key);
 
  private:
@@ -187,6 +237,7 @@ class Store {
 
   mutable std::mutex m_mutex;
   sqlite3* m_db;
+  std::chrono::milliseconds m_busy_wait{30'000};
 };
 
 }  // namespace herald

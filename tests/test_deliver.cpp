@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
@@ -225,4 +226,72 @@ TEST_CASE("deliver: claims take the highest priority first", "[deliver][threads]
   REQUIRE(first);
   REQUIRE(first->size() == 1);
   CHECK((*first)[0].idempotency_key == "mail:list:urgent");
+}
+
+namespace {
+// Answers every delivery 250, except to `deferred` which it defers (451)
+// while `defer` holds; records every recipient it was handed.
+struct DeferringSink final : Sink {
+  std::vector<std::string>* seen;
+  const bool* defer;
+  std::string deferred;
+  void deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) override {
+    for (size_t i = 0; i < items.size(); ++i) {
+      REQUIRE(items[i].recipients.size() == 1);
+      const std::string& rcpt = items[i].recipients[0];
+      seen->push_back(rcpt);
+      auto r = (*defer && rcpt == deferred) ? DeliveryResult::retry("451 4.7.1 greylisted")
+                                            : DeliveryResult::ok("250 ok");
+      if (!done(i, std::move(r))) return;
+    }
+  }
+  std::string describe() const override { return "deferring"; }
+};
+}  // namespace
+
+TEST_CASE("deliver: a mail to three recipients where one defers is retried only to that one",
+          "[deliver][threads]") {
+  TempDir dir;
+  auto store = Store::open(dir.file("h.db"));
+  REQUIRE(store);
+  FakeClock clock(1'767'225'600);
+  NewDelivery d;
+  d.idempotency_key = "mail:list:<m1@example.org>";
+  d.destination = "list";
+  d.sender = "herald@example.org";
+  d.recipients = {"a@example.org", "b@example.org", "c@example.org"};
+  d.payload = "Subject: s\r\n\r\nbody\r\n";
+  REQUIRE((*store)->commit_routing({}, {d}, clock.now()));
+  std::vector<std::string> seen;
+  bool defer = true;
+  auto sinks = [&]() -> std::unique_ptr<Sink> {
+    auto s = std::make_unique<DeferringSink>();
+    s->seen = &seen;
+    s->defer = &defer;
+    s->deferred = "b@example.org";
+    return s;
+  };
+  Deliverer deliverer(settings(1), **store, clock, sinks);
+  auto c = deliverer.drain();
+  CHECK(c.delivered == 2);
+  CHECK(c.retried == 1);
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<std::string>{"a@example.org", "b@example.org", "c@example.org"});
+
+  auto pending = (*store)->outbox_rows("pending", 10);
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].recipient == "b@example.org");
+  CHECK(pending[0].idempotency_key == "mail:list:<m1@example.org>/b@example.org");
+  CHECK(pending[0].message_key == "mail:list:<m1@example.org>");
+  CHECK(pending[0].last_error == "451 4.7.1 greylisted");
+
+  // When it is due again only b is sent to, and then the whole message is delivered.
+  seen.clear();
+  defer = false;
+  clock.advance(24 * 3600);
+  c = deliverer.drain();
+  CHECK(c.delivered == 1);
+  CHECK(seen == std::vector<std::string>{"b@example.org"});
+  CHECK((*store)->outbox_rows("delivered", 10).size() == 3);
+  CHECK((*store)->outbox_rows("pending", 10).empty());
 }
