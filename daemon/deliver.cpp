@@ -400,7 +400,7 @@ void Deliverer::run_lane(Lane& lane, bool drain) {
     if (claimed->empty()) {
       if (drain) break;
       auto due = m_store.next_due_time(lane.destination);
-      wait_for_work(lane, seen, due ? *due : now + 3600);
+      wait_for_work(lane, seen, !due ? now + 5 : *due ? **due : now + 3600);
       continue;
     }
     if (!send_chunk(lane, std::move(*claimed))) break;

@@ -166,11 +166,14 @@ std::string Metrics::render(Store& store, const std::vector<std::string>& source
   }
 
   std::vector<std::pair<std::string, SourceState>> states;
-  try {
-    for (const auto& s : sources) states.emplace_back(s, store.source_state(s));
-  } catch (const std::exception&) {
-    store_ok = false;
-    states.clear();
+  for (const auto& s : sources) {
+    auto st = store.source_state(s);
+    if (!st) {
+      store_ok = false;
+      states.clear();
+      break;
+    }
+    states.emplace_back(s, std::move(*st));
   }
   if (!states.empty()) {
     header(out, "herald_source_last_success_timestamp_seconds", "gauge",

@@ -129,7 +129,13 @@ Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& c
 void Pipeline::poll_sources(bool once, RunReport& report) {
   for (auto& src : m_sources) {
     const SourceConfig& sc = src->config();
-    SourceState state = m_store.source_state(sc.name);
+    auto stored = m_store.source_state(sc.name);
+    if (!stored) {  // the database will answer again; this source is polled on a later pass
+      spdlog::error("source {}: cannot read its state, so it is not polled now: {}", sc.name,
+                    stored.error().message);
+      continue;
+    }
+    SourceState state = std::move(*stored);
     const int64_t now = m_clock.now();
     if (!once && state.next_poll_at > now) continue;
     ++report.polls;
@@ -188,7 +194,12 @@ void Pipeline::poll_sources(bool once, RunReport& report) {
 
 void Pipeline::route_pending(RunReport& report) {
   for (;;) {
-    auto events = m_store.unrouted_events(200);
+    auto unrouted = m_store.unrouted_events(200);
+    if (!unrouted) {  // routed on a later pass
+      spdlog::error("routing: cannot read the events to route: {}", unrouted.error().message);
+      return;
+    }
+    auto& events = *unrouted;
     if (events.empty()) return;
     std::vector<int64_t> ids;
     std::vector<NewDelivery> deliveries;
@@ -243,8 +254,11 @@ void Pipeline::run_digests(RunReport& report) {
 int64_t Pipeline::next_wakeup() {
   int64_t next = m_clock.now() + 3600;
   if (m_digests) next = std::min(next, m_digests->next_due());
-  for (const auto& src : m_sources)
-    next = std::min(next, m_store.source_state(src->config().name).next_poll_at);
+  for (const auto& src : m_sources) {
+    auto st = m_store.source_state(src->config().name);
+    // Unreadable now: look again in a few seconds rather than sleep an hour.
+    next = std::min(next, st ? st->next_poll_at : m_clock.now() + 5);
+  }
   return next;
 }
 

@@ -436,10 +436,12 @@ void Store::set_busy_timeout(std::chrono::milliseconds wait) {
   sqlite3_busy_timeout(m_db, static_cast<int>(std::min<int64_t>(wait.count(), 1000)));
 }
 
-int Store::schema_version() const {
+Expected<int> Store::schema_version() const {
   std::lock_guard lock(m_mutex);
-  Stmt st(Conn{m_db, m_busy_wait}, "PRAGMA user_version");
-  return st.step() ? static_cast<int>(st.i64(0)) : 0;
+  return guarded("schema version", [&]() -> Expected<int> {
+    Stmt st(Conn{m_db, m_busy_wait}, "PRAGMA user_version");
+    return st.step() ? static_cast<int>(st.i64(0)) : 0;
+  });
 }
 
 // Throws SqliteError when SQLite fails, for open() to name the cause.
@@ -465,28 +467,30 @@ Status Store::migrate() {
   return ok_status();
 }
 
-SourceState Store::source_state(const std::string& source) {
+Expected<SourceState> Store::source_state(const std::string& source) {
   std::lock_guard lock(m_mutex);
-  SourceState s;
-  s.source = source;
-  Stmt st(Conn{m_db, m_busy_wait},
-          "SELECT cursor, etag, last_modified, content_hash, last_success, last_attempt, "
-          "last_error, error_count, consecutive_failures, next_poll_at FROM source_state "
-          "WHERE source = ?");
-  st.bind(1, source);
-  if (st.step()) {
-    s.cursor = st.text(0);
-    s.etag = st.text(1);
-    s.last_modified = st.text(2);
-    s.content_hash = st.text(3);
-    s.last_success = st.i64(4);
-    s.last_attempt = st.i64(5);
-    s.last_error = st.text(6);
-    s.error_count = st.i64(7);
-    s.consecutive_failures = st.i64(8);
-    s.next_poll_at = st.i64(9);
-  }
-  return s;
+  return guarded("source state", [&]() -> Expected<SourceState> {
+    SourceState s;
+    s.source = source;
+    Stmt st(Conn{m_db, m_busy_wait},
+            "SELECT cursor, etag, last_modified, content_hash, last_success, last_attempt, "
+            "last_error, error_count, consecutive_failures, next_poll_at FROM source_state "
+            "WHERE source = ?");
+    st.bind(1, source);
+    if (st.step()) {
+      s.cursor = st.text(0);
+      s.etag = st.text(1);
+      s.last_modified = st.text(2);
+      s.content_hash = st.text(3);
+      s.last_success = st.i64(4);
+      s.last_attempt = st.i64(5);
+      s.last_error = st.text(6);
+      s.error_count = st.i64(7);
+      s.consecutive_failures = st.i64(8);
+      s.next_poll_at = st.i64(9);
+    }
+    return s;
+  });
 }
 
 namespace {
@@ -621,31 +625,35 @@ Expected<std::vector<bool>> Store::ingest(const std::vector<InboundItem>& items,
   });
 }
 
-std::vector<StoredEvent> Store::events_received_between(int64_t from, int64_t to,
-                                                        const std::vector<std::string>& kinds) {
+Expected<std::vector<StoredEvent>> Store::events_received_between(
+    int64_t from, int64_t to, const std::vector<std::string>& kinds) {
   std::lock_guard lock(m_mutex);
-  std::vector<StoredEvent> out;
-  Stmt st(Conn{m_db, m_busy_wait},
-          "SELECT id, kind, body FROM events WHERE received_at >= ? AND received_at < ? "
-          "ORDER BY id");
-  st.bind(1, from).bind(2, to);
-  while (st.step()) {
-    if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), st.text(1)) == kinds.end())
-      continue;
-    StoredEvent se;
-    se.id = st.i64(0);
-    se.event = event_from_json(nlohmann::json::parse(st.text(2)));
-    out.push_back(std::move(se));
-  }
-  return out;
+  return guarded("events received", [&]() -> Expected<std::vector<StoredEvent>> {
+    std::vector<StoredEvent> out;
+    Stmt st(Conn{m_db, m_busy_wait},
+            "SELECT id, kind, body FROM events WHERE received_at >= ? AND received_at < ? "
+            "ORDER BY id");
+    st.bind(1, from).bind(2, to);
+    while (st.step()) {
+      if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), st.text(1)) == kinds.end())
+        continue;
+      StoredEvent se;
+      se.id = st.i64(0);
+      se.event = event_from_json(nlohmann::json::parse(st.text(2)));
+      out.push_back(std::move(se));
+    }
+    return out;
+  });
 }
 
-std::optional<int64_t> Store::digest_window_end(const std::string& name) {
+Expected<std::optional<int64_t>> Store::digest_window_end(const std::string& name) {
   std::lock_guard lock(m_mutex);
-  Stmt st(Conn{m_db, m_busy_wait}, "SELECT window_end FROM digest_state WHERE name = ?");
-  st.bind(1, name);
-  if (st.step()) return st.i64(0);
-  return std::nullopt;
+  return guarded("digest window", [&]() -> Expected<std::optional<int64_t>> {
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT window_end FROM digest_state WHERE name = ?");
+    st.bind(1, name);
+    if (st.step()) return std::optional<int64_t>(st.i64(0));
+    return std::optional<int64_t>{};
+  });
 }
 
 Status Store::commit_digest(const std::string& name, int64_t window_end,
@@ -664,19 +672,21 @@ Status Store::commit_digest(const std::string& name, int64_t window_end,
   });
 }
 
-std::vector<StoredEvent> Store::unrouted_events(int limit) {
-  std::vector<std::pair<int64_t, std::string>> rows;
-  {
-    std::lock_guard lock(m_mutex);  // JSON is parsed after, so writers are not held up
-    Stmt st(Conn{m_db, m_busy_wait}, "SELECT id, body FROM events WHERE routed = 0 ORDER BY id LIMIT ?");
-    st.bind(1, int64_t{limit});
-    while (st.step()) rows.emplace_back(st.i64(0), st.text(1));
-  }
-  std::vector<StoredEvent> out;
-  out.reserve(rows.size());
-  for (auto& [id, body] : rows)
-    out.push_back({id, event_from_json(nlohmann::json::parse(body))});
-  return out;
+Expected<std::vector<StoredEvent>> Store::unrouted_events(int limit) {
+  return guarded("unrouted events", [&]() -> Expected<std::vector<StoredEvent>> {
+    std::vector<std::pair<int64_t, std::string>> rows;
+    {
+      std::lock_guard lock(m_mutex);  // JSON is parsed after, so writers are not held up
+      Stmt st(Conn{m_db, m_busy_wait}, "SELECT id, body FROM events WHERE routed = 0 ORDER BY id LIMIT ?");
+      st.bind(1, int64_t{limit});
+      while (st.step()) rows.emplace_back(st.i64(0), st.text(1));
+    }
+    std::vector<StoredEvent> out;
+    out.reserve(rows.size());
+    for (auto& [id, body] : rows)
+      out.push_back({id, event_from_json(nlohmann::json::parse(body))});
+    return out;
+  });
 }
 
 Status Store::commit_routing(const std::vector<int64_t>& event_ids,
@@ -726,17 +736,19 @@ OutboxItem read_item(const Stmt& st) {
 
 }  // namespace
 
-std::vector<OutboxItem> Store::due_deliveries(int64_t now, int limit) {
+Expected<std::vector<OutboxItem>> Store::due_deliveries(int64_t now, int limit) {
   std::lock_guard lock(m_mutex);
-  std::vector<OutboxItem> out;
-  Stmt st(Conn{m_db, m_busy_wait},
-          (std::string("SELECT ") + k_item_columns + k_item_from +
-           "AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1 "
-           "ORDER BY m.priority DESC, d.next_attempt_at, d.id LIMIT ?2")
-              .c_str());
-  st.bind(1, now).bind(2, int64_t{limit});
-  while (st.step()) out.push_back(read_item(st));
-  return out;
+  return guarded("due deliveries", [&]() -> Expected<std::vector<OutboxItem>> {
+    std::vector<OutboxItem> out;
+    Stmt st(Conn{m_db, m_busy_wait},
+            (std::string("SELECT ") + k_item_columns + k_item_from +
+             "AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1 "
+             "ORDER BY m.priority DESC, d.next_attempt_at, d.id LIMIT ?2")
+                .c_str());
+    st.bind(1, now).bind(2, int64_t{limit});
+    while (st.step()) out.push_back(read_item(st));
+    return out;
+  });
 }
 
 Expected<std::vector<OutboxItem>> Store::claim_deliveries(const std::string& destination,
@@ -836,16 +848,18 @@ Expected<std::vector<std::string>> Store::pending_destinations() {
   });
 }
 
-std::optional<int64_t> Store::next_due_time(const std::string& destination) {
+Expected<std::optional<int64_t>> Store::next_due_time(const std::string& destination) {
   std::lock_guard lock(m_mutex);
-  // A disabled destination is due never: its deliveries wait for an enable.
-  Stmt st(Conn{m_db, m_busy_wait},
-          (std::string("SELECT MIN(MAX(d.next_attempt_at, d.lease_until))") + k_item_from +
-           "AND (?1 = '' OR m.destination = ?1)")
-              .c_str());
-  st.bind(1, destination);
-  if (st.step() && !st.is_null(0)) return st.i64(0);
-  return std::nullopt;
+  return guarded("next due time", [&]() -> Expected<std::optional<int64_t>> {
+    // A disabled destination is due never: its deliveries wait for an enable.
+    Stmt st(Conn{m_db, m_busy_wait},
+            (std::string("SELECT MIN(MAX(d.next_attempt_at, d.lease_until))") + k_item_from +
+             "AND (?1 = '' OR m.destination = ?1)")
+                .c_str());
+    st.bind(1, destination);
+    if (st.step() && !st.is_null(0)) return std::optional<int64_t>(st.i64(0));
+    return std::optional<int64_t>{};
+  });
 }
 
 Status Store::record_outcomes(const std::vector<DeliveryOutcome>& outcomes, int64_t now) {
@@ -926,12 +940,11 @@ OutboxRow read_row(const Stmt& st) {
 
 }  // namespace
 
-std::vector<OutboxRow> Store::outbox_rows(const std::string& state, int limit) {
+Expected<std::vector<OutboxRow>> Store::outbox_rows(const std::string& state, int limit) {
   OutboxFilter f;
   f.state = state;
   f.limit = limit;
-  auto rows = outbox_rows(f);
-  return rows ? std::move(*rows) : std::vector<OutboxRow>{};
+  return outbox_rows(f);
 }
 
 Expected<std::vector<OutboxRow>> Store::outbox_rows(const OutboxFilter& filter) {
@@ -1033,18 +1046,22 @@ Expected<std::map<std::string, DisabledDestination>> Store::disabled_destination
                  });
 }
 
-int64_t Store::count_events() {
+Expected<int64_t> Store::count_events() {
   std::lock_guard lock(m_mutex);
-  Stmt st(Conn{m_db, m_busy_wait}, "SELECT COUNT(*) FROM events");
-  return st.step() ? st.i64(0) : 0;
+  return guarded("count events", [&]() -> Expected<int64_t> {
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT COUNT(*) FROM events");
+    return st.step() ? st.i64(0) : 0;
+  });
 }
 
-std::vector<std::pair<std::string, int64_t>> Store::outbox_depth() {
+Expected<std::vector<std::pair<std::string, int64_t>>> Store::outbox_depth() {
   std::lock_guard lock(m_mutex);
-  std::vector<std::pair<std::string, int64_t>> out;
-  Stmt st(Conn{m_db, m_busy_wait}, "SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state");
-  while (st.step()) out.emplace_back(st.text(0), st.i64(1));
-  return out;
+  return guarded("outbox depth", [&]() -> Expected<std::vector<std::pair<std::string, int64_t>>> {
+    std::vector<std::pair<std::string, int64_t>> out;
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state");
+    while (st.step()) out.emplace_back(st.text(0), st.i64(1));
+    return out;
+  });
 }
 
 Expected<std::vector<Store::CountRow>> Store::count_events_by_source_kind() {
@@ -1094,26 +1111,31 @@ Status Store::health_check() {
   });
 }
 
-std::optional<StoredEvent> Store::event_by_key(const std::string& key) {
+Expected<std::optional<StoredEvent>> Store::event_by_key(const std::string& key) {
   std::lock_guard lock(m_mutex);
-  Stmt st(Conn{m_db, m_busy_wait}, "SELECT id, body FROM events WHERE key = ?");
-  st.bind(1, key);
-  if (!st.step()) return std::nullopt;
-  return StoredEvent{st.i64(0), event_from_json(nlohmann::json::parse(st.text(1)))};
+  return guarded("event by key", [&]() -> Expected<std::optional<StoredEvent>> {
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT id, body FROM events WHERE key = ?");
+    st.bind(1, key);
+    if (!st.step()) return std::optional<StoredEvent>{};
+    return std::optional<StoredEvent>(
+        StoredEvent{st.i64(0), event_from_json(nlohmann::json::parse(st.text(1)))});
+  });
 }
 
-std::optional<OutboxPayload> Store::outbox_payload(const std::string& idempotency_key) {
+Expected<std::optional<OutboxPayload>> Store::outbox_payload(const std::string& idempotency_key) {
   std::lock_guard lock(m_mutex);
-  // By the message's key or one of its deliveries' keys; the state is the
-  // least advanced of the message's deliveries (pending before dead before delivered).
-  Stmt st(Conn{m_db, m_busy_wait},
-          "SELECT (SELECT d.state FROM deliveries d WHERE d.message_id = m.id ORDER BY "
-          "CASE d.state WHEN 'pending' THEN 0 WHEN 'dead' THEN 1 ELSE 2 END LIMIT 1), "
-          "m.payload, m.created_at FROM messages m WHERE m.key = ?1 OR m.id = "
-          "(SELECT message_id FROM deliveries WHERE idempotency_key = ?1)");
-  st.bind(1, idempotency_key);
-  if (!st.step()) return std::nullopt;
-  return OutboxPayload{st.text(0), st.text(1), st.i64(2)};
+  return guarded("outbox payload", [&]() -> Expected<std::optional<OutboxPayload>> {
+    // By the message's key or one of its deliveries' keys; the state is the
+    // least advanced of the message's deliveries (pending before dead before delivered).
+    Stmt st(Conn{m_db, m_busy_wait},
+            "SELECT (SELECT d.state FROM deliveries d WHERE d.message_id = m.id ORDER BY "
+            "CASE d.state WHEN 'pending' THEN 0 WHEN 'dead' THEN 1 ELSE 2 END LIMIT 1), "
+            "m.payload, m.created_at FROM messages m WHERE m.key = ?1 OR m.id = "
+            "(SELECT message_id FROM deliveries WHERE idempotency_key = ?1)");
+    st.bind(1, idempotency_key);
+    if (!st.step()) return std::optional<OutboxPayload>{};
+    return std::optional<OutboxPayload>(OutboxPayload{st.text(0), st.text(1), st.i64(2)});
+  });
 }
 
 }  // namespace herald

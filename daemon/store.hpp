@@ -129,12 +129,13 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  int schema_version() const;
+  Expected<int> schema_version() const;
   // How long a call waits for another connection's write lock before it
   // answers a temporary error (default 30 s).
   void set_busy_timeout(std::chrono::milliseconds wait);
 
-  SourceState source_state(const std::string& source);
+  // Every reader answers an error (temporary) rather than throwing.
+  Expected<SourceState> source_state(const std::string& source);
   // Inserts the new events (existing keys are ignored) and advances the
   // source's state in one transaction. Returns how many events were new.
   Expected<int> commit_poll(const PollCommit& poll);
@@ -149,21 +150,21 @@ class Store {
   Expected<std::vector<bool>> ingest(const std::vector<InboundItem>& items, int64_t now);
 
   // Events received in [from, to) (Unix s) whose kind is listed (all when empty), by id.
-  std::vector<StoredEvent> events_received_between(int64_t from, int64_t to,
-                                                   const std::vector<std::string>& kinds);
+  Expected<std::vector<StoredEvent>> events_received_between(
+      int64_t from, int64_t to, const std::vector<std::string>& kinds);
   // The end of the last digest window committed for a digest, if any.
-  std::optional<int64_t> digest_window_end(const std::string& name);
+  Expected<std::optional<int64_t>> digest_window_end(const std::string& name);
   // Writes a digest's deliveries and advances its window end, in one transaction.
   Status commit_digest(const std::string& name, int64_t window_end,
                        const std::vector<NewDelivery>& deliveries, int64_t now);
 
-  std::vector<StoredEvent> unrouted_events(int limit);
+  Expected<std::vector<StoredEvent>> unrouted_events(int limit);
   // Writes the deliveries and marks the events routed, in one transaction.
   Status commit_routing(const std::vector<int64_t>& event_ids,
                         const std::vector<NewDelivery>& deliveries, int64_t now);
 
   // Pending rows due at `now` and not leased, highest priority first, then oldest.
-  std::vector<OutboxItem> due_deliveries(int64_t now, int limit);
+  Expected<std::vector<OutboxItem>> due_deliveries(int64_t now, int limit);
   // Claims up to limit due rows of a destination for owner until lease_until,
   // in one immediate transaction: no other claim (this process or another on
   // the same database) takes them until the lease expires or is released.
@@ -182,12 +183,12 @@ class Store {
   Expected<std::vector<std::string>> pending_destinations();
   // When a pending row (of destination; any when empty) is next due: its next
   // attempt or the end of its lease, whichever is later.
-  std::optional<int64_t> next_due_time(const std::string& destination = "");
+  Expected<std::optional<int64_t>> next_due_time(const std::string& destination = "");
   // Records outcomes and ends their leases, in one transaction.
   Status record_outcomes(const std::vector<DeliveryOutcome>& outcomes, int64_t now);
 
   // For `herald outbox`: rows in a state ("pending", "delivered", "dead", "" = all).
-  std::vector<OutboxRow> outbox_rows(const std::string& state, int limit);
+  Expected<std::vector<OutboxRow>> outbox_rows(const std::string& state, int limit);
   Expected<std::vector<OutboxRow>> outbox_rows(const OutboxFilter& filter);
   // One delivery with its message, if it exists.
   Expected<std::optional<OutboxRow>> outbox_row(int64_t id);
@@ -208,8 +209,8 @@ class Store {
   // False when it was not disabled.
   Expected<bool> enable_destination(const std::string& name);
   Expected<std::map<std::string, DisabledDestination>> disabled_destinations();
-  int64_t count_events();
-  std::vector<std::pair<std::string, int64_t>> outbox_depth();  // state -> rows
+  Expected<int64_t> count_events();
+  Expected<std::vector<std::pair<std::string, int64_t>>> outbox_depth();  // state -> deliveries
 
   // Read-only figures for the HTTP server's /metrics and /healthz.
   struct CountRow {
@@ -226,9 +227,9 @@ class Store {
   Status health_check();
 
   // The stored event with this key, if any.
-  std::optional<StoredEvent> event_by_key(const std::string& key);
+  Expected<std::optional<StoredEvent>> event_by_key(const std::string& key);
   // The outbox message with this key (or with a delivery of this key), if any.
-  std::optional<OutboxPayload> outbox_payload(const std::string& idempotency_key);
+  Expected<std::optional<OutboxPayload>> outbox_payload(const std::string& idempotency_key);
 
  private:
   explicit Store(sqlite3* db);

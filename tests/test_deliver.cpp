@@ -127,7 +127,7 @@ TEST_CASE("deliver: two deliverers on one database send each row once", "[delive
   CHECK(c1.delivered + c2.delivered == 500);  // how they shared it is the scheduler's
   CHECK(rx.sent.size() == 500);
   for (const auto& [key, n] : rx.sent) CHECK(n == 1);
-  CHECK((*a)->outbox_rows("pending", 10).empty());
+  CHECK((*(*a)->outbox_rows("pending", 10)).empty());
 }
 
 TEST_CASE("deliver: a hung destination holds up only itself; stop gives claimed rows back",
@@ -167,9 +167,9 @@ TEST_CASE("deliver: a hung destination holds up only itself; stop gives claimed 
   int hung_sent = 0;
   for (const auto& [k, v] : rx.sent) hung_sent += k.rfind("mail:hung:", 0) == 0 ? v : 0;
   CHECK(hung_sent == 1);
-  auto pending = (*store)->outbox_rows("pending", 10);
+  auto pending = *(*store)->outbox_rows("pending", 10);
   CHECK(pending.size() == 4);
-  auto due = (*store)->next_due_time("hung");
+  auto due = *(*store)->next_due_time("hung");
   REQUIRE(due);
   CHECK(*due <= clock.now());
 }
@@ -278,7 +278,7 @@ TEST_CASE("deliver: a mail to three recipients where one defers is retried only 
   std::sort(seen.begin(), seen.end());
   CHECK(seen == std::vector<std::string>{"a@example.org", "b@example.org", "c@example.org"});
 
-  auto pending = (*store)->outbox_rows("pending", 10);
+  auto pending = *(*store)->outbox_rows("pending", 10);
   REQUIRE(pending.size() == 1);
   CHECK(pending[0].recipient == "b@example.org");
   CHECK(pending[0].idempotency_key == "mail:list:<m1@example.org>/b@example.org");
@@ -292,6 +292,6 @@ TEST_CASE("deliver: a mail to three recipients where one defers is retried only 
   c = deliverer.drain();
   CHECK(c.delivered == 1);
   CHECK(seen == std::vector<std::string>{"b@example.org"});
-  CHECK((*store)->outbox_rows("delivered", 10).size() == 3);
-  CHECK((*store)->outbox_rows("pending", 10).empty());
+  CHECK((*(*store)->outbox_rows("delivered", 10)).size() == 3);
+  CHECK((*(*store)->outbox_rows("pending", 10)).empty());
 }

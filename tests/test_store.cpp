@@ -82,7 +82,7 @@ TEST_CASE("store: a new database is migrated to the current schema in WAL mode",
   TempDir dir;
   auto store = Store::open(dir.file("sub/herald.db"));
   REQUIRE(store);
-  CHECK((*store)->schema_version() == k_schema_version);
+  CHECK(*(*store)->schema_version() == k_schema_version);
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(dir.file("sub/herald.db").c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* st = nullptr;
@@ -120,18 +120,18 @@ TEST_CASE("store: events are unique by key and the cursor moves with them", "[st
   auto added = store->commit_poll(poll);
   REQUIRE(added);
   CHECK(*added == 2);
-  auto st = store->source_state("tags");
+  auto st = *store->source_state("tags");
   CHECK(st.cursor == "c1");
   CHECK(st.etag == "\"abc\"");
   CHECK(st.last_success == 100);
 
   poll.cursor = "c2";
   CHECK(*store->commit_poll(poll) == 0);
-  CHECK(store->count_events() == 2);
-  CHECK(store->source_state("tags").cursor == "c2");
+  CHECK(*store->count_events() == 2);
+  CHECK((*store->source_state("tags")).cursor == "c2");
 
   CHECK(store->record_poll_failure("tags", "HTTP 503", 200, 260));
-  st = store->source_state("tags");
+  st = *store->source_state("tags");
   CHECK(st.cursor == "c2");
   CHECK(st.last_error == "HTTP 503");
   CHECK(st.consecutive_failures == 1);
@@ -146,7 +146,7 @@ TEST_CASE("store: events recorded as not announced are never routed", "[store]")
   poll.events = {make_event("old"), make_event("new")};
   poll.announce = {false, true};
   REQUIRE(store->commit_poll(poll));
-  auto pending = store->unrouted_events(10);
+  auto pending = *store->unrouted_events(10);
   REQUIRE(pending.size() == 1);
   CHECK(pending[0].event.key == "new");
   CHECK(pending[0].event.attributes["version"] == "new");
@@ -157,12 +157,12 @@ TEST_CASE("store: routing writes outbox rows once and outcomes move their state"
   TempDir dir;
   auto store = std::move(*Store::open(dir.file("h.db")));
   REQUIRE(store->insert_events({make_event("a")}, 10));
-  auto ev = store->unrouted_events(10);
+  auto ev = *store->unrouted_events(10);
   REQUIRE(ev.size() == 1);
   NewDelivery d{"mail:list:a", "list", "h@example.org", {"list@example.org"}, "bytes", "subj"};
   REQUIRE(store->commit_routing({ev[0].id}, {d, d}, 10));
-  CHECK(store->unrouted_events(10).empty());
-  auto due = store->due_deliveries(10, 10);
+  CHECK((*store->unrouted_events(10)).empty());
+  auto due = *store->due_deliveries(10, 10);
   REQUIRE(due.size() == 1);
   CHECK(due[0].recipients == std::vector<std::string>{"list@example.org"});
   CHECK(due[0].payload == "bytes");
@@ -170,21 +170,21 @@ TEST_CASE("store: routing writes outbox rows once and outcomes move their state"
 
   DeliveryOutcome retry{due[0].id, DeliveryResult::retry("451 try later"), 70, false};
   REQUIRE(store->record_outcomes({retry}, 11));
-  CHECK(store->due_deliveries(69, 10).empty());
-  CHECK(store->next_due_time() == 70);
-  due = store->due_deliveries(70, 10);
+  CHECK((*store->due_deliveries(69, 10)).empty());
+  CHECK(*store->next_due_time() == 70);
+  due = *store->due_deliveries(70, 10);
   REQUIRE(due.size() == 1);
   CHECK(due[0].attempts == 1);
 
   DeliveryOutcome dead{due[0].id, DeliveryResult::fail("550 no such user"), 0, true};
   REQUIRE(store->record_outcomes({dead}, 71));
-  auto rows = store->outbox_rows("dead", 10);
+  auto rows = *store->outbox_rows("dead", 10);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].last_error == "550 no such user");
-  CHECK_FALSE(store->next_due_time());
+  CHECK_FALSE(*store->next_due_time());
 
   CHECK(*store->retry_dead(std::nullopt, 80) == 1);
-  CHECK(store->due_deliveries(80, 10).size() == 1);
+  CHECK((*store->due_deliveries(80, 10)).size() == 1);
 }
 
 TEST_CASE("store: pushed events no route can take are stored as routed", "[store]") {
@@ -195,12 +195,12 @@ TEST_CASE("store: pushed events no route can take are stored as routed", "[store
   auto r = store->ingest({item}, 10);
   REQUIRE(r);
   CHECK(*r == std::vector<bool>{true});
-  CHECK(store->count_events() == 2);
-  auto pending = store->unrouted_events(10);
+  CHECK(*store->count_events() == 2);
+  auto pending = *store->unrouted_events(10);
   REQUIRE(pending.size() == 1);
   CHECK(pending[0].event.key == "routed-later");
   // Digests read every event of a window, routed or not.
-  CHECK(store->events_received_between(10, 11, {}).size() == 2);
+  CHECK((*store->events_received_between(10, 11, {})).size() == 2);
 }
 
 TEST_CASE("store: a read-only file system is named as the cause, for a new or an existing database",
@@ -391,8 +391,8 @@ TEST_CASE("store: a schema-3 outbox migrates to messages and deliveries with its
   auto opened = Store::open(dir.file("h.db"));
   REQUIRE(opened);
   auto& store = **opened;
-  CHECK(store.schema_version() == 4);
-  auto rows = store.outbox_rows("", 100);
+  CHECK(*store.schema_version() == 4);
+  auto rows = *store.outbox_rows("", 100);
   REQUIRE(rows.size() == 7);  // 1 + 3 + 2 + 1 deliveries
   std::map<std::string, OutboxRow> by_key;
   for (const auto& r : rows) by_key[r.idempotency_key] = r;
@@ -448,12 +448,12 @@ TEST_CASE("store: a schema-3 outbox migrates to messages and deliveries with its
   CHECK((*hook)[0].recipients.empty());
 
   // herald preview finds a message by its key and by a delivery's key.
-  auto p = store.outbox_payload("mail:team:<b@h>");
+  auto p = *store.outbox_payload("mail:team:<b@h>");
   REQUIRE(p);
   CHECK(p->payload == "payload B");
   CHECK(p->state == "dead");
   CHECK(p->created_at == 200);
-  auto q = store.outbox_payload("mail:team:<b@h>/y@example.org");
+  auto q = *store.outbox_payload("mail:team:<b@h>/y@example.org");
   REQUIRE(q);
   CHECK(q->payload == "payload B");
 }
@@ -464,7 +464,7 @@ TEST_CASE("store: a message to several recipients is one delivery per recipient"
   NewDelivery d{"mail:list:<m@h>", "list", "h@example.org", {"a@x.org", "b@x.org"}, "bytes", "s"};
   REQUIRE(store->commit_routing({}, {d}, 10));
   REQUIRE(store->commit_routing({}, {d}, 11));  // the same message again: nothing new
-  auto due = store->due_deliveries(10, 10);
+  auto due = *store->due_deliveries(10, 10);
   REQUIRE(due.size() == 2);
   CHECK(due[0].idempotency_key == "mail:list:<m@h>/a@x.org");
   CHECK(due[0].recipients == std::vector<std::string>{"a@x.org"});
@@ -472,7 +472,7 @@ TEST_CASE("store: a message to several recipients is one delivery per recipient"
   CHECK(due[0].message_id == due[1].message_id);
   CHECK(due[0].message_key == "mail:list:<m@h>");
   CHECK(due[1].payload == "bytes");
-  auto depth = store->outbox_depth();
+  auto depth = *store->outbox_depth();
   REQUIRE(depth.size() == 1);
   CHECK(depth[0] == std::pair<std::string, int64_t>{"pending", 2});
 }
@@ -484,7 +484,7 @@ TEST_CASE("store: retrying a dead delivery gives it a fresh age; purge removes o
   NewDelivery a{"mail:list:a", "list", "h@example.org", {"l@x.org"}, "A", "a"};
   NewDelivery b{"mail:team:b", "team", "h@example.org", {"t@x.org"}, "B", "b"};
   REQUIRE(store->commit_routing({}, {a, b}, 10));
-  auto due = store->due_deliveries(10, 10);
+  auto due = *store->due_deliveries(10, 10);
   REQUIRE(due.size() == 2);
   REQUIRE(store->record_outcomes({{due[0].id, DeliveryResult::fail("550 gone"), 0, true},
                                   {due[1].id, DeliveryResult::fail("550 gone"), 0, true}},
@@ -508,9 +508,9 @@ TEST_CASE("store: retrying a dead delivery gives it a fresh age; purge removes o
   CHECK(refused.error().kind == ErrorKind::bad_input);
   CHECK(*store->purge("dead", "", 5) == 0);  // created at 10: not older than 5
   CHECK(*store->purge("dead", "", 11) == 1);
-  CHECK_FALSE(store->outbox_payload("mail:list:a"));  // its message went with it
-  CHECK(store->outbox_payload("mail:team:b"));
-  CHECK(store->outbox_rows("", 10).size() == 1);
+  CHECK_FALSE(*store->outbox_payload("mail:list:a"));  // its message went with it
+  CHECK(*store->outbox_payload("mail:team:b"));
+  CHECK((*store->outbox_rows("", 10)).size() == 1);
 }
 
 TEST_CASE("store: a disabled destination's deliveries stay pending and are not claimed",
@@ -531,11 +531,11 @@ TEST_CASE("store: a disabled destination's deliveries stay pending and are not c
   REQUIRE(disabled->count("ops") == 1);
   CHECK(disabled->at("ops").reason == "HTTP 410 Gone");
   CHECK(disabled->at("ops").since == 20);
-  CHECK(store->outbox_rows("pending", 10).size() == 2);
+  CHECK((*store->outbox_rows("pending", 10)).size() == 2);
   auto none = store->claim_deliveries("ops", 30, 10, "t:1:1:1", 100);
   REQUIRE(none);
   CHECK(none->empty());
-  CHECK_FALSE(store->next_due_time("ops"));
+  CHECK_FALSE(*store->next_due_time("ops"));
 
   auto was = store->enable_destination("ops");
   REQUIRE(was);
@@ -593,7 +593,7 @@ TEST_CASE("store: a write waits for another connection's write lock, up to a bou
     auto n = store->retry_dead(std::nullopt, 20);  // an autocommit write after the wait
     CHECK(n);
   }
-  CHECK(store->outbox_rows("pending", 10).size() == 1);
+  CHECK((*store->outbox_rows("pending", 10)).size() == 1);
   {
     WriteLockHolder other(dir.file("h.db"), std::chrono::milliseconds(1500));
     store->set_busy_timeout(std::chrono::milliseconds(300));
