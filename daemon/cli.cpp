@@ -186,8 +186,8 @@ std::string next_attempt(const OutboxRow& r, int64_t now) {
 void print_row_details(const OutboxRow& r, int64_t now) {
   auto t = [now](int64_t at) {
     if (at <= 0) return std::string("never");
-    return format_rfc3339(at) + (at <= now ? " (" + span(now - at) + " ago)"
-                                           : " (in " + span(at - now) + ")");
+    return format_rfc3339(at) +
+           (at <= now ? " (" + span(now - at) + " ago)" : " (in " + span(at - now) + ")");
   };
   std::printf("delivery %lld\n", static_cast<long long>(r.id));
   std::printf("  state           %s\n", r.state.c_str());
@@ -246,8 +246,9 @@ int cmd_outbox(const Args& a) {
     if (a.positional.size() > 1)
       return usage_error("outbox purge takes no argument, not '" + a.positional[1] + "'");
     if (a.state == "pending")
-      return usage_error("outbox purge: pending deliveries are not purged (they are still to "
-                         "be sent)");
+      return usage_error(
+          "outbox purge: pending deliveries are not purged (they are still to "
+          "be sent)");
     if (a.state.empty()) return usage_error("outbox purge needs --state dead or --state delivered");
     if (!a.older_than_s) return usage_error("outbox purge needs --older-than DURATION");
   } else {
@@ -266,7 +267,7 @@ int cmd_outbox(const Args& a) {
     f.destination = a.destination;
     if (a.older_than_s) f.created_before = now - *a.older_than_s;
     f.limit = static_cast<int>(a.limit);
-    auto rows = store->outbox_rows(f);
+    auto rows = store->outbox().outbox_rows(f);
     if (!rows) {
       std::fprintf(stderr, "herald: %s\n", rows.error().message.c_str());
       return 1;
@@ -283,7 +284,7 @@ int cmd_outbox(const Args& a) {
     return 0;
   }
   if (sub == "show") {
-    auto row = store->outbox_row(*id);
+    auto row = store->outbox().outbox_row(*id);
     if (!row) {
       std::fprintf(stderr, "herald: %s\n", row.error().message.c_str());
       return 1;
@@ -297,7 +298,7 @@ int cmd_outbox(const Args& a) {
     return 0;
   }
   if (sub == "purge") {
-    auto n = store->purge(a.state, a.destination, now - *a.older_than_s);
+    auto n = store->outbox().purge(a.state, a.destination, now - *a.older_than_s);
     if (!n) {
       std::fprintf(stderr, "herald: %s\n", n.error().message.c_str());
       return 1;
@@ -305,16 +306,15 @@ int cmd_outbox(const Args& a) {
     std::printf("%d %s deliveries purged\n", *n, a.state.c_str());
     return 0;
   }
-  auto n = store->retry_dead(id, now, a.destination);
+  auto n = store->outbox().retry_dead(id, now, a.destination);
   if (!n) {
     std::fprintf(stderr, "herald: %s\n", n.error().message.c_str());
     return 1;
   }
   if (id && *n == 0) {
-    std::fprintf(stderr,
-                 "herald: no dead delivery with ID %lld%s (see herald outbox list --state dead)\n",
-                 static_cast<long long>(*id),
-                 a.destination.empty() ? "" : (" to " + a.destination).c_str());
+    std::fprintf(
+        stderr, "herald: no dead delivery with ID %lld%s (see herald outbox list --state dead)\n",
+        static_cast<long long>(*id), a.destination.empty() ? "" : (" to " + a.destination).c_str());
     return 1;
   }
   std::printf("%d dead deliveries made pending again\n", *n);
@@ -338,7 +338,7 @@ int cmd_destination(const Args& a) {
   if (!store) return 1;
   SystemClock clock;
   const int64_t now = clock.now();
-  auto disabled = store->disabled_destinations();
+  auto disabled = store->destinations().disabled();
   if (!disabled) {
     std::fprintf(stderr, "herald: %s\n", disabled.error().message.c_str());
     return 1;
@@ -352,17 +352,16 @@ int cmd_destination(const Args& a) {
     for (const auto& [name, d] : *disabled) names.emplace(name, false);
     for (const auto& [name, configured] : names) {
       auto it = disabled->find(name);
-      std::string state = it == disabled->end()
-                              ? "enabled"
-                              : "disabled since " + since(it->second) + ": " +
-                                    one_line(it->second.reason);
+      std::string state = it == disabled->end() ? "enabled"
+                                                : "disabled since " + since(it->second) + ": " +
+                                                      one_line(it->second.reason);
       std::printf("%s\t%s%s\n", name.c_str(), state.c_str(),
                   configured ? "" : "\t(not configured)");
     }
     return 0;
   }
   const std::string& name = a.positional[1];
-  auto was = store->enable_destination(name);
+  auto was = store->destinations().enable(name);
   if (!was) {
     std::fprintf(stderr, "herald: %s\n", was.error().message.c_str());
     return 1;

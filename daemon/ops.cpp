@@ -204,7 +204,7 @@ int run_preview(const Config& cfg, const PreviewRequest& req) {
   Event event;
   bool stored = false;
   if (store) {
-    auto se = store->event_by_key(req.what);
+    auto se = store->events().event_by_key(req.what);
     if (!se) {
       std::fprintf(stderr, "herald: %s\n", se.error().message.c_str());
       return 1;
@@ -249,7 +249,7 @@ int run_preview(const Config& cfg, const PreviewRequest& req) {
     const std::string key = mail_delivery_key(dest, event);
     std::optional<OutboxPayload> row;
     if (store) {
-      auto found = store->outbox_payload(key);
+      auto found = store->outbox().outbox_payload(key);
       if (!found) {
         std::fprintf(stderr, "herald: %s\n", found.error().message.c_str());
         return 1;
@@ -332,7 +332,7 @@ int run_status(const Config& cfg) {
   std::printf("\nsources:\n");
   if (cfg.sources.empty()) std::printf("  (none)\n");
   for (const auto& s : cfg.sources) {
-    auto stored = store->source_state(s.name);
+    auto stored = store->sources().source_state(s.name);
     if (!stored) {
       std::fprintf(stderr, "herald: %s\n", stored.error().message.c_str());
       return 1;
@@ -354,7 +354,7 @@ int run_status(const Config& cfg) {
                 st.next_poll_at ? when(st.next_poll_at, now).c_str() : "at the daemon's next pass");
   }
   std::printf("\noutbox:\n");
-  auto rows = store->count_outbox_by_destination();
+  auto rows = store->outbox().count_outbox_by_destination();
   if (!rows) {
     std::fprintf(stderr, "herald: %s\n", rows.error().message.c_str());
     return 1;
@@ -372,7 +372,7 @@ int run_status(const Config& cfg) {
     std::printf("  %-24s pending %lld  delivered %lld  dead %lld%s\n", dest.c_str(), n("pending"),
                 n("delivered"), n("dead"), cfg.destination(dest) ? "" : "  (not configured)");
   }
-  if (auto due = store->next_due_time(); due && *due)
+  if (auto due = store->outbox().next_due_time(); due && *due)
     std::printf("  next attempt  %s\n", when(**due, now).c_str());
   std::printf("\ndigests:\n");
   if (cfg.digests.empty()) std::printf("  (none)\n");
@@ -382,7 +382,7 @@ int run_status(const Config& cfg) {
       std::printf("  %s: %s\n", d.name.c_str(), sched.error().message.c_str());
       continue;
     }
-    auto stored = store->digest_window_end(d.name);
+    auto stored = store->digests().digest_window_end(d.name);
     if (!stored) {
       std::fprintf(stderr, "herald: %s\n", stored.error().message.c_str());
       return 1;

@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
-
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -117,21 +116,21 @@ TEST_CASE("store: events are unique by key and the cursor moves with them", "[st
   poll.etag = "\"abc\"";
   poll.now = 100;
   poll.next_poll_at = 1000;
-  auto added = store->commit_poll(poll);
+  auto added = store->sources().commit_poll(poll);
   REQUIRE(added);
   CHECK(*added == 2);
-  auto st = *store->source_state("tags");
+  auto st = *store->sources().source_state("tags");
   CHECK(st.cursor == "c1");
   CHECK(st.etag == "\"abc\"");
   CHECK(st.last_success == 100);
 
   poll.cursor = "c2";
-  CHECK(*store->commit_poll(poll) == 0);
-  CHECK(*store->count_events() == 2);
-  CHECK((*store->source_state("tags")).cursor == "c2");
+  CHECK(*store->sources().commit_poll(poll) == 0);
+  CHECK(*store->events().count_events() == 2);
+  CHECK((*store->sources().source_state("tags")).cursor == "c2");
 
-  CHECK(store->record_poll_failure("tags", "HTTP 503", 200, 260));
-  st = *store->source_state("tags");
+  CHECK(store->sources().record_poll_failure("tags", "HTTP 503", 200, 260));
+  st = *store->sources().source_state("tags");
   CHECK(st.cursor == "c2");
   CHECK(st.last_error == "HTTP 503");
   CHECK(st.consecutive_failures == 1);
@@ -145,8 +144,8 @@ TEST_CASE("store: events recorded as not announced are never routed", "[store]")
   poll.source = "tags";
   poll.events = {make_event("old"), make_event("new")};
   poll.announce = {false, true};
-  REQUIRE(store->commit_poll(poll));
-  auto pending = *store->unrouted_events(10);
+  REQUIRE(store->sources().commit_poll(poll));
+  auto pending = *store->events().unrouted_events(10);
   REQUIRE(pending.size() == 1);
   CHECK(pending[0].event.key == "new");
   CHECK(pending[0].event.attributes["version"] == "new");
@@ -156,35 +155,35 @@ TEST_CASE("store: events recorded as not announced are never routed", "[store]")
 TEST_CASE("store: routing writes outbox rows once and outcomes move their state", "[store]") {
   TempDir dir;
   auto store = std::move(*Store::open(dir.file("h.db")));
-  REQUIRE(store->insert_events({make_event("a")}, 10));
-  auto ev = *store->unrouted_events(10);
+  REQUIRE(store->events().insert_events({make_event("a")}, 10));
+  auto ev = *store->events().unrouted_events(10);
   REQUIRE(ev.size() == 1);
   NewDelivery d{"mail:list:a", "list", "h@example.org", {"list@example.org"}, "bytes", "subj"};
-  REQUIRE(store->commit_routing({ev[0].id}, {d, d}, 10));
-  CHECK((*store->unrouted_events(10)).empty());
-  auto due = *store->due_deliveries(10, 10);
+  REQUIRE(store->outbox().commit_routing({ev[0].id}, {d, d}, 10));
+  CHECK((*store->events().unrouted_events(10)).empty());
+  auto due = *store->outbox().due_deliveries(10, 10);
   REQUIRE(due.size() == 1);
   CHECK(due[0].recipients == std::vector<std::string>{"list@example.org"});
   CHECK(due[0].payload == "bytes");
   CHECK(due[0].created_at == 10);
 
   DeliveryOutcome retry{due[0].id, DeliveryResult::retry("451 try later"), 70, false};
-  REQUIRE(store->record_outcomes({retry}, 11));
-  CHECK((*store->due_deliveries(69, 10)).empty());
-  CHECK(*store->next_due_time() == 70);
-  due = *store->due_deliveries(70, 10);
+  REQUIRE(store->outbox().record_outcomes({retry}, 11));
+  CHECK((*store->outbox().due_deliveries(69, 10)).empty());
+  CHECK(*store->outbox().next_due_time() == 70);
+  due = *store->outbox().due_deliveries(70, 10);
   REQUIRE(due.size() == 1);
   CHECK(due[0].attempts == 1);
 
   DeliveryOutcome dead{due[0].id, DeliveryResult::fail("550 no such user"), 0, true};
-  REQUIRE(store->record_outcomes({dead}, 71));
-  auto rows = *store->outbox_rows("dead", 10);
+  REQUIRE(store->outbox().record_outcomes({dead}, 71));
+  auto rows = *store->outbox().outbox_rows("dead", 10);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].last_error == "550 no such user");
-  CHECK_FALSE(*store->next_due_time());
+  CHECK_FALSE(*store->outbox().next_due_time());
 
-  CHECK(*store->retry_dead(std::nullopt, 80) == 1);
-  CHECK((*store->due_deliveries(80, 10)).size() == 1);
+  CHECK(*store->outbox().retry_dead(std::nullopt, 80) == 1);
+  CHECK((*store->outbox().due_deliveries(80, 10)).size() == 1);
 }
 
 TEST_CASE("store: pushed events no route can take are stored as routed", "[store]") {
@@ -192,15 +191,15 @@ TEST_CASE("store: pushed events no route can take are stored as routed", "[store
   auto store = std::move(*Store::open(dir.file("h.db")));
   InboundItem item{"hooks", "d1", {make_event("routed-later"), make_event("digest-only")}};
   item.announce = {true, false};
-  auto r = store->ingest({item}, 10);
+  auto r = store->events().ingest({item}, 10);
   REQUIRE(r);
   CHECK(*r == std::vector<bool>{true});
-  CHECK(*store->count_events() == 2);
-  auto pending = *store->unrouted_events(10);
+  CHECK(*store->events().count_events() == 2);
+  auto pending = *store->events().unrouted_events(10);
   REQUIRE(pending.size() == 1);
   CHECK(pending[0].event.key == "routed-later");
   // Digests read every event of a window, routed or not.
-  CHECK((*store->events_received_between(10, 11, {})).size() == 2);
+  CHECK((*store->events().events_received_between(10, 11, {})).size() == 2);
 }
 
 TEST_CASE("store: a read-only file system is named as the cause, for a new or an existing database",
@@ -392,7 +391,7 @@ TEST_CASE("store: a schema-3 outbox migrates to messages and deliveries with its
   REQUIRE(opened);
   auto& store = **opened;
   CHECK(*store.schema_version() == 4);
-  auto rows = *store.outbox_rows("", 100);
+  auto rows = *store.outbox().outbox_rows("", 100);
   REQUIRE(rows.size() == 7);  // 1 + 3 + 2 + 1 deliveries
   std::map<std::string, OutboxRow> by_key;
   for (const auto& r : rows) by_key[r.idempotency_key] = r;
@@ -437,23 +436,23 @@ TEST_CASE("store: a schema-3 outbox migrates to messages and deliveries with its
   CHECK(d.payload_size == 7);
 
   // The migrated rows are claimed as deliveries, by priority.
-  auto claimed = store.claim_deliveries("list", 1000, 10, "t:1:1:1", 2000);
+  auto claimed = store.outbox().claim_deliveries("list", 1000, 10, "t:1:1:1", 2000);
   REQUIRE(claimed);
   REQUIRE(claimed->size() == 1);
   CHECK((*claimed)[0].payload == "payload A");
   CHECK((*claimed)[0].recipients == std::vector<std::string>{"list@example.org"});
-  auto hook = store.claim_deliveries("ops", 1000, 10, "t:1:1:1", 2000);
+  auto hook = store.outbox().claim_deliveries("ops", 1000, 10, "t:1:1:1", 2000);
   REQUIRE(hook);
   REQUIRE(hook->size() == 1);
   CHECK((*hook)[0].recipients.empty());
 
   // herald preview finds a message by its key and by a delivery's key.
-  auto p = *store.outbox_payload("mail:team:<b@h>");
+  auto p = *store.outbox().outbox_payload("mail:team:<b@h>");
   REQUIRE(p);
   CHECK(p->payload == "payload B");
   CHECK(p->state == "dead");
   CHECK(p->created_at == 200);
-  auto q = *store.outbox_payload("mail:team:<b@h>/y@example.org");
+  auto q = *store.outbox().outbox_payload("mail:team:<b@h>/y@example.org");
   REQUIRE(q);
   CHECK(q->payload == "payload B");
 }
@@ -462,9 +461,9 @@ TEST_CASE("store: a message to several recipients is one delivery per recipient"
   TempDir dir;
   auto store = std::move(*Store::open(dir.file("h.db")));
   NewDelivery d{"mail:list:<m@h>", "list", "h@example.org", {"a@x.org", "b@x.org"}, "bytes", "s"};
-  REQUIRE(store->commit_routing({}, {d}, 10));
-  REQUIRE(store->commit_routing({}, {d}, 11));  // the same message again: nothing new
-  auto due = *store->due_deliveries(10, 10);
+  REQUIRE(store->outbox().commit_routing({}, {d}, 10));
+  REQUIRE(store->outbox().commit_routing({}, {d}, 11));  // the same message again: nothing new
+  auto due = *store->outbox().due_deliveries(10, 10);
   REQUIRE(due.size() == 2);
   CHECK(due[0].idempotency_key == "mail:list:<m@h>/a@x.org");
   CHECK(due[0].recipients == std::vector<std::string>{"a@x.org"});
@@ -472,7 +471,7 @@ TEST_CASE("store: a message to several recipients is one delivery per recipient"
   CHECK(due[0].message_id == due[1].message_id);
   CHECK(due[0].message_key == "mail:list:<m@h>");
   CHECK(due[1].payload == "bytes");
-  auto depth = *store->outbox_depth();
+  auto depth = *store->outbox().outbox_depth();
   REQUIRE(depth.size() == 1);
   CHECK(depth[0] == std::pair<std::string, int64_t>{"pending", 2});
 }
@@ -483,15 +482,15 @@ TEST_CASE("store: retrying a dead delivery gives it a fresh age; purge removes o
   auto store = std::move(*Store::open(dir.file("h.db")));
   NewDelivery a{"mail:list:a", "list", "h@example.org", {"l@x.org"}, "A", "a"};
   NewDelivery b{"mail:team:b", "team", "h@example.org", {"t@x.org"}, "B", "b"};
-  REQUIRE(store->commit_routing({}, {a, b}, 10));
-  auto due = *store->due_deliveries(10, 10);
+  REQUIRE(store->outbox().commit_routing({}, {a, b}, 10));
+  auto due = *store->outbox().due_deliveries(10, 10);
   REQUIRE(due.size() == 2);
-  REQUIRE(store->record_outcomes({{due[0].id, DeliveryResult::fail("550 gone"), 0, true},
-                                  {due[1].id, DeliveryResult::fail("550 gone"), 0, true}},
-                                 20));
+  REQUIRE(store->outbox().record_outcomes({{due[0].id, DeliveryResult::fail("550 gone"), 0, true},
+                                           {due[1].id, DeliveryResult::fail("550 gone"), 0, true}},
+                                          20));
   // Only team's, by destination.
-  CHECK(*store->retry_dead(std::nullopt, 5000, "team") == 1);
-  auto row = store->outbox_row(due[1].id);
+  CHECK(*store->outbox().retry_dead(std::nullopt, 5000, "team") == 1);
+  auto row = store->outbox().outbox_row(due[1].id);
   REQUIRE(row);
   REQUIRE(*row);
   CHECK((*row)->state == "pending");
@@ -499,18 +498,18 @@ TEST_CASE("store: retrying a dead delivery gives it a fresh age; purge removes o
   CHECK((*row)->attempts == 0);
   CHECK((*row)->next_attempt_at == 5000);
   CHECK((*row)->last_error == "550 gone");  // the answer that killed it stays visible
-  auto missing = store->outbox_row(999);
+  auto missing = store->outbox().outbox_row(999);
   REQUIRE(missing);
   CHECK_FALSE(*missing);
 
-  auto refused = store->purge("pending", "", 1'000'000);
+  auto refused = store->outbox().purge("pending", "", 1'000'000);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().kind == ErrorKind::bad_input);
-  CHECK(*store->purge("dead", "", 5) == 0);  // created at 10: not older than 5
-  CHECK(*store->purge("dead", "", 11) == 1);
-  CHECK_FALSE(*store->outbox_payload("mail:list:a"));  // its message went with it
-  CHECK(*store->outbox_payload("mail:team:b"));
-  CHECK((*store->outbox_rows("", 10)).size() == 1);
+  CHECK(*store->outbox().purge("dead", "", 5) == 0);  // created at 10: not older than 5
+  CHECK(*store->outbox().purge("dead", "", 11) == 1);
+  CHECK_FALSE(*store->outbox().outbox_payload("mail:list:a"));  // its message went with it
+  CHECK(*store->outbox().outbox_payload("mail:team:b"));
+  CHECK((*store->outbox().outbox_rows("", 10)).size() == 1);
 }
 
 TEST_CASE("store: a disabled destination's deliveries stay pending and are not claimed",
@@ -519,37 +518,37 @@ TEST_CASE("store: a disabled destination's deliveries stay pending and are not c
   auto store = std::move(*Store::open(dir.file("h.db")));
   NewDelivery a{"hook:ops:1", "ops", "", {}, "{}", "one"};
   NewDelivery b{"hook:ops:2", "ops", "", {}, "{}", "two"};
-  REQUIRE(store->commit_routing({}, {a, b}, 10));
-  auto first = store->claim_deliveries("ops", 10, 1, "t:1:1:1", 100);
+  REQUIRE(store->outbox().commit_routing({}, {a, b}, 10));
+  auto first = store->outbox().claim_deliveries("ops", 10, 1, "t:1:1:1", 100);
   REQUIRE(first);
   REQUIRE(first->size() == 1);
   // The endpoint answered 410 Gone: the destination is disabled, the delivery kept.
-  REQUIRE(store->record_outcomes(
+  REQUIRE(store->outbox().record_outcomes(
       {{(*first)[0].id, DeliveryResult::disable("HTTP 410 Gone"), 0, false}}, 20));
-  auto disabled = store->disabled_destinations();
+  auto disabled = store->destinations().disabled();
   REQUIRE(disabled);
   REQUIRE(disabled->count("ops") == 1);
   CHECK(disabled->at("ops").reason == "HTTP 410 Gone");
   CHECK(disabled->at("ops").since == 20);
-  CHECK((*store->outbox_rows("pending", 10)).size() == 2);
-  auto none = store->claim_deliveries("ops", 30, 10, "t:1:1:1", 100);
+  CHECK((*store->outbox().outbox_rows("pending", 10)).size() == 2);
+  auto none = store->outbox().claim_deliveries("ops", 30, 10, "t:1:1:1", 100);
   REQUIRE(none);
   CHECK(none->empty());
-  CHECK_FALSE(*store->next_due_time("ops"));
+  CHECK_FALSE(*store->outbox().next_due_time("ops"));
 
-  auto was = store->enable_destination("ops");
+  auto was = store->destinations().enable("ops");
   REQUIRE(was);
   CHECK(*was);
-  auto again = store->enable_destination("ops");
+  auto again = store->destinations().enable("ops");
   REQUIRE(again);
   CHECK_FALSE(*again);
-  auto both = store->claim_deliveries("ops", 30, 10, "t:1:1:1", 100);
+  auto both = store->outbox().claim_deliveries("ops", 30, 10, "t:1:1:1", 100);
   REQUIRE(both);
   CHECK(both->size() == 2);
   CHECK((*both)[0].attempts == 0);  // a disable is not an attempt
 
-  REQUIRE(store->disable_destination("mail", "by hand", 40));
-  CHECK(store->disabled_destinations()->at("mail").reason == "by hand");
+  REQUIRE(store->destinations().disable("mail", "by hand", 40));
+  CHECK(store->destinations().disabled()->at("mail").reason == "by hand");
 }
 
 namespace {
@@ -585,32 +584,32 @@ TEST_CASE("store: a write waits for another connection's write lock, up to a bou
   {
     WriteLockHolder other(dir.file("h.db"), std::chrono::milliseconds(1500));
     const auto start = std::chrono::steady_clock::now();
-    auto s = store->commit_routing({}, {d}, 10);  // BEGIN IMMEDIATE waits
+    auto s = store->outbox().commit_routing({}, {d}, 10);  // BEGIN IMMEDIATE waits
     const auto waited = std::chrono::steady_clock::now() - start;
     INFO((s ? "" : s.error().message));
     CHECK(s);
     CHECK(waited >= std::chrono::milliseconds(1000));
-    auto n = store->retry_dead(std::nullopt, 20);  // an autocommit write after the wait
+    auto n = store->outbox().retry_dead(std::nullopt, 20);  // an autocommit write after the wait
     CHECK(n);
   }
-  CHECK((*store->outbox_rows("pending", 10)).size() == 1);
+  CHECK((*store->outbox().outbox_rows("pending", 10)).size() == 1);
   {
     WriteLockHolder other(dir.file("h.db"), std::chrono::milliseconds(1500));
     store->set_busy_timeout(std::chrono::milliseconds(300));
     const auto start = std::chrono::steady_clock::now();
-    auto claimed = store->claim_deliveries("ops", 10, 10, "t:1:1:1", 100);
+    auto claimed = store->outbox().claim_deliveries("ops", 10, 10, "t:1:1:1", 100);
     const auto waited = std::chrono::steady_clock::now() - start;
     REQUIRE_FALSE(claimed);
     CHECK(claimed.error().kind == ErrorKind::temporary);
     CHECK(claimed.error().message.find("locked") != std::string::npos);
     CHECK(waited >= std::chrono::milliseconds(300));
     CHECK(waited < std::chrono::milliseconds(1400));
-    auto n = store->retry_dead(std::nullopt, 20);  // an autocommit write, same bound
+    auto n = store->outbox().retry_dead(std::nullopt, 20);  // an autocommit write, same bound
     REQUIRE_FALSE(n);
     CHECK(n.error().kind == ErrorKind::temporary);
   }
   // Once the other connection is done, the same store writes again.
-  auto claimed = store->claim_deliveries("ops", 10, 10, "t:1:1:1", 100);
+  auto claimed = store->outbox().claim_deliveries("ops", 10, 10, "t:1:1:1", 100);
   REQUIRE(claimed);
   CHECK(claimed->size() == 1);
 }
