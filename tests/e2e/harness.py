@@ -259,7 +259,7 @@ def wait_until_due(db, limit=10):
     con = sqlite3.connect(db)
     try:
         [(due,)] = con.execute(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").fetchall()
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'").fetchall()
     finally:
         con.close()
     if due is None:
