@@ -40,6 +40,9 @@ const Family k_families[] = {
     {"herald_inbound_errors_total", "counter", "Rejected requests of a push source."},
     {"herald_delivery_recording_failed", "gauge",
      "1 while delivery outcomes cannot be recorded (sending is stopped), else 0."},
+    {"herald_destination_disabled", "gauge",
+     "1 while a destination is disabled (it answered that it is gone: HTTP 410, a deleted "
+     "Discord webhook) until `herald destination enable`, else 0."},
 };
 
 const Family* family(std::string_view name) {
