@@ -826,13 +826,14 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
     // Keys of another kind: a webhook 'room' is a mistake worth naming.
     std::string own;
     for (const auto& k : kind->keys) own += (own.empty() ? "" : ", ") + k;
-    for (const auto& [where, line] : c.key_lines) {
-      if (where.first != d.line || where.second == "name" || where.second == "kind") continue;
-      if (std::find(kind->keys.begin(), kind->keys.end(), where.second) == kind->keys.end() &&
+    for (const auto& entry : c.key_lines) {  // not a structured binding: clang 14 lambdas
+      const std::string& key = entry.first.second;
+      if (entry.first.first != d.line || key == "name" || key == "kind") continue;
+      if (std::find(kind->keys.begin(), kind->keys.end(), key) == kind->keys.end() &&
           std::any_of(k_destination_keys.begin(), k_destination_keys.end(),
-                      [&](const auto& key) { return key.name == where.second; }))
-        c.error_at(line, "destination '" + d.name + "' (" + d.kind + ") does not take '" +
-                             where.second + "'; its keys: " + own);
+                      [&key](const auto& known) { return known.name == key; }))
+        c.error_at(entry.second, "destination '" + d.name + "' (" + d.kind +
+                                     ") does not take '" + key + "'; its keys: " + own);
     }
     if (kind->check)
       for (const auto& [key, problem] : kind->check(d))
