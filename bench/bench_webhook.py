@@ -193,6 +193,26 @@ def wakeups(pid):
     return out
 
 
+def mappings(pid, n=6):
+    """The n mappings (file, or [heap] and anonymous) holding most of the RSS,
+    from /proc/PID/smaps, [(KiB, name)]; and the proportional set size (PSS:
+    a library page shared with k processes counts 1/k) in KiB."""
+    rss = {}
+    name = None
+    pss = 0
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if not parts[0].endswith(":"):
+                name = parts[5] if len(parts) > 5 else "[anonymous]"
+            elif parts[0] == "Rss:":
+                rss[name] = rss.get(name, 0) + int(parts[1])
+            elif parts[0] == "Pss:":
+                pss += int(parts[1])
+    top = sorted(((kib, os.path.basename(m)) for m, kib in rss.items()), reverse=True)[:n]
+    return top, pss
+
+
 def wait_http(url, limit=30):
     def up():
         try:
@@ -532,6 +552,7 @@ def idle(a, nginx, work):
                          "anon_kib": status_kib(p.pid, "RssAnon"),
                          "file_kib": status_kib(p.pid, "RssFile"),
                          "peak_kib": status_kib(p.pid, "VmHWM"),
+                         "mappings": mappings(p.pid),
                          "before": wakeups(p.pid), "cpu0": process_cpu(p.pid)}
         t0 = time.monotonic()
         time.sleep(a.idle_window)
@@ -632,8 +653,10 @@ def report(results, idle_res, a):
                   "%.1f, files and libraries %.1f) -> %.1f MiB; busiest: %s" %
                   (name, o["threads"], o["wakeups"] / o["window"], o["window"],
                    mib(o["rss_kib"]), mib(o["anon_kib"]), mib(o["file_kib"]),
-                   mib(o["rss_end_kib"]),
-                                   ", ".join("%s %d" % kv for kv in top) or "none"))
+                   mib(o["rss_end_kib"]), ", ".join("%s %d" % kv for kv in top) or "none"))
+            top_maps, pss = o["mappings"]
+            print("idle %s: PSS %.1f MiB; largest resident mappings: %s" %
+                  (name, mib(pss), ", ".join("%s %.1f MiB" % (m, mib(k)) for k, m in top_maps)))
         h = idle_res["herald"]
         print("idle herald: %d of 5 sources polled without error, %d events stored, %d Jira "
               "requests; nearest due time: the next poll, %d s away (interval %s)" %
