@@ -254,8 +254,11 @@ std::optional<Daemon> build(Config cfg, const Clock& clock) {
   }
   d.store = open_store(cfg);
   if (!d.store) return std::nullopt;
+  SinkEnv env;
+  env.http = [] { return make_curl_transport(); };
+  env.clock = &clock;
   d.pipeline = std::make_unique<Pipeline>(cfg, std::move(*templates), *d.store, clock,
-                                          mail_sink_factory(cfg.mail));
+                                          destination_sinks(cfg, env));
   d.cfg = std::move(cfg);
   return d;
 }

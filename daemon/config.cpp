@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "daemon/data_dir.hpp"
+#include "daemon/destination.hpp"
 #include "daemon/expected.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/schedule.hpp"
@@ -474,8 +475,114 @@ const std::vector<Key<SourceConfig>> k_source_keys = {
 
 const std::vector<Key<DestinationConfig>> k_destination_keys = {
     {"name", STR(name)},
-    {"kind", [](Ctx& c, const toml::node& n,
-                DestinationConfig& o) { read_choice(c, n, "kind", {"mail"}, o.kind); }},
+    {"kind",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       auto v = as_string(c, n, "kind");
+       if (!v) return;
+       o.kind = *v;
+       if (destination_kind(*v)) return;
+       std::string list;
+       for (const auto& k : destination_kinds()) list += (list.empty() ? "" : ", ") + k;
+       c.error(n, "'kind' must be one of " + list + ", not '" + *v + "'");
+     }},
+    {"url",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       std::string v;
+       read_secret(c, n, "url", v);
+       // The message leaves the value out: a webhook URL is its own password.
+       if (!v.empty() && url_problem("url", v, {"http", "https"}, false))
+         c.error(n, "'url' must be an http:// or https:// URL with a host");
+       o.url = v;
+     }},
+    {"url_file",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       read_secret_file(c, n, "url_file", o.url);
+       if (url_problem("url_file", o.url, {"http", "https"}, false))
+         c.error(n, "'url_file': the file does not hold an http:// or https:// URL");
+     }},
+    {"secrets",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       std::vector<std::string> given;
+       read_strings(c, n, "secrets", given);
+       o.secrets.clear();
+       for (const auto& g : given) {
+         std::string v = g;
+         if (g.rfind("env:", 0) == 0) {
+           const char* e = std::getenv(g.c_str() + 4);
+           if (!e) {
+             c.error(n, "'secrets': environment variable " + g.substr(4) + " is not set");
+             continue;
+           }
+           v = e;
+         }
+         o.secrets.push_back(std::move(v));
+       }
+     }},
+    {"secrets_file",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       std::string text;
+       read_secret_file(c, n, "secrets_file", text);
+       o.secrets.clear();
+       for (auto& line : split(text, '\n'))
+         if (auto t = trim(line); !t.empty()) o.secrets.push_back(t);
+     }},
+    {"homeserver",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       read_url(c, n, "homeserver", {"http", "https"}, false, o.homeserver);
+     }},
+    {"room", STR(room)},
+    {"access_token", [](Ctx& c, const toml::node& n,
+                        DestinationConfig& o) { read_secret(c, n, "access_token", o.access_token); }},
+    {"access_token_file",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       read_secret_file(c, n, "access_token_file", o.access_token);
+     }},
+    {"username", STR(username)},
+    {"icon_url",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       read_url(c, n, "icon_url", {"http", "https"}, false, o.icon_url);
+     }},
+    {"rate",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       auto v = n.value<double>();
+       if (!v || !(n.is_floating_point() || n.is_integer()) || *v <= 0 || *v > 100000)
+         c.error(n, "'rate' must be a number of messages a second, above 0 (e.g. 1 or 0.5)");
+       else
+         o.rate = *v;
+     }},
+    {"burst",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       int64_t v = o.burst;
+       read_int(c, n, "burst", 1, 1000, v);
+       o.burst = static_cast<int>(v);
+     }},
+    {"timeout", DUR("timeout", timeout_ms)},
+    {"connect_timeout", DUR("connect_timeout", connect_timeout_ms)},
+    {"retry_schedule",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       std::vector<std::string> given;
+       read_strings(c, n, "retry_schedule", given);
+       std::vector<int64_t> waits;
+       for (const auto& g : given) {
+         auto ms = parse_duration_ms(g);
+         if (!ms || *ms <= 0) {
+           c.error(n, "'retry_schedule': '" + g + "' is not a duration (use e.g. 5s, 5m, 2h)");
+           return;
+         }
+         waits.push_back(*ms);
+       }
+       if (waits.empty()) {
+         c.error(n, "'retry_schedule' needs at least one wait, e.g. [\"5s\", \"5m\", \"2h\"]");
+         return;
+       }
+       o.retry_schedule_ms = std::move(waits);
+     }},
+    {"max_connections",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       int64_t v = o.max_connections;
+       read_int(c, n, "max_connections", 1, 32, v);
+       o.max_connections = static_cast<int>(v);
+     }},
     {"to", LIST(to)},
     {"from", STR(from)},
     {"subject_prefix", STR(subject_prefix)},
@@ -709,16 +816,30 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
     if (s.release_model.empty()) s.release_model = "generic";
   }
   std::set<std::string> dests;
-  for (const auto& d : cfg.destinations) {
+  for (auto& d : cfg.destinations) {
     if (d.name.empty())
       c.error_at(d.line, "[[destination]] needs a 'name'");
     else if (!dests.insert(d.name).second)
       c.error_at(c.line_of(d.line, "name"), "duplicate destination name '" + d.name + "'");
-    const int to_line = c.line_of(d.line, "to");
-    if (d.to.empty()) c.error_at(to_line, "destination '" + d.name + "' needs 'to' recipients");
-    for (const auto& r : d.to)
-      if (r.find('@') == std::string::npos || r.find_first_of("\r\n") != std::string::npos)
-        c.error_at(to_line, "destination '" + d.name + "': '" + r + "' is not a mail address");
+    const DestinationKind* kind = destination_kind(d.kind);
+    if (!kind) continue;  // the kind key's own error says so
+    // Keys of another kind: a webhook 'room' is a mistake worth naming.
+    std::string own;
+    for (const auto& k : kind->keys) own += (own.empty() ? "" : ", ") + k;
+    for (const auto& [where, line] : c.key_lines) {
+      if (where.first != d.line || where.second == "name" || where.second == "kind") continue;
+      if (std::find(kind->keys.begin(), kind->keys.end(), where.second) == kind->keys.end() &&
+          std::any_of(k_destination_keys.begin(), k_destination_keys.end(),
+                      [&](const auto& key) { return key.name == where.second; }))
+        c.error_at(line, "destination '" + d.name + "' (" + d.kind + ") does not take '" +
+                             where.second + "'; its keys: " + own);
+    }
+    if (kind->check)
+      for (const auto& [key, problem] : kind->check(d))
+        c.error_at(c.line_of(d.line, key), "destination '" + d.name + "': " + problem);
+    if (d.rate == 0) d.rate = kind->default_rate;
+    if (d.max_connections == 0)
+      d.max_connections = d.kind == "mail" ? cfg.mail.max_connections : kind->default_connections;
   }
   for (const auto& r : cfg.routes) {
     const int to_line = c.line_of(r.line, "to");

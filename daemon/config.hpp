@@ -89,7 +89,6 @@ struct DestinationConfig {
   std::vector<int64_t> retry_schedule_ms = {5'000,      300'000,    1'800'000, 7'200'000,
                                             18'000'000, 36'000'000, 36'000'000};
   int max_connections = 0;            // sends in flight; 0 = the kind's default
-  std::map<std::string, int> key_lines;  // keys set in the file -> their lines
   int line = 0;
 };
 

@@ -19,8 +19,9 @@ const std::vector<SectionDoc>& config_section_docs() {
        "(jira, github) or webhooks pushed to herald's HTTP server (jira-webhook, github-webhook, "
        "gitlab-webhook). A failing source backs off; the others go on."},
       {"destination", true,
-       "Where announcements go: a list of mail recipients with the list headers and subject "
-       "prefix of that audience."},
+       "Where announcements and digests go, by kind: mail (recipients with the list headers and "
+       "subject prefix of that audience), webhook (signed JSON, Standard Webhooks), slack, "
+       "mattermost, discord, matrix, teams. Each kind takes the keys marked with it."},
       {"route", true,
        "Which events go to which destinations. An event goes to every destination of every "
        "route it matches; all conditions given must hold."},
@@ -157,21 +158,55 @@ const std::vector<KeyDoc>& config_key_docs() {
       {"source", "secret_file", "path", "", "webhooks: a file holding the secret."},
 
       {"destination", "name", "string", "", "Required, unique; routes and digests name it."},
-      {"destination", "kind", "mail", "mail", "The only kind so far."},
-      {"destination", "to", "list of addresses", "", "Required. The recipients."},
-      {"destination", "from", "address", "", "Overrides [mail] from for this destination."},
+      {"destination", "kind", "mail | webhook | slack | mattermost | discord | matrix | teams",
+       "mail", "How the destination is reached; the keys below say which kinds take them."},
+      {"destination", "to", "list of addresses", "", "mail: required. The recipients."},
+      {"destination", "from", "address", "", "mail: overrides [mail] from for this destination."},
       {"destination", "subject_prefix", "string", "",
-       "Put before every subject, e.g. \"[testing]\". For a Mailman list that adds its own "
-       "prefix, leave one of the two empty."},
+       "mail: put before every subject, e.g. \"[testing]\". For a Mailman list that adds its "
+       "own prefix, leave one of the two empty."},
       {"destination", "list_id", "string", "",
-       "List-Id header (RFC 2919), e.g. \"Lustre discussion <lustre-discuss.lists.lustre.org>\"."},
-      {"destination", "list_post", "string", "", "List-Post header, e.g. <mailto:list@host>."},
-      {"destination", "list_archive", "string", "", "List-Archive header."},
-      {"destination", "list_help", "string", "", "List-Help header."},
+       "mail: List-Id header (RFC 2919), e.g. \"Lustre discussion "
+       "<lustre-discuss.lists.lustre.org>\"."},
+      {"destination", "list_post", "string", "",
+       "mail: List-Post header, e.g. <mailto:list@host>."},
+      {"destination", "list_archive", "string", "", "mail: List-Archive header."},
+      {"destination", "list_help", "string", "", "mail: List-Help header."},
       {"destination", "precedence_list", "boolean", "true",
-       "Adds \"Precedence: list\" when list_id is set."},
+       "mail: adds \"Precedence: list\" when list_id is set."},
       {"destination", "templates", "string", "",
        "The template set to render with; default: the event's kind, then default."},
+      {"destination", "url", "secret URL", "",
+       "webhook, slack, mattermost, discord, teams: required. The endpoint; its path or query "
+       "is the credential, so it is never logged (only scheme and host are shown). Literally or "
+       "as \"env:NAME\"."},
+      {"destination", "url_file", "path", "", "A file holding the url."},
+      {"destination", "secrets", "list of secrets", "",
+       "webhook: Standard Webhooks signing keys (whsec_ + base64); each signs every request, so "
+       "a new key can be added before the old one is removed. Each literally or as "
+       "\"env:NAME\". Empty: unsigned."},
+      {"destination", "secrets_file", "path", "", "webhook: a file holding the keys, one a line."},
+      {"destination", "homeserver", "URL", "", "matrix: required, e.g. https://matrix.org."},
+      {"destination", "room", "room id", "", "matrix: required, e.g. !abc:matrix.org."},
+      {"destination", "access_token", "secret", "",
+       "matrix: required. The posting account's token, literally or as \"env:NAME\"."},
+      {"destination", "access_token_file", "path", "", "matrix: a file holding the token."},
+      {"destination", "username", "string", "",
+       "slack, mattermost, discord: the name posts appear under (where the webhook allows)."},
+      {"destination", "icon_url", "URL", "", "slack, mattermost, discord: the poster's picture."},
+      {"destination", "rate", "number", "slack: 1, others: no limit",
+       "HTTP kinds: messages a second at most (a token bucket shared by the destination's "
+       "connections)."},
+      {"destination", "burst", "integer", "1", "HTTP kinds: messages sent at once before rate applies."},
+      {"destination", "timeout", "duration", "15s", "HTTP kinds: one request, connect included."},
+      {"destination", "connect_timeout", "duration", "10s", "HTTP kinds: the connection."},
+      {"destination", "retry_schedule", "list of durations",
+       "[\"5s\", \"5m\", \"30m\", \"2h\", \"5h\", \"10h\", \"10h\"]",
+       "HTTP kinds: the wait after each failed attempt (each +-20%); after the last the delivery "
+       "is dead. A Retry-After longer than the wait is honoured; after a 429 or a timeout the "
+       "wait is at least 60s."},
+      {"destination", "max_connections", "integer", "mail: [mail] max_connections; others: 2",
+       "Sends in flight at once, each on its own reused connection."},
 
       {"route", "kinds", "list of strings", "", "Event kinds taken; empty = any."},
       {"route", "tags", "table of strings or lists", "",

@@ -1,7 +1,13 @@
-// Lanes, leases and the outcome recorder (see deliver.hpp). Retry delays
-// grow exponentially from backoff_initial to backoff_max with +-20% jitter
-// and never undercut a server's Retry-After; a row older than max_age, or
-// permanently refused, goes dead.
+// Lanes, leases, per-destination gates and the outcome recorder (see
+// deliver.hpp). Retry delays follow the destination's retry schedule (HTTP
+// kinds: past its last step the row goes dead) or grow exponentially from
+// backoff_initial to backoff_max (mail: dead past max_age), with +-20%
+// jitter, and never undercut a server's Retry-After. A permanent refusal
+// goes dead at once.
+//
+// A destination's gate is shared by its lanes: a token bucket for its rate,
+// the time a Retry-After asked the whole destination to wait, and whether it
+// is disabled (it answered that it is gone; an admin enables it again).
 #include "daemon/deliver.hpp"
 
 #include <spdlog/spdlog.h>
@@ -206,6 +212,83 @@ struct Deliverer::Lane {
   std::thread thread;
 };
 
+struct Deliverer::Gate {
+  double tokens = 0;
+  int64_t refilled_ms = 0;       // 0: the bucket starts full
+  int64_t paused_until_ms = 0;   // a Retry-After for the whole destination
+  bool disabled = false;
+  std::string why;
+};
+
+const DestinationPolicy& Deliverer::policy(const std::string& destination) const {
+  static const DestinationPolicy k_none;
+  auto it = m_settings.policies.find(destination);
+  return it == m_settings.policies.end() ? k_none : it->second;
+}
+
+Deliverer::Gate& Deliverer::gate_locked(const std::string& destination) {
+  auto& g = m_gates[destination];
+  if (!g) {
+    g = std::make_unique<Gate>();
+    if (auto it = m_settings.disabled.find(destination); it != m_settings.disabled.end()) {
+      g->disabled = true;
+      g->why = it->second;
+    }
+  }
+  return *g;
+}
+
+std::map<std::string, std::string> Deliverer::disabled() const {
+  std::lock_guard lock(m_mutex);
+  std::map<std::string, std::string> out = m_settings.disabled;
+  for (const auto& [name, g] : m_gates)
+    if (g->disabled) out[name] = g->why;
+  return out;
+}
+
+int Deliverer::take_tokens(Lane& lane, int count, uint64_t seen, bool drain) {
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    if (m_stopping.load() || (m_external_stop && m_external_stop->load())) return 0;
+    Gate& g = gate_locked(lane.destination);
+    if (g.disabled) return 0;
+    const int64_t now = m_clock.now_ms();
+    int64_t wait_ms = 0;
+    if (g.paused_until_ms > now) {
+      if (drain) return 0;  // the rows are due later, not now
+      wait_ms = g.paused_until_ms - now;
+    } else {
+      const DestinationPolicy& p = policy(lane.destination);
+      if (p.rate <= 0) return count;
+      const double cap = std::max(1, p.burst);
+      if (g.refilled_ms == 0 || now < g.refilled_ms) {
+        if (g.refilled_ms == 0) g.tokens = cap;
+        g.refilled_ms = now;
+      }
+      g.tokens = std::min(cap, g.tokens + static_cast<double>(now - g.refilled_ms) / 1000.0 * p.rate);
+      g.refilled_ms = now;
+      if (g.tokens >= 1) {
+        const int n = std::min(count, static_cast<int>(g.tokens));
+        g.tokens -= n;
+        return n;
+      }
+      wait_ms = static_cast<int64_t>((1.0 - g.tokens) / p.rate * 1000.0) + 1;
+    }
+    m_wake.wait_for(lock, std::chrono::milliseconds(std::clamp<int64_t>(wait_ms, 1, 3'600'000)),
+                    [&] { return m_stopping.load() || m_generation != seen; });
+    seen = m_generation;
+  }
+}
+
+void Deliverer::give_back(Lane& lane, int count) {
+  if (count <= 0) return;
+  std::lock_guard lock(m_mutex);
+  const DestinationPolicy& p = policy(lane.destination);
+  if (p.rate <= 0) return;
+  Gate& g = gate_locked(lane.destination);
+  g.tokens = std::min<double>(std::max(1, p.burst), g.tokens + count);
+}
+
 Deliverer::Deliverer(DeliverySettings settings, Store& store, const Clock& clock,
                      SinkFactory sinks, DeliveryHooks hooks)
     : m_settings(std::move(settings)),
@@ -243,9 +326,24 @@ void Deliverer::release_stale_leases() {
 }
 
 void Deliverer::add_lanes_locked(const std::string& destination, bool drain) {
+  if (auto it = m_lanes.find(destination); it != m_lanes.end() && !it->second.empty()) return;
+  if (!m_settings.policies.empty() && !m_settings.policies.count(destination)) {
+    if (m_unconfigured_warned.insert(destination).second)
+      spdlog::warn("delivery: destination {} has pending deliveries but is not configured; they "
+                   "wait until it is configured again (or `herald outbox purge`)",
+                   destination);
+    return;
+  }
+  if (Gate& g = gate_locked(destination); g.disabled) {
+    if (m_unconfigured_warned.insert(destination).second)
+      spdlog::warn("delivery: destination {} is disabled ({}); its deliveries wait until "
+                   "`herald destination enable {}`",
+                   destination, g.why, destination);
+    return;
+  }
   auto& lanes = m_lanes[destination];
-  if (!lanes.empty()) return;
-  for (int i = 0; i < std::max(1, m_settings.lanes); ++i) {
+  const int count = m_settings.policies.empty() ? m_settings.lanes : policy(destination).lanes;
+  for (int i = 0; i < std::max(1, count); ++i) {
     auto lane = std::make_unique<Lane>();
     lane->destination = destination;
     Lane* raw = lane.get();
@@ -382,8 +480,18 @@ void Deliverer::run_lane(Lane& lane, bool drain) {
       wait_for_work(lane, seen, now + 1);
       continue;
     }
-    auto claimed = m_store.claim_deliveries(lane.destination, now, m_settings.delivery.batch,
-                                            m_owner, now + m_settings.lease_s);
+    // The gate: disabled, paused by a Retry-After, or out of rate tokens.
+    const DestinationPolicy& pol = policy(lane.destination);
+    int want = m_settings.delivery.batch;
+    if (pol.rate > 0) want = std::min(want, std::max(1, pol.burst));
+    const int allowed = take_tokens(lane, want, seen, drain);
+    if (allowed == 0) break;  // stopping, disabled, or (drain) paused
+    auto claimed = m_store.claim_deliveries(lane.destination, m_clock.now(), allowed, m_owner,
+                                            m_clock.now() + m_settings.lease_s);
+    if (claimed && static_cast<int>(claimed->size()) < allowed)
+      give_back(lane, allowed - static_cast<int>(claimed->size()));
+    else if (!claimed)
+      give_back(lane, allowed);
     if (!claimed) {
       spdlog::error("delivery to {}: cannot claim deliveries, so nothing is sent: {}",
                     lane.destination, claimed.error().message);
@@ -411,7 +519,16 @@ void Deliverer::run_lane(Lane& lane, bool drain) {
 
 bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
   if (!lane.sink) {
-    lane.sink = m_make_sink();
+    lane.sink = m_make_sink(lane.destination);
+    if (!lane.sink) {
+      spdlog::error("delivery to {}: no sink for this destination (kind without an adapter?); "
+                    "its deliveries wait",
+                    lane.destination);
+      std::vector<int64_t> ids;
+      for (const auto& it : items) ids.push_back(it.id);
+      (void)m_store.release_leases(ids, m_owner);
+      return false;
+    }
     lane.sink->watch_interrupt(&m_stopping);
   }
   int64_t lease_until = m_clock.now() + m_settings.lease_s;
@@ -428,7 +545,7 @@ bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
         ++m_counts.unrecorded;
       } else if (outcome.dead) {
         ++m_counts.dead;
-      } else if (outcome.result.status == DeliveryResult::Status::retry) {
+      } else if (outcome.result.status != DeliveryResult::Status::delivered) {
         ++m_counts.retried;
       } else {
         ++m_counts.delivered;
@@ -442,6 +559,15 @@ bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
       return false;
     }
     if (m_hooks.outcome) m_hooks.outcome(item, outcome);
+    if (outcome.result.status == DeliveryResult::Status::disable) {
+      keep_going = false;  // the rest of the chunk waits for the destination to be enabled
+      return false;
+    }
+    // The server asked the destination to wait: the rest of the chunk goes back, and the
+    // lane's gate waits (see take_tokens).
+    if (outcome.result.status == DeliveryResult::Status::retry && outcome.result.retry_after_s &&
+        *outcome.result.retry_after_s > 0)
+      return false;
     if (m_stopping.load() || (m_external_stop && m_external_stop->load())) {
       keep_going = false;
       return false;
@@ -482,7 +608,20 @@ DeliveryOutcome Deliverer::classify(const OutboxItem& it, DeliveryResult result,
   o.id = it.id;
   o.result = std::move(result);
   using S = DeliveryResult::Status;
-  if (o.result.status == S::retry) {
+  const DestinationPolicy& pol = policy(it.destination);
+  if (o.result.status == S::retry && !pol.retry_schedule_ms.empty()) {
+    const auto& steps = pol.retry_schedule_ms;
+    if (it.attempts >= static_cast<int>(steps.size())) {
+      o.dead = true;
+      o.result.detail = "gave up after " + std::to_string(it.attempts + 1) +
+                        " attempts (the retry schedule is used up): " + o.result.detail;
+    } else {
+      auto wait = static_cast<int64_t>(static_cast<double>(steps[static_cast<size_t>(it.attempts)]) /
+                                       1000.0 * jitter(0.8, 1.2));
+      if (o.result.retry_after_s) wait = std::max(wait, *o.result.retry_after_s);
+      o.next_attempt_at = done_at + std::max<int64_t>(wait, 1);
+    }
+  } else if (o.result.status == S::retry) {
     o.next_attempt_at = done_at + retry_delay_s(it.attempts, o.result.retry_after_s);
     if (o.next_attempt_at - it.created_at > m_settings.delivery.max_age_ms / 1000) {
       o.dead = true;
@@ -491,6 +630,29 @@ DeliveryOutcome Deliverer::classify(const OutboxItem& it, DeliveryResult result,
     }
   } else if (o.result.status == S::permanent) {
     o.dead = true;
+  } else if (o.result.status == S::disable) {
+    o.next_attempt_at = done_at;  // due as soon as the destination is enabled again
+    bool first = false;
+    {
+      std::lock_guard lock(m_mutex);
+      Gate& g = gate_locked(it.destination);
+      first = !g.disabled;
+      g.disabled = true;
+      g.why = o.result.detail;
+    }
+    if (first) {
+      spdlog::error("destination {} is disabled: {}; its deliveries stay pending until an admin "
+                    "runs `herald destination enable {}`",
+                    it.destination, o.result.detail, it.destination);
+      if (m_hooks.disabled) m_hooks.disabled(it.destination, o.result.detail);
+    }
+    return o;
+  }
+  // A server's Retry-After holds the whole destination, not only this row.
+  if (o.result.status == S::retry && o.result.retry_after_s && *o.result.retry_after_s > 0) {
+    std::lock_guard lock(m_mutex);
+    Gate& g = gate_locked(it.destination);
+    g.paused_until_ms = std::max(g.paused_until_ms, m_clock.now_ms() + *o.result.retry_after_s * 1000);
   }
   if (o.dead) {
     spdlog::error("delivery {} to {}: dead: {}", it.idempotency_key, it.destination,

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,17 +34,30 @@
 #include "adapters/sinks/sink.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
+#include "daemon/destination.hpp"
 #include "daemon/store.hpp"
 
 namespace herald {
 
-// Makes one connection's worth of transport.
-using SinkFactory = std::function<std::unique_ptr<Sink>()>;
+// How one destination is served.
+struct DestinationPolicy {
+  int lanes = 2;          // connections, and sends in flight
+  double rate = 0;        // messages a second over all its lanes; 0 = no limit
+  int burst = 1;          // tokens the bucket holds
+  // The wait after each failed attempt; past the last, dead. Empty: the
+  // [delivery] backoff, dead past max_age.
+  std::vector<int64_t> retry_schedule_ms;
+};
 
 struct DeliverySettings {
   DeliveryConfig delivery;  // backoff, maximum age, rows claimed at once
-  int lanes = 2;            // per destination: connections, and sends in flight
+  int lanes = 2;            // for a destination without a policy (tests)
   int64_t lease_s = 1800;   // longer than twice the longest single send
+  // Per destination. When the map is not empty, rows of a destination it
+  // does not name (removed from the configuration) wait, unsent.
+  std::map<std::string, DestinationPolicy> policies;
+  // Destinations an admin must enable again (name -> why), from the store.
+  std::map<std::string, std::string> disabled;
 };
 
 // What the lanes did; filled while they run.
@@ -59,6 +73,9 @@ struct DeliveryHooks {
   // When the store stops taking claims or outcomes (why), and when it takes
   // them again (empty).
   std::function<void(const std::string& problem)> recording;
+  // A destination answered that it is gone (why): its lanes stop taking rows
+  // until it is enabled again. Called once per destination, from a lane.
+  std::function<void(const std::string& destination, const std::string& why)> disabled;
 };
 
 class Recorder;
@@ -95,9 +112,18 @@ class Deliverer {
   std::string recording_problem() const;
   // This deliverer's lease owner: host:pid:process start:instance.
   const std::string& owner() const { return m_owner; }
+  // Destinations disabled now (name -> why).
+  std::map<std::string, std::string> disabled() const;
 
  private:
   struct Lane;
+  struct Gate;  // per destination: rate-limit tokens, Retry-After pause, disabled
+  const DestinationPolicy& policy(const std::string& destination) const;
+  Gate& gate_locked(const std::string& destination);
+  // Waits until the destination may take count more messages; how many it may (0: stopping,
+  // disabled, or in drain mode paused by a Retry-After). Unused tokens go back by give_back.
+  int take_tokens(Lane& lane, int count, uint64_t seen, bool drain);
+  void give_back(Lane& lane, int count);
   void add_lanes_locked(const std::string& destination, bool drain);
   void run_lane(Lane& lane, bool drain);
   // Sends one claimed chunk; false when the lane must stop.
@@ -125,6 +151,8 @@ class Deliverer {
   const std::atomic<bool>* m_external_stop = nullptr;  // drain's
   bool m_started = false;
   std::map<std::string, std::vector<std::unique_ptr<Lane>>> m_lanes;  // by destination
+  std::map<std::string, std::unique_ptr<Gate>> m_gates;                // by destination
+  std::set<std::string> m_unconfigured_warned;
   std::atomic<int> m_running{0};
 
   std::mutex m_counts_mutex;

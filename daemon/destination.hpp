@@ -62,6 +62,10 @@ struct DestinationKind {
       make_sink;
 };
 
+// Makes one connection's worth of transport for a destination (by name);
+// nullptr when the destination is not configured.
+using SinkFactory = std::function<std::unique_ptr<Sink>(const std::string& destination)>;
+
 // Registers a kind (the last one registered under a name wins).
 void register_destination_kind(DestinationKind kind);
 // The kind's entry; nullptr when no adapter registered it.
@@ -69,8 +73,19 @@ const DestinationKind* destination_kind(const std::string& kind);
 // Registered kind names, sorted.
 std::vector<std::string> destination_kinds();
 
-// Registers every source and sink adapter herald has (adapters/wiring.cpp).
-// Idempotent; called by main and by the test runner before anything else.
+// Registers every sink adapter herald has (adapters/wiring.cpp). The table
+// calls it once, on its first lookup.
 void register_adapters();
+
+// The idempotency key of an event's message to a destination:
+// "<kind>:<destination>:<event key>". Mail's Message-ID, a webhook's
+// webhook-id and a Matrix txnId derive from it.
+std::string delivery_key(const DestinationConfig& dest, const Event& e);
+
+// Renders through the destination's kind; an unknown kind is an error.
+Expected<NewDelivery> render_for(const RenderInput& in);
+
+// The sinks of a configuration's destinations, each made by its kind.
+SinkFactory destination_sinks(const Config& cfg, SinkEnv env);
 
 }  // namespace herald

@@ -26,6 +26,8 @@
 #endif
 
 #include "daemon/digest.hpp"
+
+#include "daemon/destination.hpp"
 #include "daemon/pipeline.hpp"
 
 #include <date/date.h>
@@ -459,13 +461,11 @@ std::optional<DigestBatch> DigestRunner::collect(const Scheduled& d, int64_t now
   for (const auto& dname : d.config.to) {
     const DestinationConfig* dest = m_cfg.destination(dname);
     Expected<NewDelivery> delivery = permanent_error("unknown destination");
-    if (dest && dest->kind != "mail") {
-      delivery = permanent_error("destination kind '" + dest->kind + "' cannot take digests yet");
-    } else if (dest) {
+    if (dest) {
       const std::string key = "digest:" + name + ":" + format_rfc3339(end) + ":" + dname;
-      auto rendered = m_templates.render_mail("digest", digest_context(content, *dest));
-      delivery = rendered ? build_mail_delivery(m_cfg, *dest, *rendered, key, now)
-                          : Expected<NewDelivery>(rendered.error());
+      const nlohmann::json context = digest_context(content, *dest);
+      delivery = render_for(RenderInput{m_cfg, m_templates, *dest, "digest", context, nullptr,
+                                        key, now});
     }
     if (!delivery) {
       ++batch.failures;

@@ -241,14 +241,14 @@ int run_preview(const Config& cfg, const PreviewRequest& req) {
   std::optional<nlohmann::json> release;  // links and tickets of a release, made once
   for (const auto& name : destinations) {
     const DestinationConfig& dest = *cfg.destination(name);
-    const std::string key = mail_delivery_key(dest, event);
+    const std::string key = delivery_key(dest, event);
     std::optional<OutboxPayload> row;
     if (store) row = store->outbox_payload(key);
     int64_t date = req.date.value_or(clock.now());
     const char* date_from = req.date ? "--date" : "now";
     if (row && !req.date) date = row->created_at, date_from = "the outbox row";
     if (!release) release = lustre::announcement_context(event, cfg);  // as routing does
-    auto d = render_mail_delivery(cfg, *templates, dest, event, date, &*release);
+    auto d = render_delivery(cfg, *templates, dest, event, date, &*release);
     if (!d) {
       std::fprintf(stderr, "herald: %s for %s: %s\n", event.key.c_str(), name.c_str(),
                    d.error().message.c_str());
@@ -257,9 +257,14 @@ int run_preview(const Config& cfg, const PreviewRequest& req) {
     }
     std::string rcpts;
     for (const auto& r : d->recipients) rcpts += " <" + r + ">";
-    std::fprintf(stderr, "preview: %s event %s to %s: MAIL FROM:<%s> RCPT TO:%s; Date from %s\n",
-                 stored ? "stored" : "sample", event.key.c_str(), name.c_str(), d->sender.c_str(),
-                 rcpts.c_str(), date_from);
+    if (dest.kind == "mail")
+      std::fprintf(stderr, "preview: %s event %s to %s: MAIL FROM:<%s> RCPT TO:%s; Date from %s\n",
+                   stored ? "stored" : "sample", event.key.c_str(), name.c_str(),
+                   d->sender.c_str(), rcpts.c_str(), date_from);
+    else
+      std::fprintf(stderr, "preview: %s event %s to %s (%s): the request body%s\n",
+                   stored ? "stored" : "sample", event.key.c_str(), name.c_str(),
+                   dest.kind.c_str(), d->recipients.empty() ? "" : (" for" + rcpts).c_str());
     if (row && row->payload != d->payload)
       std::fprintf(stderr,
                    "preview: the outbox row %s holds a different message (%s; rendered with the "

@@ -8,8 +8,6 @@
 #include <algorithm>
 #include <random>
 
-#include "adapters/sinks/mail/message.hpp"
-#include "adapters/sinks/mail/transport.hpp"
 #include "adapters/sources/lustre/announce.hpp"
 #include "daemon/router.hpp"
 #include "daemon/util.hpp"
@@ -31,83 +29,33 @@ DeliverySettings delivery_settings(const Config& cfg) {
   ds.lanes = cfg.mail.max_connections;
   // Twice the longest one send can take, so that renewing a lease at half
   // time never lets it lapse during a send.
-  const int64_t longest_ms =
+  int64_t longest_ms =
       cfg.mail.connect_timeout_ms + cfg.mail.timeout_ms + cfg.mail.data_timeout_ms;
+  for (const auto& d : cfg.destinations) {
+    DestinationPolicy p;
+    p.lanes = d.max_connections > 0 ? d.max_connections : cfg.mail.max_connections;
+    if (d.kind != "mail") {  // mail keeps the [delivery] backoff and max_age
+      p.rate = d.rate;
+      p.burst = d.burst;
+      p.retry_schedule_ms = d.retry_schedule_ms;
+      longest_ms = std::max(longest_ms, d.timeout_ms);
+    }
+    ds.policies[d.name] = p;
+  }
   ds.lease_s = std::max<int64_t>(300, 2 * longest_ms / 1000);
   return ds;
 }
 
 }  // namespace
 
-SinkFactory mail_sink_factory(const MailConfig& mail) {
-  if (mail.smtp_url.empty()) {
-    std::string dir = mail.maildir;
-    return [dir] { return mail::make_maildir_sink(dir); };
-  }
-  mail::SmtpOptions o;
-  o.url = mail.smtp_url;
-  o.ehlo_domain = mail.domain;
-  o.tls = mail.tls == "starttls"   ? mail::SmtpOptions::Tls::starttls_required
-          : mail.tls == "implicit" ? mail::SmtpOptions::Tls::implicit
-                                   : mail::SmtpOptions::Tls::none;
-  o.username = mail.username;
-  o.password = mail.password;
-  o.verify_peer = mail.verify_peer;
-  o.ca_file = mail.ca_file;
-  o.connect_timeout_ms = mail.connect_timeout_ms;
-  o.timeout_ms = mail.timeout_ms;
-  o.data_timeout_ms = mail.data_timeout_ms;
-  return [o] { return mail::make_smtp_sink(o); };
-}
-
-Expected<NewDelivery> build_mail_delivery(const Config& cfg, const DestinationConfig& dest,
-                                          const RenderedMail& mail, const std::string& key,
-                                          int64_t now) {
-  mail::MessageSpec spec;
-  auto from = mail::parse_address(dest.from.empty() ? cfg.mail.from : dest.from);
-  if (!from) return from.error();
-  spec.from = *from;
-  for (const auto& r : dest.to) {
-    auto a = mail::parse_address(r);
-    if (!a) return a.error();
-    spec.to.push_back(*a);
-  }
-  spec.subject = mail.subject;
-  spec.text_body = mail.text;
-  spec.html_body = mail.html;
-  spec.date = now;
-  spec.idempotency_key = key;
-  spec.message_id_domain = cfg.mail.domain;
-  spec.list_id = dest.list_id;
-  spec.list_post = dest.list_post;
-  spec.list_archive = dest.list_archive;
-  spec.list_help = dest.list_help;
-  spec.precedence_list = dest.precedence_list && !dest.list_id.empty();
-  auto payload = mail::compose(spec);
-  if (!payload) return payload.error();
-  NewDelivery d;
-  d.idempotency_key = key;
-  d.destination = dest.name;
-  d.sender = spec.from.email;
-  for (const auto& a : spec.to) d.recipients.push_back(a.email);
-  d.payload = std::move(*payload);
-  d.subject = spec.subject;
-  return d;
-}
-
-std::string mail_delivery_key(const DestinationConfig& dest, const Event& e) {
-  return "mail:" + dest.name + ":" + e.key;
-}
-
-Expected<NewDelivery> render_mail_delivery(const Config& cfg, const Templates& templates,
-                                           const DestinationConfig& dest, const Event& e,
-                                           int64_t now, const nlohmann::json* extra) {
+Expected<NewDelivery> render_delivery(const Config& cfg, const Templates& templates,
+                                      const DestinationConfig& dest, const Event& e, int64_t now,
+                                      const nlohmann::json* extra) {
   nlohmann::json context = mail_context(e, dest);
   if (extra) context.update(*extra);
-  auto rendered =
-      templates.render_mail(dest.templates.empty() ? e.kind : dest.templates, context);
-  if (!rendered) return rendered.error();
-  return build_mail_delivery(cfg, dest, *rendered, mail_delivery_key(dest, e), now);
+  RenderInput in{cfg, templates, dest, dest.templates.empty() ? e.kind : dest.templates, context,
+                 &e, delivery_key(dest, e), now};
+  return render_for(in);
 }
 
 Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& clock,
@@ -197,7 +145,7 @@ void Pipeline::route_pending(RunReport& report) {
         const DestinationConfig* dest = m_cfg.destination(dname);
         if (!dest) continue;  // check-config rejects this; a reload race at worst
         if (!release) release = lustre::announcement_context(se.event, m_cfg);
-        auto delivery = render_mail_delivery(m_cfg, m_templates, *dest, se.event, now, &*release);
+        auto delivery = render_delivery(m_cfg, m_templates, *dest, se.event, now, &*release);
         if (!delivery) {
           ++report.render_failures;
           spdlog::error("event {}: cannot render for destination {}: {}", se.event.key, dname,

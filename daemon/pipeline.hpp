@@ -23,30 +23,19 @@
 namespace herald {
 
 
-// The mail transport the configuration asks for: SMTP when [mail].smtp_url is
-// set, else the Maildir.
-SinkFactory mail_sink_factory(const MailConfig& mail);
-
-// The outbox row for a rendered mail to a mail destination: From ([mail].from or the
-// destination's), To, list headers and a Message-ID derived from key. bad_input when an
-// address or a header value is invalid.
-Expected<NewDelivery> build_mail_delivery(const Config& cfg, const DestinationConfig& dest,
-                                          const RenderedMail& mail, const std::string& key,
-                                          int64_t now);
-
-// The idempotency key of an event's mail to a destination (its Message-ID derives from it).
-std::string mail_delivery_key(const DestinationConfig& dest, const Event& e);
-
-// Renders an event for a mail destination into its outbox row, Date `now`: what routing
-// stores and `herald preview` prints. extra: more template data (a release's links and
-// tickets, lustre::announcement_context). Errors: a template or an address that does not work.
-Expected<NewDelivery> render_mail_delivery(const Config& cfg, const Templates& templates,
-                                           const DestinationConfig& dest, const Event& e,
-                                           int64_t now, const nlohmann::json* extra = nullptr);
+// Renders an event for a destination into its outbox row through the
+// destination's kind, Date `now`: what routing stores and `herald preview`
+// prints. extra: more template data (a release's links and tickets,
+// lustre::announcement_context). Errors: a template or an address that does
+// not work.
+Expected<NewDelivery> render_delivery(const Config& cfg, const Templates& templates,
+                                      const DestinationConfig& dest, const Event& e, int64_t now,
+                                      const nlohmann::json* extra = nullptr);
 
 class Pipeline {
  public:
-  // The store and clock must outlive the pipeline.
+  // The store and clock must outlive the pipeline. sinks: per destination
+  // (destination_sinks in herald, fakes in tests).
   Pipeline(Config cfg, Templates templates, Store& store, const Clock& clock, SinkFactory sinks);
 
   // Polls every source that is due, or all of them in a one-shot run (once,

@@ -215,7 +215,7 @@ to = ["list"]
   CHECK(all.find("h.toml:12: duplicate source name 'tags'\n") != std::string::npos);
   CHECK(all.find("h.toml:13: [[source]] 'tags' (github) needs 'repo' as owner/name\n") !=
         std::string::npos);
-  CHECK(all.find("h.toml:17: destination 'list' needs 'to' recipients\n") != std::string::npos);
+  CHECK(all.find("h.toml:17: destination 'list': a mail destination needs 'to' (its recipients)\n") != std::string::npos);
   CHECK(all.find("h.toml:22: [[digest]] 'bugs': unknown time zone") != std::string::npos);
   CHECK(r.errors.size() == 5);
 }

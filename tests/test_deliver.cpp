@@ -67,7 +67,7 @@ struct CountingSink final : Sink {
 };
 
 SinkFactory counting(Receiver& rx) {
-  return [&rx] {
+  return [&rx](const std::string&) -> std::unique_ptr<Sink> {
     auto s = std::make_unique<CountingSink>();
     s->rx = &rx;
     return s;

@@ -9,6 +9,7 @@
 
 #include "tests/support/base64.hpp"
 #include "adapters/sources/tracker/tracker_events.hpp"
+#include "daemon/destination.hpp"
 #include "daemon/digest.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/util.hpp"
@@ -690,9 +691,10 @@ TEST_CASE("digest: rendering 10,000 events", "[.bench]") {
     for (int run = 0; run < 5; ++run) {
       auto start = std::chrono::steady_clock::now();
       DigestContent c = build_digest(d, events, t, t + 86'400, max_listed);
-      auto mail = f.templates->render_mail("digest", digest_context(c, dest));
-      REQUIRE(mail);
-      auto delivery = build_mail_delivery(*f.cfg, dest, *mail, "digest:bench", t);
+      const nlohmann::json context = digest_context(c, dest);
+      auto delivery =
+          render_for(RenderInput{*f.cfg, *f.templates, dest, "digest", context, nullptr,
+                                 "digest:bench", t});
       REQUIRE(delivery);
       best = std::min(
           best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)

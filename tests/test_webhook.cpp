@@ -326,8 +326,9 @@ TEST_CASE("webhook: Jira and GitLab deliveries of the real fixtures are stored",
   CHECK(events[0].event.source == "lu-jira");
   CHECK(events[0].event.key.rfind("jira:BBCOM-1398:", 0) == 0);
   CHECK(events[1].event.source == "gl");
-  // No [[route]] takes bug events here: they are stored as routed (digests read them).
-  CHECK(in.store->unrouted_events(10).empty());
+  // Pushed events are left for the pipeline's routing pass, as polled ones are (so that a
+  // route added by a reload before that pass takes them).
+  CHECK(in.store->unrouted_events(10).size() == 2);
 }
 
 TEST_CASE("webhook: a delivery whose events were all stored before is a duplicate, events 0",

@@ -16,7 +16,6 @@
 
 #include "daemon/ingest.hpp"
 #include "daemon/json.hpp"
-#include "daemon/router.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/util.hpp"
 
@@ -229,18 +228,13 @@ void store_and_answer(IngestWriter& writer, Metrics& metrics, const Clock& clock
   }, true);
 }
 
-// An inbound item whose events no route can take are stored as routed: the
-// routing pass then has nothing to read for them (digests read all events).
-InboundItem routed_item(std::string source, std::string delivery, std::vector<Event> events,
-                        const std::vector<RouteConfig>& routes) {
-  InboundItem item{std::move(source), std::move(delivery), std::move(events), {}};
-  item.announce.reserve(item.events.size());
-  for (const auto& e : item.events) item.announce.push_back(!route_event(e, routes).empty());
-  return item;
+// Pushed events are stored unrouted, as polled ones are: the pipeline's
+// routing pass routes both, with the routes in force when it runs.
+InboundItem pushed_item(std::string source, std::string delivery, std::vector<Event> events) {
+  return InboundItem{std::move(source), std::move(delivery), std::move(events), {}};
 }
 
-void handle_webhook(const SourceConfig& src, const std::vector<RouteConfig>& routes,
-                    IngestWriter& writer, Metrics& metrics, const Clock& clock,
+void handle_webhook(const SourceConfig& src, IngestWriter& writer, Metrics& metrics, const Clock& clock,
                     const InboundRequest& req, Respond respond) {
   Outcome o;
   o.path = req.path;
@@ -273,11 +267,11 @@ void handle_webhook(const SourceConfig& src, const std::vector<RouteConfig>& rou
     record(metrics, clock, o);
     return respond(InboundResponse::json(202, {{"result", "ignored"}}));
   }
-  InboundItem item = routed_item(src.name, o.delivery, std::move(derived->events), routes);
+  InboundItem item = pushed_item(src.name, o.delivery, std::move(derived->events));
   store_and_answer(writer, metrics, clock, std::move(item), std::move(o), std::move(respond));
 }
 
-void handle_events_api(const std::string& token, const std::vector<RouteConfig>& routes,
+void handle_events_api(const std::string& token,
                        IngestWriter& writer, Metrics& metrics, const Clock& clock,
                        const InboundRequest& req, Respond respond) {
   Outcome o;
@@ -311,7 +305,7 @@ void handle_events_api(const std::string& token, const std::vector<RouteConfig>&
   for (auto& e : batch.events)
     if (e.time == 0) e.time = now;
   const int n = static_cast<int>(batch.events.size());
-  InboundItem item = routed_item("api", "", std::move(batch.events), routes);
+  InboundItem item = pushed_item("api", "", std::move(batch.events));
   writer.submit(
       std::move(item),
       [&metrics, &clock, o = std::move(o), respond = std::move(respond),
@@ -430,23 +424,22 @@ bool bearer_ok(const InboundRequest& request, const std::string& token) {
 void add_inbound_routes(HttpServer& server, const Config& cfg, IngestWriter& writer,
                         Metrics& metrics, const Clock& clock) {
   auto sources_by_path = std::make_shared<std::map<std::string, std::string>>();
-  auto routes = std::make_shared<const std::vector<RouteConfig>>(cfg.routes);
   for (const auto& src : cfg.sources) {
     if (src.kind.size() < 8 || src.kind.compare(src.kind.size() - 8, 8, "-webhook") != 0)
       continue;
     (*sources_by_path)[src.path] = src.name;
     server.route("POST", src.path,
-                 [src, routes, &writer, &metrics, &clock](const InboundRequest& req,
+                 [src, &writer, &metrics, &clock](const InboundRequest& req,
                                                           Respond respond) {
-                   handle_webhook(src, *routes, writer, metrics, clock, req, std::move(respond));
+                   handle_webhook(src, writer, metrics, clock, req, std::move(respond));
                  });
   }
   if (!cfg.http.api_token.empty()) {
     (*sources_by_path)["/api/v1/events"] = "api";
     server.route("POST", "/api/v1/events",
-                 [token = cfg.http.api_token, routes, &writer, &metrics, &clock](
+                 [token = cfg.http.api_token, &writer, &metrics, &clock](
                      const InboundRequest& req, Respond respond) {
-                   handle_events_api(token, *routes, writer, metrics, clock, req,
+                   handle_events_api(token, writer, metrics, clock, req,
                                      std::move(respond));
                  });
   }
