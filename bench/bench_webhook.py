@@ -38,7 +38,8 @@ counted over --idle-window s. Alertmanager with the benchmark's configuration
 is measured the same way at the same time.
 
 Usage: bench/bench_webhook.py [--herald build/herald] [--alerts 10000] [--batch 100]
-                              [--only herald|alertmanager] [--no-idle] [--keep]
+                              [--only herald|alertmanager] [--no-idle | --no-load]
+                              [--wrap 'valgrind --tool=callgrind ...'] [--keep]
 Targets (reported, not asserted): herald <= 0.5 s and <= 30 MiB peak for the
 10,000; idle <= 10 MiB RSS and no wake-up more often than the nearest due time.
 Exit status: 0 when every run completed with its counts; 1 when a count does not
@@ -51,6 +52,7 @@ import http.client
 import json
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -321,7 +323,8 @@ class LogTail:
 def post_batches(port, path, bodies, headers, check):
     """POSTs each body in turn over one keep-alive connection; check(status,
     answer) says whether the answer is the expected one. Returns the wall
-    clock (time.time, nginx's $msec clock) just before the first POST."""
+    clock (time.time, nginx's $msec clock) just before the first POST and
+    the seconds until the last answer."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.connect()
     t0 = time.time()
@@ -331,8 +334,9 @@ def post_batches(port, path, bodies, headers, check):
         answer = r.read()
         if not check(r.status, answer):
             raise RuntimeError("POST %s answered %d: %s" % (path, r.status, answer[:300]))
+    posting = time.time() - t0
     conn.close()
-    return t0
+    return t0, posting
 
 
 def watch_deliveries(tail, expected, pid, limit):
@@ -348,14 +352,13 @@ def watch_deliveries(tail, expected, pid, limit):
 
 def run_load(name, proc, tail, bodies, post, expected, a, cpu_before):
     """The measured part common to both systems; returns a result dict."""
-    t0 = post()
+    t0, posted = post()
     cpu_end = watch_deliveries(tail, expected, proc.pid, a.timeout)
     res = {"name": name, "complete": cpu_end is not None}
     if cpu_end is None:
         cpu_end = process_cpu(proc.pid)
         print("%s: only %d of %d deliveries at nginx after %d s" %
               (name, tail.poll(), expected, a.timeout))
-    posted = time.time() - t0
     time.sleep(a.settle)
     tail.poll()
     lines = tail.lines
@@ -452,9 +455,10 @@ def bench_herald(a, nginx, work):
     if check.returncode != 0:
         raise RuntimeError("herald check-config: " + check.stderr.decode()[-2000:])
     log = open(os.path.join(work, "herald.log"), "wb")
-    proc = subprocess.Popen([a.herald, "run", "--config", cfg], stdout=log, stderr=log)
+    proc = subprocess.Popen(shlex.split(a.wrap) + [a.herald, "run", "--config", cfg],
+                            stdout=log, stderr=log)
     try:
-        if not wait_http("http://127.0.0.1:%d/healthz" % port):
+        if not wait_http("http://127.0.0.1:%d/healthz" % port, 120 if a.wrap else 30):
             raise RuntimeError("herald did not start")
         bodies = []
         for first in range(0, a.alerts, a.batch):
@@ -491,7 +495,7 @@ def bench_herald(a, nginx, work):
     finally:
         proc.terminate()
         try:
-            proc.wait(30)
+            proc.wait(300 if a.wrap else 30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -638,6 +642,7 @@ def report(results, idle_res, a):
         ratio = ("%.2fx" % (h / m)) if h is not None and m else "-"
         print("%-28s %14s %14s %10s" % (label, hs, ms, ratio))
     row("seconds to N-th delivery", "seconds", "%.3f")
+    row("seconds posting (answered)", "posting", "%.3f")
     row("peak RSS MiB (VmHWM)", "peak_kib", "%.1f", 1 / 1024.0)
     row("CPU s", "cpu", "%.2f")
     row("deliveries at nginx", "delivered", "%d")
@@ -699,6 +704,9 @@ def main():
     ap.add_argument("--idle-window", type=int, default=30)
     ap.add_argument("--idle-interval", default="1h")
     ap.add_argument("--keep", action="store_true", help="keep the work directories")
+    ap.add_argument("--wrap", default="",
+                    help="command put before herald in the load run, for a profile: e.g. "
+                         "'valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out'")
     a = ap.parse_args()
     for path in (NGINX, ALERTMANAGER):
         if not os.access(path, os.X_OK):
