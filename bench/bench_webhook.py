@@ -39,7 +39,7 @@ is measured the same way at the same time.
 
 Usage: bench/bench_webhook.py [--herald build/herald] [--alerts 10000] [--batch 100]
                               [--only herald|alertmanager] [--no-idle | --no-load]
-                              [--wrap 'valgrind --tool=callgrind ...'] [--keep]
+                              [--connections N] [--wrap 'valgrind --tool=callgrind ...'] [--keep]
 Targets (reported, not asserted): herald <= 0.5 s and <= 30 MiB peak for the
 10,000; idle <= 10 MiB RSS and no wake-up more often than the nearest due time.
 Exit status: 0 when every run completed with its counts; 1 when a count does not
@@ -133,7 +133,7 @@ name = "nginx"
 kind = "webhook"
 url = "{url}"
 secrets = ["{secret}"]
-
+{connections}
 [[route]]
 to = ["nginx"]
 """
@@ -450,7 +450,9 @@ def bench_herald(a, nginx, work):
     with open(cfg, "w") as f:
         f.write(HERALD_CONF.format(db=db, maildir=os.path.join(work, "Maildir"), port=port,
                                    token=API_TOKEN, url=nginx.url("/herald"),
-                                   secret=WEBHOOK_SECRET))
+                                   secret=WEBHOOK_SECRET,
+                                   connections=("max_connections = %d\n" % a.connections
+                                                if a.connections else "")))
     check = subprocess.run([a.herald, "check-config", "--config", cfg], capture_output=True)
     if check.returncode != 0:
         raise RuntimeError("herald check-config: " + check.stderr.decode()[-2000:])
@@ -694,6 +696,8 @@ def main():
     ap.add_argument("--alerts", type=int, default=10000)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--only", choices=("herald", "alertmanager"))
+    ap.add_argument("--connections", type=int, default=0,
+                    help="herald's max_connections for the destination (default: the kind's)")
     ap.add_argument("--timeout", type=int, default=120,
                     help="seconds to wait for the N-th delivery")
     ap.add_argument("--settle", type=float, default=2.0,
