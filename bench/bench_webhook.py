@@ -5,7 +5,8 @@ same workload in the same run, received by a local nginx.
 Workload: 10,000 distinct alerts / events (a unique label or key each),
 posted in batches (--batch, 100 per POST) over one keep-alive connection;
 each must come out as one webhook POST to nginx (127.0.0.1, `return 200`,
-keep-alive). Deliveries are counted from nginx's access log (the receiver),
+keep-alive; run as user nobody when started as root). Deliveries are counted
+from nginx's access log (the receiver),
 one line per request with $msec, $request_length, the status, the
 webhook-id and whether a webhook-signature was sent, never from the senders.
 
