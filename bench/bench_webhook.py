@@ -6,9 +6,9 @@ Workload: 10,000 distinct alerts / events (a unique label or key each),
 posted in batches (--batch, 100 per POST) over one keep-alive connection;
 each must come out as one webhook POST to nginx (127.0.0.1, `return 200`,
 keep-alive; run as user nobody when started as root). Deliveries are counted
-from nginx's access log (the receiver),
-one line per request with $msec, $request_length, the status, the
-webhook-id and whether a webhook-signature was sent, never from the senders.
+from nginx's access log (the receiver), never from the senders: one line per
+request with $msec, $request_length, the status, the webhook-id and the
+webhook-signature.
 
 - Alertmanager (/usr/bin/prometheus-alertmanager, its own --storage.path,
   no cluster): one webhook receiver, group_by ['...'] (every alert its own
