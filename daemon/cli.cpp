@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <charconv>
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -60,9 +62,25 @@ Usage:
   herald check-config [--config FILE]
       Validate the configuration and templates; print every error as
       file:line: message and exit 1, or exit 0.
-  herald outbox list [--state pending|delivered|dead] [--limit N] [--config FILE]
-  herald outbox retry (--all | ID) [--config FILE]
-      Show deliveries; make dead ones pending again.
+  herald outbox list [--state pending|delivered|dead] [--destination NAME]
+                     [--older-than DURATION] [--limit N] [--config FILE]
+      Deliveries (one per message and recipient), tab-separated: ID, state,
+      destination, recipient, attempts, age, next attempt, key, subject and
+      the last answer.
+  herald outbox show ID [--config FILE]
+      Every field of a delivery and its message, and the whole last answer.
+  herald outbox retry (--all | ID) [--destination NAME] [--state dead]
+                      [--config FILE]
+      Make dead deliveries pending again, due now; their age starts again
+      (a destination's max_age counts from the retry).
+  herald outbox purge --state dead|delivered --older-than DURATION
+                      [--destination NAME] [--config FILE]
+      Delete dead or delivered deliveries created longer ago than DURATION
+      (30d, 12h), and messages left with none. Pending ones are never purged.
+  herald destination list [--config FILE]
+      Destinations, and for a disabled one since when and why.
+  herald destination enable NAME [--config FILE]
+      Let a disabled destination take its pending deliveries again.
   herald status [--config FILE]
       Sources (last success, last error, next poll), outbox rows by
       destination and state, and when each digest fires next.
@@ -92,6 +110,7 @@ struct Args {
   std::string config;
   std::string state;
   int64_t limit = 50;
+  std::optional<int64_t> older_than_s;
   bool once = false;
   bool all = false;
 };
@@ -148,26 +167,90 @@ std::unique_ptr<Store> open_store(const Config& cfg) {
   return std::move(*store);
 }
 
+// "90s", "12m", "5h", "3d": how long ago or ahead, for listings.
+std::string span(int64_t s) {
+  const int64_t a = s < 0 ? -s : s;
+  return a < 120      ? std::to_string(a) + "s"
+         : a < 7200   ? std::to_string(a / 60) + "m"
+         : a < 172800 ? std::to_string(a / 3600) + "h"
+                      : std::to_string(a / 86400) + "d";
+}
+
+// When a pending delivery is next attempted, relative to now.
+std::string next_attempt(const OutboxRow& r, int64_t now) {
+  if (r.state != "pending") return "-";
+  const int64_t at = std::max(r.next_attempt_at, r.lease_until);
+  return at <= now ? "now" : "in " + span(at - now);
+}
+
+void print_row_details(const OutboxRow& r, int64_t now) {
+  auto t = [now](int64_t at) {
+    if (at <= 0) return std::string("never");
+    return format_rfc3339(at) +
+           (at <= now ? " (" + span(now - at) + " ago)" : " (in " + span(at - now) + ")");
+  };
+  std::printf("delivery %lld\n", static_cast<long long>(r.id));
+  std::printf("  state           %s\n", r.state.c_str());
+  std::printf("  destination     %s\n", r.destination.c_str());
+  std::printf("  recipient       %s\n", r.recipient.empty() ? "(none)" : r.recipient.c_str());
+  std::printf("  key             %s\n", r.idempotency_key.c_str());
+  std::printf("  attempts        %d\n", r.attempts);
+  std::printf("  created         %s\n", t(r.created_at).c_str());
+  std::printf("  next attempt    %s\n",
+              r.state == "pending" ? t(std::max(r.next_attempt_at, r.lease_until)).c_str() : "-");
+  std::printf("  delivered       %s\n", t(r.delivered_at).c_str());
+  std::printf("  lease           %s\n",
+              r.lease_owner.empty() || r.lease_until <= now
+                  ? "none"
+                  : (r.lease_owner + " until " + t(r.lease_until)).c_str());
+  std::printf("message %lld\n", static_cast<long long>(r.message_id));
+  std::printf("  key             %s\n", r.message_key.c_str());
+  std::printf("  subject         %s\n", r.subject.c_str());
+  std::printf("  sender          %s\n", r.sender.empty() ? "(none)" : r.sender.c_str());
+  std::printf("  priority        %d\n", r.priority);
+  std::printf("  payload         %lld bytes\n", static_cast<long long>(r.payload_size));
+  std::printf("  created         %s\n", t(r.message_created_at).c_str());
+  std::printf("last answer\n%s\n", r.last_error.empty() ? "  (none)" : r.last_error.c_str());
+}
+
 int cmd_outbox(const Args& a) {
   // The command line is checked before the configuration is read: a usage
   // error is a usage error whatever state the configuration is in.
   const std::string sub = a.positional.empty() ? "list" : a.positional[0];
   std::optional<int64_t> id;
+  auto parse_id = [&]() -> bool {
+    id = parse_number(a.positional[1], 1, std::numeric_limits<int64_t>::max());
+    if (!id)
+      usage_error("outbox " + sub + ": '" + a.positional[1] +
+                  "' is not a delivery ID (a positive whole number, see outbox list)");
+    return id.has_value();
+  };
   if (sub == "list") {
     if (a.positional.size() > 1)
       return usage_error("outbox list takes no argument, not '" + a.positional[1] + "'");
+  } else if (sub == "show") {
+    if (a.positional.size() != 2) return usage_error("outbox show needs one delivery ID");
+    if (!parse_id()) return 2;
   } else if (sub == "retry") {
     if (a.all && a.positional.size() > 1)
       return usage_error("outbox retry takes --all or an ID, not both");
+    if (!a.state.empty() && a.state != "dead")
+      return usage_error("outbox retry: only dead deliveries are retried, not " + a.state);
     if (!a.all) {
       if (a.positional.size() < 2) return usage_error("outbox retry needs --all or an ID");
       if (a.positional.size() > 2)
         return usage_error("outbox retry takes one ID, not '" + a.positional[2] + "'");
-      id = parse_number(a.positional[1], 1, std::numeric_limits<int64_t>::max());
-      if (!id)
-        return usage_error("outbox retry: '" + a.positional[1] +
-                           "' is not a delivery ID (a positive whole number, see outbox list)");
+      if (!parse_id()) return 2;
     }
+  } else if (sub == "purge") {
+    if (a.positional.size() > 1)
+      return usage_error("outbox purge takes no argument, not '" + a.positional[1] + "'");
+    if (a.state == "pending")
+      return usage_error(
+          "outbox purge: pending deliveries are not purged (they are still to "
+          "be sent)");
+    if (a.state.empty()) return usage_error("outbox purge needs --state dead or --state delivered");
+    if (!a.older_than_s) return usage_error("outbox purge needs --older-than DURATION");
   } else {
     return usage_error("unknown outbox command '" + sub + "'");
   }
@@ -176,27 +259,118 @@ int cmd_outbox(const Args& a) {
   setup_logging(cfg->log_format, "warn");
   auto store = open_store(*cfg);
   if (!store) return 1;
+  SystemClock clock;
+  const int64_t now = clock.now();
   if (sub == "list") {
-    for (const auto& r : store->outbox_rows(a.state, static_cast<int>(a.limit))) {
-      std::printf("%lld\t%s\t%s\tattempts=%d\t%s\t%s%s%s\n", static_cast<long long>(r.id),
-                  r.state.c_str(), r.destination.c_str(), r.attempts, r.idempotency_key.c_str(),
-                  r.subject.c_str(), r.last_error.empty() ? "" : "\tlast: ", r.last_error.c_str());
+    OutboxFilter f;
+    f.state = a.state;
+    f.destination = a.destination;
+    if (a.older_than_s) f.created_before = now - *a.older_than_s;
+    f.limit = static_cast<int>(a.limit);
+    auto rows = store->outbox().outbox_rows(f);
+    if (!rows) {
+      std::fprintf(stderr, "herald: %s\n", rows.error().message.c_str());
+      return 1;
+    }
+    // Tab-separated for scripts; the last answer last, as it may be long.
+    for (const auto& r : *rows) {
+      std::printf("%lld\t%s\t%s\t%s\tattempts=%d\tage=%s\tnext=%s\t%s\t%s%s%s\n",
+                  static_cast<long long>(r.id), r.state.c_str(), r.destination.c_str(),
+                  r.recipient.empty() ? "-" : r.recipient.c_str(), r.attempts,
+                  span(now - r.created_at).c_str(), next_attempt(r, now).c_str(),
+                  r.idempotency_key.c_str(), r.subject.c_str(),
+                  r.last_error.empty() ? "" : "\tlast: ", one_line(r.last_error).c_str());
     }
     return 0;
   }
-  SystemClock clock;
-  auto n = store->retry_dead(id, clock.now());
+  if (sub == "show") {
+    auto row = store->outbox().outbox_row(*id);
+    if (!row) {
+      std::fprintf(stderr, "herald: %s\n", row.error().message.c_str());
+      return 1;
+    }
+    if (!*row) {
+      std::fprintf(stderr, "herald: no delivery with ID %lld (see herald outbox list)\n",
+                   static_cast<long long>(*id));
+      return 1;
+    }
+    print_row_details(**row, now);
+    return 0;
+  }
+  if (sub == "purge") {
+    auto n = store->outbox().purge(a.state, a.destination, now - *a.older_than_s);
+    if (!n) {
+      std::fprintf(stderr, "herald: %s\n", n.error().message.c_str());
+      return 1;
+    }
+    std::printf("%d %s deliveries purged\n", *n, a.state.c_str());
+    return 0;
+  }
+  auto n = store->outbox().retry_dead(id, now, a.destination);
   if (!n) {
     std::fprintf(stderr, "herald: %s\n", n.error().message.c_str());
     return 1;
   }
   if (id && *n == 0) {
-    std::fprintf(stderr,
-                 "herald: no dead delivery with ID %lld (see herald outbox list --state dead)\n",
-                 static_cast<long long>(*id));
+    std::fprintf(
+        stderr, "herald: no dead delivery with ID %lld%s (see herald outbox list --state dead)\n",
+        static_cast<long long>(*id), a.destination.empty() ? "" : (" to " + a.destination).c_str());
     return 1;
   }
   std::printf("%d dead deliveries made pending again\n", *n);
+  return 0;
+}
+
+int cmd_destination(const Args& a) {
+  const std::string sub = a.positional.empty() ? "list" : a.positional[0];
+  if (sub == "list") {
+    if (a.positional.size() > 1)
+      return usage_error("destination list takes no argument, not '" + a.positional[1] + "'");
+  } else if (sub == "enable") {
+    if (a.positional.size() != 2) return usage_error("destination enable needs one NAME");
+  } else {
+    return usage_error("unknown destination command '" + sub + "'");
+  }
+  auto cfg = load_or_report(a.config);
+  if (!cfg) return 1;
+  setup_logging(cfg->log_format, "warn");
+  auto store = open_store(*cfg);
+  if (!store) return 1;
+  SystemClock clock;
+  const int64_t now = clock.now();
+  auto disabled = store->destinations().disabled();
+  if (!disabled) {
+    std::fprintf(stderr, "herald: %s\n", disabled.error().message.c_str());
+    return 1;
+  }
+  auto since = [now](const DisabledDestination& d) {
+    return format_rfc3339(d.since) + " (" + span(now - d.since) + " ago)";
+  };
+  if (sub == "list") {
+    std::map<std::string, bool> names;  // name -> configured
+    for (const auto& d : cfg->destinations) names[d.name] = true;
+    for (const auto& [name, d] : *disabled) names.emplace(name, false);
+    for (const auto& [name, configured] : names) {
+      auto it = disabled->find(name);
+      std::string state = it == disabled->end() ? "enabled"
+                                                : "disabled since " + since(it->second) + ": " +
+                                                      one_line(it->second.reason);
+      std::printf("%s\t%s%s\n", name.c_str(), state.c_str(),
+                  configured ? "" : "\t(not configured)");
+    }
+    return 0;
+  }
+  const std::string& name = a.positional[1];
+  auto was = store->destinations().enable(name);
+  if (!was) {
+    std::fprintf(stderr, "herald: %s\n", was.error().message.c_str());
+    return 1;
+  }
+  if (*was)
+    std::printf("%s enabled (it was disabled since %s: %s)\n", name.c_str(),
+                since(disabled->at(name)).c_str(), one_line(disabled->at(name).reason).c_str());
+  else
+    std::printf("%s was not disabled\n", name.c_str());
   return 0;
 }
 
@@ -327,20 +501,35 @@ void count_run(Metrics& metrics, const RunReport& rep) {
 // Starts the daemon's background delivery, counted in metrics; a failure to
 // record outcomes shows in /metrics and makes /healthz unhealthy.
 void start_delivery(Daemon& d, Metrics& metrics) {
-  // The mail transport in use ("smtp" or "maildir"), the only sink kind so far.
-  std::string sink = d.cfg.mail.smtp_url.empty() ? "maildir" : "smtp";
+  // The transport by destination: "smtp" or "maildir" for mail, else the kind.
+  auto sinks = std::make_shared<std::map<std::string, std::string>>();
+  for (const auto& dest : d.cfg.destinations)
+    (*sinks)[dest.name] = dest.kind != "mail"          ? dest.kind
+                          : d.cfg.mail.smtp_url.empty() ? "maildir"
+                                                        : "smtp";
   DeliveryHooks hooks;
-  hooks.outcome = [&metrics, sink](const OutboxItem&, const DeliveryOutcome& o) {
+  hooks.outcome = [&metrics, sinks](const OutboxItem& item, const DeliveryOutcome& o) {
     const char* result = o.dead ? "dead"
-                         : o.result.status == DeliveryResult::Status::retry ? "retry"
-                                                                             : "delivered";
-    metrics.add("herald_deliveries_total", {{"sink", sink}, {"result", result}});
+                         : o.result.status == DeliveryResult::Status::delivered ? "delivered"
+                         : o.result.status == DeliveryResult::Status::disable   ? "disabled"
+                                                                                : "retry";
+    auto it = sinks->find(item.destination);
+    metrics.add("herald_deliveries_total",
+                {{"sink", it == sinks->end() ? "unknown" : it->second}, {"result", result}});
   };
   hooks.recording = [&metrics](const std::string& problem) {
     metrics.set("herald_delivery_recording_failed", {}, problem.empty() ? 0 : 1);
     metrics.set_problem("delivery", problem);
   };
+  hooks.disabled = [&metrics](const std::string& destination, const std::string&) {
+    metrics.set("herald_destination_disabled", {{"destination", destination}}, 1);
+  };
   d.pipeline->start_delivery(std::move(hooks));
+  // Every destination shows, 0 when it takes deliveries.
+  const auto disabled = d.pipeline->deliverer().disabled();
+  for (const auto& dest : d.cfg.destinations)
+    metrics.set("herald_destination_disabled", {{"destination", dest.name}},
+                disabled.count(dest.name) ? 1 : 0);
 }
 
 int cmd_run(const Args& a) {
@@ -521,6 +710,13 @@ int cli_main(int argc, char** argv) {
       if (!v) return 2;
       a.date = parse_date_option(*v);
       if (!a.date) return usage_error("--date: '" + *v + "' is not RFC 3339 or Unix seconds");
+    } else if (s == "--older-than") {
+      auto v = value("--older-than");
+      if (!v) return 2;
+      auto ms = parse_duration_ms(*v);
+      if (!ms || *ms <= 0)
+        return usage_error("--older-than must be a duration such as 30d or 12h, not '" + *v + "'");
+      a.older_than_s = *ms / 1000;
     } else if (s == "--limit") {
       auto v = value("--limit");
       if (!v) return 2;
@@ -548,6 +744,7 @@ int cli_main(int argc, char** argv) {
     if (a.command == "run") return cmd_run(a);
     if (a.command == "check-config") return cmd_check_config(a);
     if (a.command == "outbox") return cmd_outbox(a);
+    if (a.command == "destination") return cmd_destination(a);
     if (a.command == "status" || a.command == "preview" || a.command == "backup") return cmd_ops(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "herald: %s\n", e.what());

@@ -194,7 +194,7 @@ const std::vector<KeyDoc>& config_key_docs() {
       {"destination", "username", "string", "",
        "slack, mattermost, discord: the name posts appear under (where the webhook allows)."},
       {"destination", "icon_url", "URL", "", "slack, mattermost, discord: the poster's picture."},
-      {"destination", "rate", "number", "slack: 1, others: no limit",
+      {"destination", "rate", "number", "webhook: no limit; discord: 0.5; other chat kinds: 1",
        "HTTP kinds: messages a second at most (a token bucket shared by the destination's "
        "connections)."},
       {"destination", "burst", "integer", "1", "HTTP kinds: messages sent at once before rate applies."},
@@ -205,7 +205,8 @@ const std::vector<KeyDoc>& config_key_docs() {
        "HTTP kinds: the wait after each failed attempt (each +-20%); after the last the delivery "
        "is dead. A Retry-After longer than the wait is honoured; after a 429 or a timeout the "
        "wait is at least 60s."},
-      {"destination", "max_connections", "integer", "mail: [mail] max_connections; others: 2",
+      {"destination", "max_connections", "integer",
+       "mail: [mail] max_connections; webhook: 2; chat kinds: 1",
        "Sends in flight at once, each on its own reused connection."},
 
       {"route", "kinds", "list of strings", "", "Event kinds taken; empty = any."},

@@ -153,7 +153,7 @@ class Recorder {
       outcomes.reserve(batch.size());
       for (const auto& p : batch) outcomes.push_back(p.outcome);
       lock.unlock();
-      auto status = m_store.record_outcomes(outcomes, m_clock.now());
+      auto status = m_store.outbox().record_outcomes(outcomes, m_clock.now());
       lock.lock();
       if (status) {
         for (auto& p : batch) p.done.set_value(true);
@@ -306,7 +306,7 @@ Deliverer::~Deliverer() {
 }
 
 void Deliverer::release_stale_leases() {
-  auto owners = m_store.lease_owners(m_clock.now());
+  auto owners = m_store.outbox().lease_owners(m_clock.now());
   if (!owners) {
     spdlog::error("delivery: cannot read leases: {}", owners.error().message);
     return;
@@ -314,7 +314,7 @@ void Deliverer::release_stale_leases() {
   const std::string host = host_name();
   for (const auto& o : *owners) {
     if (o == m_owner || !owner_is_gone(o, host)) continue;
-    auto n = m_store.release_owner(o);
+    auto n = m_store.outbox().release_owner(o);
     if (!n) {
       spdlog::error("delivery: cannot release the leases of {}: {}", o, n.error().message);
     } else if (*n > 0) {
@@ -358,7 +358,7 @@ void Deliverer::start(const std::vector<std::string>& destinations) {
   m_recorder->reset();
   m_stopping = false;
   release_stale_leases();
-  auto pending = m_store.pending_destinations();
+  auto pending = m_store.outbox().pending_destinations();
   if (!pending) spdlog::error("delivery: cannot list destinations: {}", pending.error().message);
   std::lock_guard lock(m_mutex);
   m_started = true;
@@ -368,7 +368,7 @@ void Deliverer::start(const std::vector<std::string>& destinations) {
 }
 
 void Deliverer::wake() {
-  auto pending = m_store.pending_destinations();
+  auto pending = m_store.outbox().pending_destinations();
   {
     std::lock_guard lock(m_mutex);
     if (!m_started || m_stopping) return;
@@ -439,7 +439,7 @@ DeliveryCounts Deliverer::drain(const std::atomic<bool>* stop) {
   m_stopping = false;
   m_external_stop = stop;
   release_stale_leases();
-  auto pending = m_store.pending_destinations();
+  auto pending = m_store.outbox().pending_destinations();
   if (!pending) {
     spdlog::error("delivery: cannot list destinations: {}", pending.error().message);
   } else {
@@ -486,8 +486,8 @@ void Deliverer::run_lane(Lane& lane, bool drain) {
     if (pol.rate > 0) want = std::min(want, std::max(1, pol.burst));
     const int allowed = take_tokens(lane, want, seen, drain);
     if (allowed == 0) break;  // stopping, disabled, or (drain) paused
-    auto claimed = m_store.claim_deliveries(lane.destination, m_clock.now(), allowed, m_owner,
-                                            m_clock.now() + m_settings.lease_s);
+    auto claimed = m_store.outbox().claim_deliveries(lane.destination, m_clock.now(), allowed,
+                                                     m_owner, m_clock.now() + m_settings.lease_s);
     if (claimed && static_cast<int>(claimed->size()) < allowed)
       give_back(lane, allowed - static_cast<int>(claimed->size()));
     else if (!claimed)
@@ -507,8 +507,8 @@ void Deliverer::run_lane(Lane& lane, bool drain) {
     set_claim_problem("");
     if (claimed->empty()) {
       if (drain) break;
-      auto due = m_store.next_due_time(lane.destination);
-      wait_for_work(lane, seen, due ? *due : now + 3600);
+      auto due = m_store.outbox().next_due_time(lane.destination);
+      wait_for_work(lane, seen, !due ? now + 5 : *due ? **due : now + 3600);
       continue;
     }
     if (!send_chunk(lane, std::move(*claimed))) break;
@@ -526,7 +526,7 @@ bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
                     lane.destination);
       std::vector<int64_t> ids;
       for (const auto& it : items) ids.push_back(it.id);
-      (void)m_store.release_leases(ids, m_owner);
+      (void)m_store.outbox().release_leases(ids, m_owner);
       return false;
     }
     lane.sink->watch_interrupt(&m_stopping);
@@ -577,7 +577,7 @@ bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
     if (next < items.size() && now > lease_until - m_settings.lease_s / 2) {
       std::vector<int64_t> rest;
       for (size_t k = next; k < items.size(); ++k) rest.push_back(items[k].id);
-      if (auto s = m_store.extend_leases(rest, m_owner, now + m_settings.lease_s); s)
+      if (auto s = m_store.outbox().extend_leases(rest, m_owner, now + m_settings.lease_s); s)
         lease_until = now + m_settings.lease_s;
     }
     return true;
@@ -585,7 +585,7 @@ bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
   if (next < items.size()) {  // stopped early: the rest was not sent
     std::vector<int64_t> rest;
     for (size_t k = next; k < items.size(); ++k) rest.push_back(items[k].id);
-    if (auto s = m_store.release_leases(rest, m_owner); !s)
+    if (auto s = m_store.outbox().release_leases(rest, m_owner); !s)
       spdlog::warn("delivery to {}: {} claimed deliveries stay leased until their lease ends: {}",
                    lane.destination, rest.size(), s.error().message);
   }

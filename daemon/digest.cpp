@@ -434,9 +434,14 @@ DigestRunner::DigestRunner(const Config& cfg, const Templates& templates, Store&
 
 std::optional<DigestBatch> DigestRunner::collect(const Scheduled& d, int64_t now) {
   const std::string& name = d.config.name;
-  auto start = m_store.digest_window_end(name);
+  auto stored = m_store.digests().digest_window_end(name);
+  if (!stored) {  // tried again on the next pass
+    spdlog::error("digest {}: cannot read its window: {}", name, stored.error().message);
+    return std::nullopt;
+  }
+  auto start = *stored;
   if (!start) {
-    if (auto s = m_store.commit_digest(name, now, {}, now); !s)
+    if (auto s = m_store.outbox().commit_digest(name, now, {}, now); !s)
       spdlog::error("digest {}: cannot record its start: {}", name, s.error().message);
     else
       spdlog::info("digest {}: first window starts at {}", name, format_rfc3339(now));
@@ -450,8 +455,12 @@ std::optional<DigestBatch> DigestRunner::collect(const Scheduled& d, int64_t now
     if (next == CronSchedule::k_never || next > latest) break;
     end = next;
   }
-  DigestContent content = build_digest(
-      d.config, m_store.events_received_between(*start, end, d.config.kinds), *start, end);
+  auto events = m_store.events().events_received_between(*start, end, d.config.kinds);
+  if (!events) {
+    spdlog::error("digest {}: cannot read the window's events: {}", name, events.error().message);
+    return std::nullopt;
+  }
+  DigestContent content = build_digest(d.config, *events, *start, end);
   DigestBatch batch;
   batch.name = name;
   batch.window_start = *start;
@@ -486,7 +495,8 @@ std::vector<DigestBatch> DigestRunner::collect_due() {
 }
 
 Status DigestRunner::commit(const DigestBatch& batch) {
-  auto s = m_store.commit_digest(batch.name, batch.window_end, batch.deliveries, m_clock.now());
+  auto s =
+      m_store.outbox().commit_digest(batch.name, batch.window_end, batch.deliveries, m_clock.now());
   if (!s) {
     spdlog::error("digest {}: cannot store the window ending {}: {}", batch.name,
                   format_rfc3339(batch.window_end), s.error().message);
@@ -508,7 +518,12 @@ void DigestRunner::run_due(RunReport& report) {
 int64_t DigestRunner::next_due() {
   int64_t next = CronSchedule::k_never;
   for (const auto& d : m_digests) {
-    auto start = m_store.digest_window_end(d.config.name);
+    auto stored = m_store.digests().digest_window_end(d.config.name);
+    if (!stored) {  // look again in a minute
+      next = std::min(next, m_clock.now() + 60);
+      continue;
+    }
+    auto start = *stored;
     if (!start) return m_clock.now();
     const int64_t fire = d.schedule.next_after(*start);
     if (fire != CronSchedule::k_never) next = std::min(next, fire + k_settle_s);

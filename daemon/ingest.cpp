@@ -106,7 +106,7 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
         for (const auto& e : p.item.events) keys.push_back(e.key);
     if (!keys.empty()) {
       std::unordered_set<std::string> known;
-      if (auto existing = m_store.existing_event_keys(keys))
+      if (auto existing = m_store.events().existing_event_keys(keys))
         known.insert(existing->begin(), existing->end());
       for (size_t i = 0; i < batch.size(); ++i)
         if (batch[i].count_new)
@@ -145,7 +145,7 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
   const int64_t now = m_clock.now();
   std::vector<Expected<bool>> stored;
   stored.reserve(batch.size());
-  auto result = m_store.ingest(items, now);
+  auto result = m_store.events().ingest(items, now);
   if (result) {
     ++m_commits;
     for (size_t i = 0; i < batch.size(); ++i) stored.emplace_back((*result)[slot[i]]);
@@ -166,7 +166,7 @@ void IngestWriter::commit(std::vector<Pending>& batch) {
       } else {
         one = items[slot[i]];
       }
-      auto r = m_store.ingest({one}, now);
+      auto r = m_store.events().ingest({one}, now);
       if (r) ++m_commits;
       stored.push_back(r ? Expected<bool>(r->at(0)) : Expected<bool>(r.error()));
     }

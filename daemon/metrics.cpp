@@ -40,6 +40,9 @@ const Family k_families[] = {
     {"herald_inbound_errors_total", "counter", "Rejected requests of a push source."},
     {"herald_delivery_recording_failed", "gauge",
      "1 while delivery outcomes cannot be recorded (sending is stopped), else 0."},
+    {"herald_destination_disabled", "gauge",
+     "1 while a destination is disabled (it answered that it is gone: HTTP 410, a deleted "
+     "Discord webhook) until `herald destination enable`, else 0."},
 };
 
 const Family* family(std::string_view name) {
@@ -141,7 +144,7 @@ std::string Metrics::render(Store& store, const std::vector<std::string>& source
   }
 
   bool store_ok = true;
-  auto events = store.count_events_by_source_kind();
+  auto events = store.events().count_events_by_source_kind();
   if (events) {
     header(out, "herald_events", "gauge", "Events in the database by source and kind.");
     for (const auto& r : *events)
@@ -149,7 +152,7 @@ std::string Metrics::render(Store& store, const std::vector<std::string>& source
   } else {
     store_ok = false;
   }
-  auto outbox = store.count_outbox_by_destination();
+  auto outbox = store.outbox().count_outbox_by_destination();
   if (outbox) {
     header(out, "herald_outbox_deliveries", "gauge",
            "Outbox rows (one per delivery) by destination and state.");
@@ -166,11 +169,14 @@ std::string Metrics::render(Store& store, const std::vector<std::string>& source
   }
 
   std::vector<std::pair<std::string, SourceState>> states;
-  try {
-    for (const auto& s : sources) states.emplace_back(s, store.source_state(s));
-  } catch (const std::exception&) {
-    store_ok = false;
-    states.clear();
+  for (const auto& s : sources) {
+    auto st = store.sources().source_state(s);
+    if (!st) {
+      store_ok = false;
+      states.clear();
+      break;
+    }
+    states.emplace_back(s, std::move(*st));
   }
   if (!states.empty()) {
     header(out, "herald_source_last_success_timestamp_seconds", "gauge",

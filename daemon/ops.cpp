@@ -204,8 +204,13 @@ int run_preview(const Config& cfg, const PreviewRequest& req) {
   Event event;
   bool stored = false;
   if (store) {
-    if (auto se = store->event_by_key(req.what)) {
-      event = se->event;
+    auto se = store->events().event_by_key(req.what);
+    if (!se) {
+      std::fprintf(stderr, "herald: %s\n", se.error().message.c_str());
+      return 1;
+    }
+    if (*se) {
+      event = (*se)->event;
       stored = true;
     }
   }
@@ -243,7 +248,14 @@ int run_preview(const Config& cfg, const PreviewRequest& req) {
     const DestinationConfig& dest = *cfg.destination(name);
     const std::string key = delivery_key(dest, event);
     std::optional<OutboxPayload> row;
-    if (store) row = store->outbox_payload(key);
+    if (store) {
+      auto found = store->outbox().outbox_payload(key);
+      if (!found) {
+        std::fprintf(stderr, "herald: %s\n", found.error().message.c_str());
+        return 1;
+      }
+      row = std::move(*found);
+    }
     int64_t date = req.date.value_or(clock.now());
     const char* date_from = req.date ? "--date" : "now";
     if (row && !req.date) date = row->created_at, date_from = "the outbox row";
@@ -315,12 +327,22 @@ int run_status(const Config& cfg) {
   if (!store) return 1;
   SystemClock clock;
   const int64_t now = clock.now();
+  auto schema = store->schema_version();
+  if (!schema) {
+    std::fprintf(stderr, "herald: %s\n", schema.error().message.c_str());
+    return 1;
+  }
   std::printf("herald %s, configuration %s, database %s (schema %d)\n", HERALD_VERSION,
-              cfg.path.c_str(), cfg.database.c_str(), store->schema_version());
+              cfg.path.c_str(), cfg.database.c_str(), *schema);
   std::printf("\nsources:\n");
   if (cfg.sources.empty()) std::printf("  (none)\n");
   for (const auto& s : cfg.sources) {
-    SourceState st = store->source_state(s.name);
+    auto stored = store->sources().source_state(s.name);
+    if (!stored) {
+      std::fprintf(stderr, "herald: %s\n", stored.error().message.c_str());
+      return 1;
+    }
+    const SourceState& st = *stored;
     const bool pushed = s.kind.find("-webhook") != std::string::npos;
     std::printf("  %s (%s)\n", s.name.c_str(), s.kind.c_str());
     if (pushed) {
@@ -337,7 +359,7 @@ int run_status(const Config& cfg) {
                 st.next_poll_at ? when(st.next_poll_at, now).c_str() : "at the daemon's next pass");
   }
   std::printf("\noutbox:\n");
-  auto rows = store->count_outbox_by_destination();
+  auto rows = store->outbox().count_outbox_by_destination();
   if (!rows) {
     std::fprintf(stderr, "herald: %s\n", rows.error().message.c_str());
     return 1;
@@ -355,8 +377,8 @@ int run_status(const Config& cfg) {
     std::printf("  %-24s pending %lld  delivered %lld  dead %lld%s\n", dest.c_str(), n("pending"),
                 n("delivered"), n("dead"), cfg.destination(dest) ? "" : "  (not configured)");
   }
-  if (auto due = store->next_due_time())
-    std::printf("  next attempt  %s\n", when(*due, now).c_str());
+  if (auto due = store->outbox().next_due_time(); due && *due)
+    std::printf("  next attempt  %s\n", when(**due, now).c_str());
   std::printf("\ndigests:\n");
   if (cfg.digests.empty()) std::printf("  (none)\n");
   for (const auto& d : cfg.digests) {
@@ -365,7 +387,12 @@ int run_status(const Config& cfg) {
       std::printf("  %s: %s\n", d.name.c_str(), sched.error().message.c_str());
       continue;
     }
-    auto end = store->digest_window_end(d.name);
+    auto stored = store->digests().digest_window_end(d.name);
+    if (!stored) {
+      std::fprintf(stderr, "herald: %s\n", stored.error().message.c_str());
+      return 1;
+    }
+    auto end = *stored;
     std::printf("  %s (%s, %s)\n", d.name.c_str(), d.schedule.c_str(), d.timezone.c_str());
     if (!end) {
       std::printf("    not started: the daemon's next pass opens its first window\n");

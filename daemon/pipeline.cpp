@@ -77,7 +77,13 @@ Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& c
 void Pipeline::poll_sources(bool once, RunReport& report) {
   for (auto& src : m_sources) {
     const SourceConfig& sc = src->config();
-    SourceState state = m_store.source_state(sc.name);
+    auto stored = m_store.sources().source_state(sc.name);
+    if (!stored) {  // the database will answer again; this source is polled on a later pass
+      spdlog::error("source {}: cannot read its state, so it is not polled now: {}", sc.name,
+                    stored.error().message);
+      continue;
+    }
+    SourceState state = std::move(*stored);
     const int64_t now = m_clock.now();
     if (!once && state.next_poll_at > now) continue;
     ++report.polls;
@@ -102,7 +108,7 @@ void Pipeline::poll_sources(bool once, RunReport& report) {
       else
         spdlog::error("source {}: poll failed ({}): {}; cursor unchanged, next try in {}s",
                       sc.name, to_string(outcome.error().kind), outcome.error().message, wait);
-      m_store.record_poll_failure(sc.name, outcome.error().message, after, after + wait);
+      m_store.sources().record_poll_failure(sc.name, outcome.error().message, after, after + wait);
       continue;
     }
     for (const auto& w : outcome->warnings) spdlog::warn("source {}: {}", sc.name, w);
@@ -118,7 +124,7 @@ void Pipeline::poll_sources(bool once, RunReport& report) {
     commit.now = after;
     commit.next_poll_at =
         after + static_cast<int64_t>(sc.interval_ms / 1000.0 * jitter(0.9, 1.1));
-    auto added = m_store.commit_poll(commit);
+    auto added = m_store.sources().commit_poll(commit);
     if (!added) {
       ++report.poll_failures;
       spdlog::error("source {}: could not store the poll: {}", sc.name, added.error().message);
@@ -133,7 +139,12 @@ void Pipeline::poll_sources(bool once, RunReport& report) {
 
 void Pipeline::route_pending(RunReport& report) {
   for (;;) {
-    auto events = m_store.unrouted_events(200);
+    auto unrouted = m_store.events().unrouted_events(200);
+    if (!unrouted) {  // routed on a later pass
+      spdlog::error("routing: cannot read the events to route: {}", unrouted.error().message);
+      return;
+    }
+    auto& events = *unrouted;
     if (events.empty()) return;
     std::vector<int64_t> ids;
     std::vector<NewDelivery> deliveries;
@@ -155,7 +166,7 @@ void Pipeline::route_pending(RunReport& report) {
         deliveries.push_back(std::move(*delivery));
       }
     }
-    if (auto s = m_store.commit_routing(ids, deliveries, now); !s) {
+    if (auto s = m_store.outbox().commit_routing(ids, deliveries, now); !s) {
       spdlog::error("routing: could not store deliveries: {}", s.error().message);
       return;
     }
@@ -174,7 +185,13 @@ void Pipeline::deliver_due(RunReport& report, const std::atomic<bool>* stop) {
 }
 
 void Pipeline::start_delivery(DeliveryHooks hooks) {
-  m_deliverer = std::make_unique<Deliverer>(delivery_settings(m_cfg), m_store, m_clock,
+  DeliverySettings settings = delivery_settings(m_cfg);
+  if (auto disabled = m_store.destinations().disabled(); disabled)
+    for (const auto& [name, d] : *disabled) settings.disabled[name] = d.reason;
+  else
+    spdlog::error("delivery: cannot read which destinations are disabled: {}",
+                  disabled.error().message);
+  m_deliverer = std::make_unique<Deliverer>(std::move(settings), m_store, m_clock,
                                             m_make_sink, std::move(hooks));
   std::vector<std::string> names;
   for (const auto& d : m_cfg.destinations) names.push_back(d.name);
@@ -188,8 +205,11 @@ void Pipeline::run_digests(RunReport& report) {
 int64_t Pipeline::next_wakeup() {
   int64_t next = m_clock.now() + 3600;
   if (m_digests) next = std::min(next, m_digests->next_due());
-  for (const auto& src : m_sources)
-    next = std::min(next, m_store.source_state(src->config().name).next_poll_at);
+  for (const auto& src : m_sources) {
+    auto st = m_store.sources().source_state(src->config().name);
+    // Unreadable now: look again in a few seconds rather than sleep an hour.
+    next = std::min(next, st ? st->next_poll_at : m_clock.now() + 5);
+  }
   return next;
 }
 

@@ -62,23 +62,63 @@ std::string collapse_blank_lines(const std::string& text) {
   return out;
 }
 
+// Slack's mrkdwn gives &, < and > meaning (links, mentions): values must not.
+std::string slack_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Drops empty strings from objects, at every depth: kainjow opens a section for
+// an empty string, so {{#url}}<{{url}}|Open>{{/url}} would link nowhere.
+void drop_empty_strings(nlohmann::json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      if (it->is_string() && it->get_ref<const std::string&>().empty()) {
+        it = j.erase(it);
+      } else {
+        drop_empty_strings(*it);
+        ++it;
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j) drop_empty_strings(v);
+  }
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Every <dir>/<channel>/*.mustache, named "<channel>/<file stem>".
 Status load_dir(const std::string& dir, std::map<std::string, std::pair<std::string, std::string>>& out,
                 std::vector<std::string>& errors) {
   std::error_code ec;
-  fs::path mail = fs::path(dir) / "mail";
-  if (!fs::is_directory(mail, ec)) return ok_status();
-  for (const auto& ent : fs::directory_iterator(mail, ec)) {
-    if (ent.path().extension() != ".mustache") continue;
-    if (ent.file_size(ec) > k_max_template_size) {
-      errors.push_back(ent.path().string() + ": larger than 256 KiB");
-      continue;
+  if (!fs::is_directory(dir, ec)) return ok_status();
+  for (const auto& channel : fs::directory_iterator(dir, ec)) {
+    if (!channel.is_directory(ec)) continue;
+    const std::string name = channel.path().filename().string();
+    for (const auto& ent : fs::directory_iterator(channel.path(), ec)) {
+      if (ent.path().extension() != ".mustache") continue;
+      if (ent.file_size(ec) > k_max_template_size) {
+        errors.push_back(ent.path().string() + ": larger than 256 KiB");
+        continue;
+      }
+      auto text = read_file(ent.path().string());
+      if (!text) {
+        errors.push_back(ent.path().string() + ": cannot read");
+        continue;
+      }
+      out[name + "/" + ent.path().stem().string()] = {*text, ent.path().string()};
     }
-    auto text = read_file(ent.path().string());
-    if (!text) {
-      errors.push_back(ent.path().string() + ": cannot read");
-      continue;
-    }
-    out["mail/" + ent.path().stem().string()] = {*text, ent.path().string()};
   }
   return ok_status();
 }
@@ -107,7 +147,13 @@ Expected<Templates> Templates::load(const std::string& bundled_dir, const std::s
       continue;
     }
     const bool html = name.size() > 5 && name.compare(name.size() - 5, 5, ".html") == 0;
-    if (!html) compiled->m.set_custom_escape([](const std::string& s) { return s; });
+    if (html) {
+      // mustache's default escape
+    } else if (name.rfind("slack/", 0) == 0 && !ends_with(name, ".title")) {
+      compiled->m.set_custom_escape(slack_escape);
+    } else {
+      compiled->m.set_custom_escape([](const std::string& s) { return s; });
+    }
     t.m_templates[name] = {std::move(src.second), std::move(compiled)};
   }
   if (!t.has_set("default")) errors.push_back(bundled_dir + "/mail: no default template set");
@@ -159,6 +205,28 @@ Expected<RenderedMail> Templates::render_mail(const std::string& set,
   if (!html) return html.error();
   r.html = std::move(*html);
   return r;
+}
+
+bool Templates::has_set(const std::string& channel, const std::string& set) const {
+  const std::string prefix = channel + "/" + set + ".";
+  auto it = m_templates.lower_bound(prefix);
+  return it != m_templates.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+}
+
+Expected<std::string> Templates::render(const std::string& channel, const std::string& set,
+                                        const std::string& part,
+                                        const nlohmann::json& context) const {
+  const std::string use = has_set(channel, set) ? set : "default";
+  auto it = m_templates.find(channel + "/" + use + "." + part);
+  if (it == m_templates.end()) return std::string();
+  nlohmann::json values = context;
+  drop_empty_strings(values);
+  data ctx = to_data(values);
+  std::lock_guard lock(*m_mutex);
+  mustache& m = it->second.compiled->m;
+  std::string out = m.render(ctx);
+  if (!m.is_valid()) return bad_input(it->second.file + ": " + m.error_message());
+  return trim(collapse_blank_lines(out));
 }
 
 nlohmann::json mail_context(const Event& e, const DestinationConfig& dest) {

@@ -24,15 +24,27 @@ struct RenderedMail {
 
 class Templates {
  public:
-  // Loads every templates/mail/*.mustache of the bundled directory, then of
-  // the override directory (same file name wins). Errors name the file and
-  // what did not parse; all are reported.
+  // Loads every templates/<channel>/*.mustache (mail, slack, matrix, ...) of
+  // the bundled directory, then of the override directory (same file name
+  // wins). Errors name the file and what did not parse; all are reported.
   static Expected<Templates> load(const std::string& bundled_dir, const std::string& override_dir);
 
   // Renders <set>.subject/.text/.html; falls back to the "default" set. The text and HTML
   // templates see the rendered subject as {{subject}}.
   Expected<RenderedMail> render_mail(const std::string& set, const nlohmann::json& context) const;
   bool has_set(const std::string& set) const;
+
+  // Renders <channel>/<set>.<part>, from the "default" set of the channel when
+  // the channel has no template of the set; an absent part renders empty.
+  // Empty strings count as absent, so that {{#url}}...{{/url}} is left out.
+  // Values are HTML-escaped in .html parts, escaped for Slack's mrkdwn (&, <,
+  // >) in slack templates other than .title (Slack's plain_text), and
+  // inserted as they are elsewhere. Runs of blank lines collapse to one; the
+  // ends are trimmed.
+  Expected<std::string> render(const std::string& channel, const std::string& set,
+                               const std::string& part, const nlohmann::json& context) const;
+  bool has_set(const std::string& channel, const std::string& set) const;
+
   std::vector<std::string> names() const;  // "mail/release.published.subject", ...
   std::string origin(const std::string& name) const;  // file it came from
 

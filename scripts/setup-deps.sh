@@ -16,9 +16,9 @@ build_pkgs=(
 )
 # clang and its runtime libraries build the libFuzzer targets (scripts/fuzz.sh);
 # debhelper, lintian, dpkg-dev and fakeroot build and check the .deb.
-test_pkgs=( python3 python3-aiosmtpd curl sqlite3 clang libclang-rt-14-dev debhelper lintian dpkg-dev
+test_pkgs=( python3 python3-aiosmtpd python3-jsonschema curl sqlite3 clang libclang-rt-14-dev debhelper lintian dpkg-dev
   fakeroot )
-bench_pkgs=( postfix rss2email wrk time )
+bench_pkgs=( postfix rss2email wrk time prometheus-alertmanager nginx-light )
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   test) want+=("${test_pkgs[@]}") ;;

@@ -2,9 +2,10 @@
 // database never send a row twice, a stop gives claimed rows back, leases of
 // a process that is gone are released, and one destination's hung sink does
 // not hold up another's. Time is a FakeClock where it matters.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
@@ -86,7 +87,7 @@ void queue(Store& store, const std::string& destination, int n, int64_t now) {
     d.subject = std::to_string(i);
     rows.push_back(std::move(d));
   }
-  REQUIRE(store.commit_routing({}, rows, now));
+  REQUIRE(store.outbox().commit_routing({}, rows, now));
 }
 
 DeliverySettings settings(int lanes) {
@@ -126,7 +127,7 @@ TEST_CASE("deliver: two deliverers on one database send each row once", "[delive
   CHECK(c1.delivered + c2.delivered == 500);  // how they shared it is the scheduler's
   CHECK(rx.sent.size() == 500);
   for (const auto& [key, n] : rx.sent) CHECK(n == 1);
-  CHECK((*a)->outbox_rows("pending", 10).empty());
+  CHECK((*(*a)->outbox().outbox_rows("pending", 10)).empty());
 }
 
 TEST_CASE("deliver: a hung destination holds up only itself; stop gives claimed rows back",
@@ -166,9 +167,9 @@ TEST_CASE("deliver: a hung destination holds up only itself; stop gives claimed 
   int hung_sent = 0;
   for (const auto& [k, v] : rx.sent) hung_sent += k.rfind("mail:hung:", 0) == 0 ? v : 0;
   CHECK(hung_sent == 1);
-  auto pending = (*store)->outbox_rows("pending", 10);
+  auto pending = *(*store)->outbox().outbox_rows("pending", 10);
   CHECK(pending.size() == 4);
-  auto due = (*store)->next_due_time("hung");
+  auto due = *(*store)->outbox().next_due_time("hung");
   REQUIRE(due);
   CHECK(*due <= clock.now());
 }
@@ -190,8 +191,10 @@ TEST_CASE("deliver: leases of a herald that is gone are released; a live one's a
   for (int i = 3; i <= 22; ++i) fields >> field;
   const std::string live = std::string(host) + ":1:" + field + ":1";
   const std::string gone = std::string(host) + ":1:" + field + "0:1";  // pid 1 started at another time
-  auto by_live = (*store)->claim_deliveries("list", clock.now(), 2, live, clock.now() + 3600);
-  auto by_gone = (*store)->claim_deliveries("list", clock.now(), 2, gone, clock.now() + 3600);
+  auto by_live =
+      (*store)->outbox().claim_deliveries("list", clock.now(), 2, live, clock.now() + 3600);
+  auto by_gone =
+      (*store)->outbox().claim_deliveries("list", clock.now(), 2, gone, clock.now() + 3600);
   REQUIRE(by_live);
   REQUIRE(by_gone);
   REQUIRE(by_live->size() == 2);
@@ -220,9 +223,78 @@ TEST_CASE("deliver: claims take the highest priority first", "[deliver][threads]
   urgent.recipients = {"list@example.org"};
   urgent.payload = "Subject: urgent\r\n\r\n";
   urgent.priority = 10;
-  REQUIRE((*store)->commit_routing({}, {urgent}, clock.now()));
-  auto first = (*store)->claim_deliveries("list", clock.now(), 1, "t:1:1:1", clock.now() + 60);
+  REQUIRE((*store)->outbox().commit_routing({}, {urgent}, clock.now()));
+  auto first =
+      (*store)->outbox().claim_deliveries("list", clock.now(), 1, "t:1:1:1", clock.now() + 60);
   REQUIRE(first);
   REQUIRE(first->size() == 1);
   CHECK((*first)[0].idempotency_key == "mail:list:urgent");
+}
+
+namespace {
+// Answers every delivery 250, except to `deferred` which it defers (451)
+// while `defer` holds; records every recipient it was handed.
+struct DeferringSink final : Sink {
+  std::vector<std::string>* seen;
+  const bool* defer;
+  std::string deferred;
+  void deliver_each(const std::vector<OutboxItem>& items, const ResultFn& done) override {
+    for (size_t i = 0; i < items.size(); ++i) {
+      REQUIRE(items[i].recipients.size() == 1);
+      const std::string& rcpt = items[i].recipients[0];
+      seen->push_back(rcpt);
+      auto r = (*defer && rcpt == deferred) ? DeliveryResult::retry("451 4.7.1 greylisted")
+                                            : DeliveryResult::ok("250 ok");
+      if (!done(i, std::move(r))) return;
+    }
+  }
+  std::string describe() const override { return "deferring"; }
+};
+}  // namespace
+
+TEST_CASE("deliver: a mail to three recipients where one defers is retried only to that one",
+          "[deliver][threads]") {
+  TempDir dir;
+  auto store = Store::open(dir.file("h.db"));
+  REQUIRE(store);
+  FakeClock clock(1'767'225'600);
+  NewDelivery d;
+  d.idempotency_key = "mail:list:<m1@example.org>";
+  d.destination = "list";
+  d.sender = "herald@example.org";
+  d.recipients = {"a@example.org", "b@example.org", "c@example.org"};
+  d.payload = "Subject: s\r\n\r\nbody\r\n";
+  REQUIRE((*store)->outbox().commit_routing({}, {d}, clock.now()));
+  std::vector<std::string> seen;
+  bool defer = true;
+  auto sinks = [&](const std::string&) -> std::unique_ptr<Sink> {
+    auto s = std::make_unique<DeferringSink>();
+    s->seen = &seen;
+    s->defer = &defer;
+    s->deferred = "b@example.org";
+    return s;
+  };
+  Deliverer deliverer(settings(1), **store, clock, sinks);
+  auto c = deliverer.drain();
+  CHECK(c.delivered == 2);
+  CHECK(c.retried == 1);
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<std::string>{"a@example.org", "b@example.org", "c@example.org"});
+
+  auto pending = *(*store)->outbox().outbox_rows("pending", 10);
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].recipient == "b@example.org");
+  CHECK(pending[0].idempotency_key == "mail:list:<m1@example.org>/b@example.org");
+  CHECK(pending[0].message_key == "mail:list:<m1@example.org>");
+  CHECK(pending[0].last_error == "451 4.7.1 greylisted");
+
+  // When it is due again only b is sent to, and then the whole message is delivered.
+  seen.clear();
+  defer = false;
+  clock.advance(24 * 3600);
+  c = deliverer.drain();
+  CHECK(c.delivered == 1);
+  CHECK(seen == std::vector<std::string>{"b@example.org"});
+  CHECK((*(*store)->outbox().outbox_rows("delivered", 10)).size() == 3);
+  CHECK((*(*store)->outbox().outbox_rows("pending", 10)).empty());
 }

@@ -67,7 +67,7 @@ void queue(Store& store, const std::string& destination, int n, int64_t now) {
     d.subject = std::to_string(i);
     rows.push_back(std::move(d));
   }
-  REQUIRE(store.commit_routing({}, rows, now));
+  REQUIRE(store.outbox().commit_routing({}, rows, now));
 }
 
 DeliverySettings settings(std::map<std::string, DestinationPolicy> policies) {
@@ -85,7 +85,9 @@ DestinationPolicy scheduled(std::vector<int64_t> steps_ms) {
 }
 
 OutboxRow row(Store& store, const std::string& key) {
-  for (const auto& r : store.outbox_rows("", 1000))
+  auto rows = store.outbox().outbox_rows("", 1000);
+  REQUIRE(rows);
+  for (const auto& r : *rows)
     if (r.idempotency_key == key) return r;
   FAIL("no outbox row " << key);
   return {};
@@ -189,6 +191,9 @@ TEST_CASE("delivery policy: a destination that is gone is disabled, its rows sta
     CHECK(d.drain().delivered == 0);
   }
   script.answers["gone"] = {DeliveryResult::ok("200")};
+  auto enabled = (*store)->destinations().enable("gone");
+  REQUIRE(enabled);
+  CHECK(*enabled);  // the store had recorded it disabled
   Deliverer d(settings(policies), **store, clock, sinks(script));
   CHECK(d.drain().delivered == 4);
 }

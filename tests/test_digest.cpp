@@ -151,7 +151,9 @@ to = ["leads@example.org"]
     store = std::move(*s);
     runner = std::make_unique<DigestRunner>(*cfg, *templates, *store, clock);
   }
-  void receive(std::vector<Event> events) { REQUIRE(store->insert_events(events, clock.now())); }
+  void receive(std::vector<Event> events) {
+    REQUIRE(store->events().insert_events(events, clock.now()));
+  }
   RunReport run() {
     RunReport r;
     runner->run_due(r);
@@ -159,8 +161,9 @@ to = ["leads@example.org"]
   }
   std::vector<Mail> mails() {
     std::vector<Mail> out;
-    for (const auto& it : store->due_deliveries(utc(2100, 1, 1, 0, 0), 100'000))
-      out.push_back(open_mail(it));
+    auto due = store->outbox().due_deliveries(utc(2100, 1, 1, 0, 0), 100'000);
+    REQUIRE(due);
+    for (const auto& it : *due) out.push_back(open_mail(it));
     return out;
   }
 };
@@ -358,7 +361,7 @@ TEST_CASE("digest: a daily schedule sends one digest per window", "[digest]") {
   CHECK(f.runner->next_due() == f.clock.now());  // not started yet
   auto r = f.run();
   CHECK(r.deliveries_created == 0);
-  CHECK(f.store->digest_window_end("lustre-bugs") == utc(2026, 1, 5, 10, 0));
+  CHECK(*f.store->digests().digest_window_end("lustre-bugs") == utc(2026, 1, 5, 10, 0));
   const int64_t fire = utc(2026, 1, 6, 8, 0);  // 08:00 GMT
   CHECK(f.runner->next_due() == fire + DigestRunner::k_settle_s);
 
@@ -373,7 +376,7 @@ TEST_CASE("digest: a daily schedule sends one digest per window", "[digest]") {
   r = f.run();
   CHECK(r.deliveries_created == 1);
   CHECK(r.render_failures == 0);
-  CHECK(f.store->digest_window_end("lustre-bugs") == fire);
+  CHECK(*f.store->digests().digest_window_end("lustre-bugs") == fire);
   auto mails = f.mails();
   REQUIRE(mails.size() == 1);
   const Mail& m = mails[0];
@@ -474,7 +477,7 @@ timezone = ")") + tz + "\"\nschedule = \"" +
     std::vector<std::string> keys;
     for (const auto& e : expected_ends) keys.push_back("digest:dst:" + e + ":leads");
     CHECK(ends == keys);
-    const int64_t last_end = *f.store->digest_window_end("dst");
+    const int64_t last_end = f.store->digests().digest_window_end("dst")->value();
     for (const auto& [title, at] : received) {
       INFO(title << " received at " << format_rfc3339(at));
       CHECK(occurrences(all_text, "* " + title + "\n") == (at < last_end ? 1u : 0u));
@@ -506,7 +509,7 @@ TEST_CASE("digest: an empty window sends nothing unless send_empty, and still cl
     f.clock.set(fire + 60);
     CHECK(f.run().deliveries_created == 0);
     CHECK(f.mails().empty());
-    CHECK(f.store->digest_window_end("lustre-bugs") == fire);
+    CHECK(*f.store->digests().digest_window_end("lustre-bugs") == fire);
   }
   SECTION("only events the filter leaves out") {
     Fixture f(utc(2026, 1, 5, 10, 0), std::string(k_daily_london) + "components = [\"lnet\"]\n");
@@ -515,7 +518,7 @@ TEST_CASE("digest: an empty window sends nothing unless send_empty, and still cl
     f.clock.set(fire + 60);
     CHECK(f.run().deliveries_created == 0);
     CHECK(f.mails().empty());
-    CHECK(f.store->digest_window_end("lustre-bugs") == fire);
+    CHECK(*f.store->digests().digest_window_end("lustre-bugs") == fire);
     // The next window starts at the fire time: the old events do not come back.
     f.clock.set(fire + 120);
     f.receive({bug("LU-300", "bug.created", f.clock.now(), {{"component", "lnet"}})});
@@ -555,8 +558,8 @@ TEST_CASE("digest: a crash between collecting and committing neither loses nor r
   CHECK(collected[0].events == 4);
   const std::string key = collected[0].deliveries[0].idempotency_key;
   CHECK(key == "digest:lustre-bugs:2026-01-06T08:00:00Z:developers");
-  CHECK(f.store->outbox_rows("", 10).empty());
-  CHECK(f.store->digest_window_end("lustre-bugs") == utc(2026, 1, 5, 10, 0));
+  CHECK((*f.store->outbox().outbox_rows("", 10)).empty());
+  CHECK(*f.store->digests().digest_window_end("lustre-bugs") == utc(2026, 1, 5, 10, 0));
 
   f.clock.set(fire + 90);
   f.restart();
@@ -566,16 +569,16 @@ TEST_CASE("digest: a crash between collecting and committing neither loses nor r
   CHECK(mails[0].key == key);  // the same window, the same key
   CHECK(has(mails[0].text, "LU-18123"));
   CHECK(has(mails[0].text, "LU-18140"));
-  CHECK(f.store->digest_window_end("lustre-bugs") == fire);
+  CHECK(*f.store->digests().digest_window_end("lustre-bugs") == fire);
 
   SECTION("a second run does not send it again") {
     f.restart();
     CHECK(f.run().deliveries_created == 0);
-    CHECK(f.store->outbox_rows("", 10).size() == 1);
+    CHECK((*f.store->outbox().outbox_rows("", 10)).size() == 1);
   }
   SECTION("a stale batch of the same window committed late writes no second row") {
     REQUIRE(f.runner->commit(collected[0]));
-    CHECK(f.store->outbox_rows("", 10).size() == 1);
+    CHECK((*f.store->outbox().outbox_rows("", 10)).size() == 1);
   }
 }
 
@@ -593,7 +596,7 @@ TEST_CASE("digest: after downtime the missed windows are merged into one digest"
   CHECK(mails[0].key == "digest:lustre-bugs:2026-01-09T08:00:00Z:developers");
   CHECK(has(mails[0].text, "2026-01-05 10:00 GMT to 2026-01-09 08:00 GMT"));
   for (int n : {405, 406, 407, 408}) CHECK(has(mails[0].text, "LU-" + std::to_string(n) + ":"));
-  CHECK(f.store->digest_window_end("lustre-bugs") == utc(2026, 1, 9, 8, 0));
+  CHECK(*f.store->digests().digest_window_end("lustre-bugs") == utc(2026, 1, 9, 8, 0));
 }
 
 TEST_CASE("digest: a section lists at most max_listed items, the most severe first", "[digest]") {
@@ -660,8 +663,8 @@ TEST_CASE("digest: a digest whose schedule does not parse is reported, the other
   REQUIRE(f.runner->errors().size() == 1);
   CHECK(f.runner->errors()[0].rfind("digest 'broken': ", 0) == 0);
   f.run();
-  CHECK(f.store->digest_window_end("lustre-bugs"));
-  CHECK(!f.store->digest_window_end("broken"));
+  CHECK(*f.store->digests().digest_window_end("lustre-bugs"));
+  CHECK(!*f.store->digests().digest_window_end("broken"));
 }
 
 TEST_CASE("digest: rendering 10,000 events", "[.bench]") {

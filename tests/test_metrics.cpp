@@ -41,8 +41,8 @@ TEST_CASE("metrics: the store's events, outbox and source state are read at scra
   e.source = "tags";
   e.title = "Lustre 2.15.7";
   poll.events = {e};
-  REQUIRE(s.commit_poll(poll));
-  REQUIRE(s.record_poll_failure("eol", "HTTP 503", 1'700'000'200, 1'700'000'300));
+  REQUIRE(s.sources().commit_poll(poll));
+  REQUIRE(s.sources().record_poll_failure("eol", "HTTP 503", 1'700'000'200, 1'700'000'300));
   NewDelivery d;
   d.idempotency_key = "k1";
   d.destination = "lustre-discuss";
@@ -50,7 +50,7 @@ TEST_CASE("metrics: the store's events, outbox and source state are read at scra
   d.recipients = {"c@d"};
   d.payload = "x";
   d.subject = "s";
-  REQUIRE(s.commit_routing({1}, {d}, 1'700'000'100));
+  REQUIRE(s.outbox().commit_routing({1}, {d}, 1'700'000'100));
 
   Metrics m;
   m.add("herald_deliveries_total", {{"result", "delivered"}}, 4);

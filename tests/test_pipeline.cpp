@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -190,7 +191,7 @@ TEST_CASE("pipeline: GA releases go to the list, RCs to testers, dev builds nowh
   for (const auto& it : f.seen) CHECK(it.sender == "announce@lists.example.org");
   // The ChangeLog enriches the announcement (payload parts are base64; the
   // text is checked decoded in the end-to-end tests). The event carries it:
-  auto rows = f.store->outbox_rows("", 10);
+  auto rows = *f.store->outbox().outbox_rows("", 10);
   CHECK(rows.size() == 3);
 }
 
@@ -219,7 +220,7 @@ TEST_CASE("pipeline: each destination's deliveries are sent by lanes of its own"
     keys.insert(sent.begin(), sent.end());
   }
   CHECK(keys.size() == 3);
-  CHECK(f.store->outbox_rows("delivered", 10).size() == 3);
+  CHECK((*f.store->outbox().outbox_rows("delivered", 10)).size() == 3);
 }
 
 TEST_CASE("pipeline: a second poll of the same feed sends nothing", "[pipeline]") {
@@ -240,7 +241,7 @@ TEST_CASE("pipeline: temporary failures are retried with backoff, then delivered
   auto r = f.cycle();
   CHECK(r.delivered == 2);
   CHECK(r.retried == 1);
-  auto next = f.store->next_due_time();
+  auto next = *f.store->outbox().next_due_time();
   REQUIRE(next);
   CHECK(*next >= f.clock.now() + 48);  // 1m -20%
   CHECK(*next <= f.clock.now() + 72);  // 1m +20%
@@ -253,21 +254,28 @@ TEST_CASE("pipeline: temporary failures are retried with backoff, then delivered
   CHECK(r2.delivered == 1);
   REQUIRE(f.seen.size() == 1);
   CHECK(f.seen[0].attempts == 1);
-  CHECK(f.store->outbox_rows("pending", 10).empty());
+  CHECK((*f.store->outbox().outbox_rows("pending", 10)).empty());
 }
 
 TEST_CASE("pipeline: Retry-After is honoured when longer than the backoff", "[pipeline]") {
   Fixture f;
-  f.script = {DeliveryResult::retry("421 busy", 900)};
+  f.script = {DeliveryResult::retry("421 busy", 900), DeliveryResult::retry("421 busy", 900),
+              DeliveryResult::retry("421 busy", 900)};
   f.cycle();
   // The row that was answered waits at least as long as asked; the destination's other rows
   // are not tried after it (the server asked the destination to wait).
-  REQUIRE(f.seen.size() == 2);  // one per destination
-  std::set<std::string> tried;
-  for (const auto& it : f.seen) tried.insert(it.destination);
-  CHECK(tried.size() == 2);
-  for (const auto& r : f.store->outbox_rows("pending", 10))
+  std::map<std::string, int> tried;
+  for (const auto& it : f.seen) ++tried[it.destination];
+  for (const auto& [dest, n] : tried) {
+    INFO(dest);
+    CHECK(n == 1);
+  }
+  auto pending = f.store->outbox().outbox_rows("pending", 10);
+  REQUIRE(pending);
+  for (const auto& r : *pending) {
+    INFO(r.idempotency_key << " attempts " << r.attempts);
     if (r.attempts == 1) CHECK(r.next_attempt_at >= f.clock.now() + 900);
+  }
 }
 
 TEST_CASE("pipeline: a permanent failure is dead at once with the answer kept", "[pipeline]") {
@@ -275,7 +283,7 @@ TEST_CASE("pipeline: a permanent failure is dead at once with the answer kept", 
   f.script = {DeliveryResult::fail("550 5.1.1 no such list")};
   auto r = f.cycle();
   CHECK(r.dead == 1);
-  auto dead = f.store->outbox_rows("dead", 10);
+  auto dead = *f.store->outbox().outbox_rows("dead", 10);
   REQUIRE(dead.size() == 1);
   CHECK(dead[0].last_error == "550 5.1.1 no such list");
   CHECK(dead[0].attempts == 1);
@@ -286,12 +294,12 @@ TEST_CASE("pipeline: temporary failures past the maximum age go dead", "[pipelin
   for (int i = 0; i < 100; ++i) f.script.push_back(DeliveryResult::retry("451 later"));
   f.cycle();
   int rounds = 0;
-  while (!f.store->outbox_rows("pending", 10).empty() && rounds++ < 100) {
-    f.clock.set(*f.store->next_due_time());
+  while (!(*f.store->outbox().outbox_rows("pending", 10)).empty() && rounds++ < 100) {
+    f.clock.set(**f.store->outbox().next_due_time());
     RunReport r;
     f.pipeline->deliver_due(r);
   }
-  auto dead = f.store->outbox_rows("dead", 10);
+  auto dead = *f.store->outbox().outbox_rows("dead", 10);
   REQUIRE(dead.size() == 3);
   CHECK(dead[0].last_error.find("gave up after") != std::string::npos);
   CHECK(dead[0].last_error.find("451 later") != std::string::npos);
@@ -304,12 +312,12 @@ TEST_CASE("pipeline: a malformed feed is an error on the source; the cursor does
           "[pipeline]") {
   Fixture f;
   f.cycle();
-  auto before = f.store->source_state("tags");
+  auto before = *f.store->sources().source_state("tags");
   f.dir.write("tags.atom", "<feed xmlns='http://www.w3.org/2005/Atom'><entry><title>broken");
   f.clock.advance(3600);
   auto r = f.cycle();
   CHECK(r.poll_failures == 1);
-  auto after = f.store->source_state("tags");
+  auto after = *f.store->sources().source_state("tags");
   CHECK(after.cursor == before.cursor);
   CHECK(after.content_hash == before.content_hash);
   CHECK(after.consecutive_failures == 1);

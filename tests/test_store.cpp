@@ -1,14 +1,16 @@
-#include <catch2/catch.hpp>
-
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <thread>
 
 #include "daemon/store.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -79,7 +81,7 @@ TEST_CASE("store: a new database is migrated to the current schema in WAL mode",
   TempDir dir;
   auto store = Store::open(dir.file("sub/herald.db"));
   REQUIRE(store);
-  CHECK((*store)->schema_version() == k_schema_version);
+  CHECK(*(*store)->schema_version() == k_schema_version);
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(dir.file("sub/herald.db").c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* st = nullptr;
@@ -114,21 +116,21 @@ TEST_CASE("store: events are unique by key and the cursor moves with them", "[st
   poll.etag = "\"abc\"";
   poll.now = 100;
   poll.next_poll_at = 1000;
-  auto added = store->commit_poll(poll);
+  auto added = store->sources().commit_poll(poll);
   REQUIRE(added);
   CHECK(*added == 2);
-  auto st = store->source_state("tags");
+  auto st = *store->sources().source_state("tags");
   CHECK(st.cursor == "c1");
   CHECK(st.etag == "\"abc\"");
   CHECK(st.last_success == 100);
 
   poll.cursor = "c2";
-  CHECK(*store->commit_poll(poll) == 0);
-  CHECK(store->count_events() == 2);
-  CHECK(store->source_state("tags").cursor == "c2");
+  CHECK(*store->sources().commit_poll(poll) == 0);
+  CHECK(*store->events().count_events() == 2);
+  CHECK((*store->sources().source_state("tags")).cursor == "c2");
 
-  CHECK(store->record_poll_failure("tags", "HTTP 503", 200, 260));
-  st = store->source_state("tags");
+  CHECK(store->sources().record_poll_failure("tags", "HTTP 503", 200, 260));
+  st = *store->sources().source_state("tags");
   CHECK(st.cursor == "c2");
   CHECK(st.last_error == "HTTP 503");
   CHECK(st.consecutive_failures == 1);
@@ -142,8 +144,8 @@ TEST_CASE("store: events recorded as not announced are never routed", "[store]")
   poll.source = "tags";
   poll.events = {make_event("old"), make_event("new")};
   poll.announce = {false, true};
-  REQUIRE(store->commit_poll(poll));
-  auto pending = store->unrouted_events(10);
+  REQUIRE(store->sources().commit_poll(poll));
+  auto pending = *store->events().unrouted_events(10);
   REQUIRE(pending.size() == 1);
   CHECK(pending[0].event.key == "new");
   CHECK(pending[0].event.attributes["version"] == "new");
@@ -153,35 +155,35 @@ TEST_CASE("store: events recorded as not announced are never routed", "[store]")
 TEST_CASE("store: routing writes outbox rows once and outcomes move their state", "[store]") {
   TempDir dir;
   auto store = std::move(*Store::open(dir.file("h.db")));
-  REQUIRE(store->insert_events({make_event("a")}, 10));
-  auto ev = store->unrouted_events(10);
+  REQUIRE(store->events().insert_events({make_event("a")}, 10));
+  auto ev = *store->events().unrouted_events(10);
   REQUIRE(ev.size() == 1);
   NewDelivery d{"mail:list:a", "list", "h@example.org", {"list@example.org"}, "bytes", "subj"};
-  REQUIRE(store->commit_routing({ev[0].id}, {d, d}, 10));
-  CHECK(store->unrouted_events(10).empty());
-  auto due = store->due_deliveries(10, 10);
+  REQUIRE(store->outbox().commit_routing({ev[0].id}, {d, d}, 10));
+  CHECK((*store->events().unrouted_events(10)).empty());
+  auto due = *store->outbox().due_deliveries(10, 10);
   REQUIRE(due.size() == 1);
   CHECK(due[0].recipients == std::vector<std::string>{"list@example.org"});
   CHECK(due[0].payload == "bytes");
   CHECK(due[0].created_at == 10);
 
   DeliveryOutcome retry{due[0].id, DeliveryResult::retry("451 try later"), 70, false};
-  REQUIRE(store->record_outcomes({retry}, 11));
-  CHECK(store->due_deliveries(69, 10).empty());
-  CHECK(store->next_due_time() == 70);
-  due = store->due_deliveries(70, 10);
+  REQUIRE(store->outbox().record_outcomes({retry}, 11));
+  CHECK((*store->outbox().due_deliveries(69, 10)).empty());
+  CHECK(*store->outbox().next_due_time() == 70);
+  due = *store->outbox().due_deliveries(70, 10);
   REQUIRE(due.size() == 1);
   CHECK(due[0].attempts == 1);
 
   DeliveryOutcome dead{due[0].id, DeliveryResult::fail("550 no such user"), 0, true};
-  REQUIRE(store->record_outcomes({dead}, 71));
-  auto rows = store->outbox_rows("dead", 10);
+  REQUIRE(store->outbox().record_outcomes({dead}, 71));
+  auto rows = *store->outbox().outbox_rows("dead", 10);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].last_error == "550 no such user");
-  CHECK_FALSE(store->next_due_time());
+  CHECK_FALSE(*store->outbox().next_due_time());
 
-  CHECK(*store->retry_dead(std::nullopt, 80) == 1);
-  CHECK(store->due_deliveries(80, 10).size() == 1);
+  CHECK(*store->outbox().retry_dead(std::nullopt, 80) == 1);
+  CHECK((*store->outbox().due_deliveries(80, 10)).size() == 1);
 }
 
 TEST_CASE("store: pushed events no route can take are stored as routed", "[store]") {
@@ -189,15 +191,15 @@ TEST_CASE("store: pushed events no route can take are stored as routed", "[store
   auto store = std::move(*Store::open(dir.file("h.db")));
   InboundItem item{"hooks", "d1", {make_event("routed-later"), make_event("digest-only")}};
   item.announce = {true, false};
-  auto r = store->ingest({item}, 10);
+  auto r = store->events().ingest({item}, 10);
   REQUIRE(r);
   CHECK(*r == std::vector<bool>{true});
-  CHECK(store->count_events() == 2);
-  auto pending = store->unrouted_events(10);
+  CHECK(*store->events().count_events() == 2);
+  auto pending = *store->events().unrouted_events(10);
   REQUIRE(pending.size() == 1);
   CHECK(pending[0].event.key == "routed-later");
   // Digests read every event of a window, routed or not.
-  CHECK(store->events_received_between(10, 11, {}).size() == 2);
+  CHECK((*store->events().events_received_between(10, 11, {})).size() == 2);
 }
 
 TEST_CASE("store: a read-only file system is named as the cause, for a new or an existing database",
@@ -287,4 +289,327 @@ TEST_CASE("store: a directory herald may not write is named as the cause", "[sto
   };
   CHECK(as_unprivileged(path) == "cannot write the database " + path + ": " + expected);
   CHECK(as_unprivileged(nested) == "cannot write the database " + nested + ": " + expected);
+}
+
+namespace {
+// Runs SQL on a raw connection; the test fails on an SQL error.
+void sql(sqlite3* db, const std::string& text) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, text.c_str(), nullptr, nullptr, &err);
+  INFO(text << ": " << (err ? err : ""));
+  sqlite3_free(err);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+// The schema-3 outbox as herald 0.1 wrote it (migrations 1 to 3 of that version).
+const char* const k_schema3_ddl = R"sql(
+CREATE TABLE events(
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  source TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  routed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_unrouted ON events(id) WHERE routed = 0;
+CREATE TABLE source_state(
+  source TEXT PRIMARY KEY,
+  cursor TEXT NOT NULL DEFAULT '',
+  etag TEXT NOT NULL DEFAULT '',
+  last_modified TEXT NOT NULL DEFAULT '',
+  content_hash TEXT NOT NULL DEFAULT '',
+  last_success INTEGER NOT NULL DEFAULT 0,
+  last_attempt INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  error_count INTEGER NOT NULL DEFAULT 0,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  next_poll_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE outbox(
+  id INTEGER PRIMARY KEY,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  destination TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  recipients TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN ('pending','delivered','dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  delivered_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE state = 'pending';
+CREATE TABLE inbound_deliveries(
+  source TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY(source, delivery_id)
+) WITHOUT ROWID;
+CREATE TABLE digest_state(
+  name TEXT PRIMARY KEY,
+  window_end INTEGER NOT NULL
+);
+CREATE INDEX events_received ON events(received_at);
+ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+DROP INDEX outbox_due;
+CREATE INDEX outbox_due ON outbox(destination, priority DESC, next_attempt_at, id)
+  WHERE state = 'pending';
+PRAGMA user_version=3;
+)sql";
+}  // namespace
+
+TEST_CASE("store: a schema-3 outbox migrates to messages and deliveries with its history",
+          "[store]") {
+  TempDir dir;
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(dir.file("h.db").c_str(), &db) == SQLITE_OK);
+    sql(db, k_schema3_ddl);
+    sql(db,
+        "INSERT INTO outbox(id, idempotency_key, destination, sender, recipients, subject, "
+        "payload, state, attempts, created_at, next_attempt_at, delivered_at, last_error, "
+        "priority) VALUES"
+        "(1, 'mail:list:<a@h>', 'list', 'h@example.org', '[\"list@example.org\"]', 'A', "
+        "'payload A', 'pending', 2, 100, 500, 0, '451 later', 5),"
+        "(2, 'mail:team:<b@h>', 'team', 'h@example.org', "
+        "'[\"x@example.org\",\"y@example.org\",\"z@example.org\"]', 'B', 'payload B', 'dead', "
+        "7, 200, 900, 0, '550 5.1.1 no such user', 0),"
+        "(3, 'mail:list:<c@h>', 'list', 'h@example.org', '[\"p@example.org\",\"q@example.org\"]', "
+        "'C', 'payload C', 'delivered', 1, 300, 300, 310, '250 ok', 0),"
+        "(4, 'hook:ops:e1', 'ops', '', '[]', 'D', '{\"e\":1}', 'pending', 0, 400, 400, 0, '', 0)");
+    sqlite3_close(db);
+  }
+  auto opened = Store::open(dir.file("h.db"));
+  REQUIRE(opened);
+  auto& store = **opened;
+  CHECK(*store.schema_version() == 4);
+  auto rows = *store.outbox().outbox_rows("", 100);
+  REQUIRE(rows.size() == 7);  // 1 + 3 + 2 + 1 deliveries
+  std::map<std::string, OutboxRow> by_key;
+  for (const auto& r : rows) by_key[r.idempotency_key] = r;
+  REQUIRE(by_key.size() == 7);
+
+  // One recipient: the delivery keeps the row's key and all of its history.
+  const auto& a = by_key.at("mail:list:<a@h>");
+  CHECK(a.state == "pending");
+  CHECK(a.recipient == "list@example.org");
+  CHECK(a.attempts == 2);
+  CHECK(a.created_at == 100);
+  CHECK(a.next_attempt_at == 500);
+  CHECK(a.last_error == "451 later");
+  CHECK(a.priority == 5);
+  CHECK(a.message_key == "mail:list:<a@h>");
+  CHECK(a.subject == "A");
+
+  // Several recipients: one delivery each, keyed key/recipient, history copied to each.
+  for (const char* r : {"x@example.org", "y@example.org", "z@example.org"}) {
+    const auto& b = by_key.at(std::string("mail:team:<b@h>/") + r);
+    CHECK(b.state == "dead");
+    CHECK(b.recipient == r);
+    CHECK(b.attempts == 7);
+    CHECK(b.created_at == 200);
+    CHECK(b.next_attempt_at == 900);
+    CHECK(b.last_error == "550 5.1.1 no such user");
+    CHECK(b.destination == "team");
+    CHECK(b.message_key == "mail:team:<b@h>");
+    CHECK(b.message_id == 2);
+  }
+  for (const char* r : {"p@example.org", "q@example.org"}) {
+    const auto& c = by_key.at(std::string("mail:list:<c@h>/") + r);
+    CHECK(c.state == "delivered");
+    CHECK(c.delivered_at == 310);
+    CHECK(c.attempts == 1);
+    CHECK(c.last_error == "250 ok");
+  }
+  // No recipients (HTTP): one delivery with none.
+  const auto& d = by_key.at("hook:ops:e1");
+  CHECK(d.state == "pending");
+  CHECK(d.recipient.empty());
+  CHECK(d.payload_size == 7);
+
+  // The migrated rows are claimed as deliveries, by priority.
+  auto claimed = store.outbox().claim_deliveries("list", 1000, 10, "t:1:1:1", 2000);
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 1);
+  CHECK((*claimed)[0].payload == "payload A");
+  CHECK((*claimed)[0].recipients == std::vector<std::string>{"list@example.org"});
+  auto hook = store.outbox().claim_deliveries("ops", 1000, 10, "t:1:1:1", 2000);
+  REQUIRE(hook);
+  REQUIRE(hook->size() == 1);
+  CHECK((*hook)[0].recipients.empty());
+
+  // herald preview finds a message by its key and by a delivery's key.
+  auto p = *store.outbox().outbox_payload("mail:team:<b@h>");
+  REQUIRE(p);
+  CHECK(p->payload == "payload B");
+  CHECK(p->state == "dead");
+  CHECK(p->created_at == 200);
+  auto q = *store.outbox().outbox_payload("mail:team:<b@h>/y@example.org");
+  REQUIRE(q);
+  CHECK(q->payload == "payload B");
+}
+
+TEST_CASE("store: a message to several recipients is one delivery per recipient", "[store]") {
+  TempDir dir;
+  auto store = std::move(*Store::open(dir.file("h.db")));
+  NewDelivery d{"mail:list:<m@h>", "list", "h@example.org", {"a@x.org", "b@x.org"}, "bytes", "s"};
+  REQUIRE(store->outbox().commit_routing({}, {d}, 10));
+  REQUIRE(store->outbox().commit_routing({}, {d}, 11));  // the same message again: nothing new
+  auto due = *store->outbox().due_deliveries(10, 10);
+  REQUIRE(due.size() == 2);
+  CHECK(due[0].idempotency_key == "mail:list:<m@h>/a@x.org");
+  CHECK(due[0].recipients == std::vector<std::string>{"a@x.org"});
+  CHECK(due[1].recipients == std::vector<std::string>{"b@x.org"});
+  CHECK(due[0].message_id == due[1].message_id);
+  CHECK(due[0].message_key == "mail:list:<m@h>");
+  CHECK(due[1].payload == "bytes");
+  auto depth = *store->outbox().outbox_depth();
+  REQUIRE(depth.size() == 1);
+  CHECK(depth[0] == std::pair<std::string, int64_t>{"pending", 2});
+}
+
+TEST_CASE("store: retrying a dead delivery gives it a fresh age; purge removes only what is done",
+          "[store]") {
+  TempDir dir;
+  auto store = std::move(*Store::open(dir.file("h.db")));
+  NewDelivery a{"mail:list:a", "list", "h@example.org", {"l@x.org"}, "A", "a"};
+  NewDelivery b{"mail:team:b", "team", "h@example.org", {"t@x.org"}, "B", "b"};
+  REQUIRE(store->outbox().commit_routing({}, {a, b}, 10));
+  auto due = *store->outbox().due_deliveries(10, 10);
+  REQUIRE(due.size() == 2);
+  REQUIRE(store->outbox().record_outcomes({{due[0].id, DeliveryResult::fail("550 gone"), 0, true},
+                                           {due[1].id, DeliveryResult::fail("550 gone"), 0, true}},
+                                          20));
+  // Only team's, by destination.
+  CHECK(*store->outbox().retry_dead(std::nullopt, 5000, "team") == 1);
+  auto row = store->outbox().outbox_row(due[1].id);
+  REQUIRE(row);
+  REQUIRE(*row);
+  CHECK((*row)->state == "pending");
+  CHECK((*row)->created_at == 5000);  // max_age counts from the retry
+  CHECK((*row)->attempts == 0);
+  CHECK((*row)->next_attempt_at == 5000);
+  CHECK((*row)->last_error == "550 gone");  // the answer that killed it stays visible
+  auto missing = store->outbox().outbox_row(999);
+  REQUIRE(missing);
+  CHECK_FALSE(*missing);
+
+  auto refused = store->outbox().purge("pending", "", 1'000'000);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == ErrorKind::bad_input);
+  CHECK(*store->outbox().purge("dead", "", 5) == 0);  // created at 10: not older than 5
+  CHECK(*store->outbox().purge("dead", "", 11) == 1);
+  CHECK_FALSE(*store->outbox().outbox_payload("mail:list:a"));  // its message went with it
+  CHECK(*store->outbox().outbox_payload("mail:team:b"));
+  CHECK((*store->outbox().outbox_rows("", 10)).size() == 1);
+}
+
+TEST_CASE("store: a disabled destination's deliveries stay pending and are not claimed",
+          "[store]") {
+  TempDir dir;
+  auto store = std::move(*Store::open(dir.file("h.db")));
+  NewDelivery a{"hook:ops:1", "ops", "", {}, "{}", "one"};
+  NewDelivery b{"hook:ops:2", "ops", "", {}, "{}", "two"};
+  REQUIRE(store->outbox().commit_routing({}, {a, b}, 10));
+  auto first = store->outbox().claim_deliveries("ops", 10, 1, "t:1:1:1", 100);
+  REQUIRE(first);
+  REQUIRE(first->size() == 1);
+  // The endpoint answered 410 Gone: the destination is disabled, the delivery kept.
+  REQUIRE(store->outbox().record_outcomes(
+      {{(*first)[0].id, DeliveryResult::disable("HTTP 410 Gone"), 0, false}}, 20));
+  auto disabled = store->destinations().disabled();
+  REQUIRE(disabled);
+  REQUIRE(disabled->count("ops") == 1);
+  CHECK(disabled->at("ops").reason == "HTTP 410 Gone");
+  CHECK(disabled->at("ops").since == 20);
+  CHECK((*store->outbox().outbox_rows("pending", 10)).size() == 2);
+  auto none = store->outbox().claim_deliveries("ops", 30, 10, "t:1:1:1", 100);
+  REQUIRE(none);
+  CHECK(none->empty());
+  CHECK_FALSE(*store->outbox().next_due_time("ops"));
+
+  auto was = store->destinations().enable("ops");
+  REQUIRE(was);
+  CHECK(*was);
+  auto again = store->destinations().enable("ops");
+  REQUIRE(again);
+  CHECK_FALSE(*again);
+  auto both = store->outbox().claim_deliveries("ops", 30, 10, "t:1:1:1", 100);
+  REQUIRE(both);
+  CHECK(both->size() == 2);
+  CHECK((*both)[0].attempts == 0);  // a disable is not an attempt
+
+  REQUIRE(store->destinations().disable("mail", "by hand", 40));
+  CHECK(store->destinations().disabled()->at("mail").reason == "by hand");
+}
+
+namespace {
+// Another connection holding the write lock for `hold`, from a thread.
+class WriteLockHolder {
+ public:
+  WriteLockHolder(const std::string& path, std::chrono::milliseconds hold) {
+    REQUIRE(sqlite3_open(path.c_str(), &m_db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(m_db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    m_thread = std::thread([this, hold] {
+      std::this_thread::sleep_for(hold);
+      sqlite3_exec(m_db, "COMMIT", nullptr, nullptr, nullptr);
+    });
+  }
+  ~WriteLockHolder() {
+    m_thread.join();
+    sqlite3_close(m_db);
+  }
+  WriteLockHolder(const WriteLockHolder&) = delete;
+  WriteLockHolder& operator=(const WriteLockHolder&) = delete;
+
+ private:
+  sqlite3* m_db = nullptr;
+  std::thread m_thread;
+};
+}  // namespace
+
+TEST_CASE("store: a write waits for another connection's write lock, up to a bound",
+          "[store][threads]") {
+  TempDir dir;
+  auto store = std::move(*Store::open(dir.file("h.db")));
+  NewDelivery d{"hook:ops:1", "ops", "", {}, "{}", "one"};
+  {
+    WriteLockHolder other(dir.file("h.db"), std::chrono::milliseconds(1500));
+    const auto start = std::chrono::steady_clock::now();
+    auto s = store->outbox().commit_routing({}, {d}, 10);  // BEGIN IMMEDIATE waits
+    const auto waited = std::chrono::steady_clock::now() - start;
+    INFO((s ? "" : s.error().message));
+    CHECK(s);
+    CHECK(waited >= std::chrono::milliseconds(1000));
+    auto n = store->outbox().retry_dead(std::nullopt, 20);  // an autocommit write after the wait
+    CHECK(n);
+  }
+  CHECK((*store->outbox().outbox_rows("pending", 10)).size() == 1);
+  {
+    WriteLockHolder other(dir.file("h.db"), std::chrono::milliseconds(1500));
+    store->set_busy_timeout(std::chrono::milliseconds(300));
+    const auto start = std::chrono::steady_clock::now();
+    auto claimed = store->outbox().claim_deliveries("ops", 10, 10, "t:1:1:1", 100);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    REQUIRE_FALSE(claimed);
+    CHECK(claimed.error().kind == ErrorKind::temporary);
+    CHECK(claimed.error().message.find("locked") != std::string::npos);
+    CHECK(waited >= std::chrono::milliseconds(300));
+    CHECK(waited < std::chrono::milliseconds(1400));
+    auto n = store->outbox().retry_dead(std::nullopt, 20);  // an autocommit write, same bound
+    REQUIRE_FALSE(n);
+    CHECK(n.error().kind == ErrorKind::temporary);
+  }
+  // Once the other connection is done, the same store writes again.
+  auto claimed = store->outbox().claim_deliveries("ops", 10, 10, "t:1:1:1", 100);
+  REQUIRE(claimed);
+  CHECK(claimed->size() == 1);
 }

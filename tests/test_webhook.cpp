@@ -270,8 +270,9 @@ TEST_CASE("webhook: a signed GitHub delivery is stored before its 200, once per 
   auto r = in.github(body, "72d3162e-0001");
   CHECK(r.status == 200);
   CHECK(json::parse(r.body) == json({{"result", "stored"}, {"events", 1}}));
-  CHECK(in.store->count_events() == 1);
-  auto stored = in.store->events_received_between(0, std::numeric_limits<int64_t>::max(), {});
+  CHECK(*in.store->events().count_events() == 1);
+  auto stored =
+      *in.store->events().events_received_between(0, std::numeric_limits<int64_t>::max(), {});
   REQUIRE(stored.size() == 1);
   CHECK(stored[0].event.kind == "bug.created");
   CHECK(stored[0].event.source == "gh");
@@ -280,7 +281,7 @@ TEST_CASE("webhook: a signed GitHub delivery is stored before its 200, once per 
   auto again = in.github(body, "72d3162e-0001");
   CHECK(again.status == 200);
   CHECK(json::parse(again.body)["result"] == "duplicate");
-  CHECK(in.store->count_events() == 1);
+  CHECK(*in.store->events().count_events() == 1);
 
   SECTION("a wrong or missing signature is 401 and stores nothing") {
     auto wrong = in.post("/hooks/github", body,
@@ -290,12 +291,12 @@ TEST_CASE("webhook: a signed GitHub delivery is stored before its 200, once per 
     auto missing = in.post("/hooks/github", body, {"X-GitHub-Event: issues"});
     CHECK(missing.status == 401);
     CHECK(json::parse(missing.body)["error"] == "missing X-Hub-Signature-256");
-    CHECK(in.store->count_events() == 1);
+    CHECK(*in.store->events().count_events() == 1);
   }
   SECTION("an event herald does not use is 202 and dropped") {
     auto ping = in.github(R"({"zen":"Keep it logically awesome.","hook_id":1})", "p1", "ping");
     CHECK(ping.status == 202);
-    CHECK(in.store->count_events() == 1);
+    CHECK(*in.store->events().count_events() == 1);
   }
   SECTION("malformed JSON with a good signature is 400 with the reason") {
     auto bad = in.github("{\"action\": ", "m1");
@@ -320,15 +321,16 @@ TEST_CASE("webhook: Jira and GitLab deliveries of the real fixtures are stored",
   CHECK(gl.status == 200);
   auto gl_wrong = in.post("/hooks/gitlab", gl_body, {"X-Gitlab-Token: gl-tokem"});
   CHECK(gl_wrong.status == 401);
-  CHECK(in.store->count_events() == 2);
-  auto events = in.store->events_received_between(0, std::numeric_limits<int64_t>::max(), {});
+  CHECK(*in.store->events().count_events() == 2);
+  auto events =
+      *in.store->events().events_received_between(0, std::numeric_limits<int64_t>::max(), {});
   REQUIRE(events.size() == 2);
   CHECK(events[0].event.source == "lu-jira");
   CHECK(events[0].event.key.rfind("jira:BBCOM-1398:", 0) == 0);
   CHECK(events[1].event.source == "gl");
   // Pushed events are left for the pipeline's routing pass, as polled ones are (so that a
   // route added by a reload before that pass takes them).
-  CHECK(in.store->unrouted_events(10).size() == 2);
+  CHECK(in.store->events().unrouted_events(10)->size() == 2);
 }
 
 TEST_CASE("webhook: a delivery whose events were all stored before is a duplicate, events 0",
@@ -344,7 +346,7 @@ TEST_CASE("webhook: a delivery whose events were all stored before is a duplicat
   auto again = in.jira(body);
   CHECK(again.status == 200);
   CHECK(json::parse(again.body) == json({{"result", "duplicate"}, {"events", 0}}));
-  CHECK(in.store->count_events() == 1);
+  CHECK(*in.store->events().count_events() == 1);
 }
 
 TEST_CASE("webhook: a Jira issue with a security level is withheld and only counted",
@@ -358,7 +360,7 @@ TEST_CASE("webhook: a Jira issue with a security level is withheld and only coun
   auto r = in.jira(body.dump());
   CHECK(r.status == 202);
   CHECK(r.body.find("LU-18999") == std::string::npos);
-  CHECK(in.store->count_events() == 0);
+  CHECK(*in.store->events().count_events() == 0);
   auto metrics = curl_request("GET", in.url("/metrics"));
   CHECK(metrics.body.find("herald_restricted_items_total{source=\"lu-jira\"} 1") !=
         std::string::npos);
@@ -374,15 +376,16 @@ TEST_CASE("webhook: the event API takes a bearer token and answers accepted and 
     {"key":"ci:lustre:build:102","kind":"build.failed","source":"ci","title":"build 102"}]})";
   CHECK(in.post("/api/v1/events", batch, {}).status == 401);
   CHECK(in.post("/api/v1/events", batch, {"Authorization: Bearer api-tokem"}).status == 401);
-  CHECK(in.store->count_events() == 0);
+  CHECK(*in.store->events().count_events() == 0);
 
   auto ok = in.post("/api/v1/events", batch, {"Authorization: Bearer api-token"});
   CHECK(ok.status == 200);
   CHECK(json::parse(ok.body) == json({{"accepted", 2}, {"new", 2}}));
   auto again = in.post("/api/v1/events", batch, {"Authorization: Bearer api-token"});
   CHECK(json::parse(again.body) == json({{"accepted", 2}, {"new", 0}}));
-  CHECK(in.store->count_events() == 2);
-  auto events = in.store->events_received_between(0, std::numeric_limits<int64_t>::max(), {});
+  CHECK(*in.store->events().count_events() == 2);
+  auto events =
+      *in.store->events().events_received_between(0, std::numeric_limits<int64_t>::max(), {});
   REQUIRE(events.size() == 2);
   CHECK(events[0].event.time == 1'800'000'000);  // received time when none is given
 
@@ -391,7 +394,7 @@ TEST_CASE("webhook: the event API takes a bearer token and answers accepted and 
                      {"Authorization: Bearer api-token"});
   CHECK(bad.status == 400);
   CHECK(json::parse(bad.body) == json({{"error", "kind is required"}, {"index", 1}}));
-  CHECK(in.store->count_events() == 2);  // nothing of a bad batch is stored
+  CHECK(*in.store->events().count_events() == 2);  // nothing of a bad batch is stored
 }
 
 TEST_CASE("webhook: /metrics counts requests by result and events by source and kind",

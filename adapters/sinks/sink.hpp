@@ -22,6 +22,8 @@ struct OutboxItem {
   std::string payload;
   int attempts = 0;                     // attempts made before this one
   int64_t created_at = 0;               // when the row was written (Unix s)
+  int64_t message_id = 0;               // the message this delivery is one recipient of
+  std::string message_key;              // its key (the delivery's own, or key/recipient)
 };
 
 struct DeliveryResult {

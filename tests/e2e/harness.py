@@ -137,6 +137,64 @@ class SmtpServer:
                 self.proc.wait()
 
 
+class HttpReceiver:
+    """tests/tools/http_receiver.py in a child process: a webhook or chat endpoint
+    that records every request and answers by its mode (see that file)."""
+
+    def __init__(self, log_path, mode="200"):
+        self.log_path = log_path
+        self.control = log_path + ".mode"
+        cmd = [PY, os.path.join(SRC, "tests", "tools", "http_receiver.py"), "--log", log_path,
+               "--mode", mode, "--control", self.control]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=sys.stderr)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("PORT "):
+            raise RuntimeError("http_receiver.py did not start: %r" % line)
+        self.port = int(line.split()[1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def set_mode(self, mode):
+        with open(self.control + ".tmp", "w") as f:
+            f.write(mode + "\n")
+        os.replace(self.control + ".tmp", self.control)
+
+    def requests(self):
+        if not os.path.exists(self.log_path):
+            return []
+        with open(self.log_path) as f:
+            return [json.loads(l) for l in f if l.endswith("\n") and l.strip()]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Daemon:
+    """`herald run` in the background, its log in a file."""
+
+    def __init__(self, cfg, log_path):
+        self.log_path = log_path
+        self.out = open(log_path, "ab")
+        self.proc = subprocess.Popen([HERALD, "run", "--config", cfg], stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        return self.proc.returncode
+
+
 def check_mime(paths):
     """Runs the independent checker; returns its JSON objects (with decoded text)."""
     r = subprocess.run([PY, os.path.join(SRC, "tests", "tools", "check_mime.py"), "--text"] +
@@ -259,7 +317,7 @@ def wait_until_due(db, limit=10):
     con = sqlite3.connect(db)
     try:
         [(due,)] = con.execute(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").fetchall()
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'").fetchall()
     finally:
         con.close()
     if due is None:

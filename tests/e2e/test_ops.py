@@ -46,7 +46,7 @@ class Preview(unittest.TestCase):
         rows = []
         for line in r.stdout.decode().splitlines():
             f = line.split("\t")
-            rows.append({"id": f[0], "state": f[1], "destination": f[2], "key": f[4]})
+            rows.append({"id": f[0], "state": f[1], "destination": f[2], "key": f[7]})
         return rows
 
     def test_preview_of_a_stored_event_is_byte_for_byte_what_the_smtp_server_received(self):
@@ -245,7 +245,7 @@ class Backup(unittest.TestCase):
             # What is committed now must be in the backup, as it is now or newer.
             ro = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
             events_before = {r[0] for r in ro.execute("SELECT key FROM events")}
-            outbox_before = dict(ro.execute("SELECT idempotency_key, state FROM outbox"))
+            outbox_before = dict(ro.execute("SELECT idempotency_key, state FROM deliveries"))
             ro.close()
             backup = work.file("backup/herald.db")
             os.makedirs(os.path.dirname(backup))
@@ -261,7 +261,7 @@ class Backup(unittest.TestCase):
             self.assertEqual(copy.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
             self.assertEqual(copy.execute("PRAGMA journal_mode").fetchone()[0], "delete")
             events_after = {r[0] for r in copy.execute("SELECT key FROM events")}
-            outbox_after = dict(copy.execute("SELECT idempotency_key, state FROM outbox"))
+            outbox_after = dict(copy.execute("SELECT idempotency_key, state FROM deliveries"))
             copy.close()
             self.assertEqual(events_before - events_after, set())
             self.assertEqual(set(outbox_before) - set(outbox_after), set())

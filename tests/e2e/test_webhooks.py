@@ -171,7 +171,7 @@ class Herald:
         """True when every stored event is routed and no delivery is pending: nothing
         more is sent until something new arrives."""
         return self.sql("SELECT (SELECT count(*) FROM events WHERE routed = 0) + "
-                        "(SELECT count(*) FROM outbox WHERE state = 'pending')") == "0"
+                        "(SELECT count(*) FROM deliveries WHERE state = 'pending')") == "0"
 
     def log(self):
         with open(self.log_path, "rb") as f:
@@ -308,7 +308,7 @@ class WebhookTest(unittest.TestCase):
         leaks = ("LU-18999", "EMBARGOED", "84211", "remote crash via crafted ping")
         texts = {"log": h.log(), "metrics": metrics,
                  "events": h.sql("SELECT key || title || body FROM events"),
-                 "outbox": h.sql("SELECT subject || payload FROM outbox")}
+                 "outbox": h.sql("SELECT subject || payload FROM messages")}
         for path in self.smtp.files():
             with open(path, "rb") as f:
                 texts[path] = f.read().decode("utf-8", "replace")

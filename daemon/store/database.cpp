@@ -1,0 +1,301 @@
+// The database: one SQLite connection in WAL mode, synchronous=FULL so that
+// what herald acknowledged survives power loss as well as kill -9.
+// Migrations are a list of SQL scripts; PRAGMA user_version records how many
+// were applied.
+//
+// Opening names the cause when the file system is in the way: SQLite says
+// "disk I/O error" or "unable to open database file" for a full disk, a
+// read-only mount or a directory herald may not write; the extended result
+// code and the errno SQLite saw (sqlite3_system_errno) tell them apart.
+#include "daemon/store/database.hpp"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "daemon/store/sqlite.hpp"
+
+namespace herald {
+
+using namespace store_sql;
+
+namespace {
+
+// The directory holding the database, for messages and checks.
+std::string directory_of(const std::string& path) {
+  auto dir = std::filesystem::path(path).parent_path();
+  return dir.empty() ? "." : dir.string();
+}
+
+bool on_read_only_file_system(const std::string& path) {
+  struct statvfs st {};
+  return ::statvfs(directory_of(path).c_str(), &st) == 0 && (st.f_flag & ST_RDONLY);
+}
+
+// The database file if it exists, else the closest directory above it that
+// does: where a write permission is missing.
+std::string nearest_existing(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path p(path);
+  while (!p.empty() && !std::filesystem::exists(p, ec)) {
+    if (p == p.parent_path()) break;
+    p = p.parent_path();
+  }
+  return p.empty() ? "." : p.string();
+}
+
+// Why the database cannot be opened or written, naming the cause and the path.
+// code: SQLite's extended result code (0 if the failure was not SQLite's);
+// sys: the errno behind it; detail: what failed, for causes not recognised.
+std::string open_failure(const std::string& path, int code, int sys, const std::string& detail) {
+  const int primary = code & 0xff;
+  // SQLite reports a write that found no space as SQLITE_FULL without an errno.
+  if (primary == SQLITE_FULL) sys = ENOSPC;
+  // "unable to open" keeps the errno of SQLite's last attempt (a read-only
+  // open: ENOENT); whether herald may write there is what matters.
+  if ((primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY) && sys != EROFS && sys != EACCES &&
+      sys != EPERM) {
+    if (on_read_only_file_system(path))
+      sys = EROFS;
+    else if (::access(nearest_existing(path).c_str(), W_OK) != 0)
+      sys = errno;
+  }
+  const std::string write = "cannot write the database " + path + ": ";
+  switch (sys) {
+    case ENOSPC:
+      return write + "the disk is full (ENOSPC)";
+    case EDQUOT:
+      return write + "the disk quota is exceeded (EDQUOT)";
+    case EROFS:
+      return write + "read-only file system (EROFS)";
+    case EACCES:
+    case EPERM:
+      return write + "permission denied on " + nearest_existing(path) +
+             (sys == EPERM ? " (EPERM)" : " (EACCES)");
+    default:
+      break;
+  }
+  std::string out = "cannot open the database " + path + ": " + detail;
+  if (sys && detail.find(std::strerror(sys)) == std::string::npos)
+    out += " (" + std::string(std::strerror(sys)) + ")";
+  return out;
+}
+
+const char* const k_migrations[] = {
+    // 1: events, source state, outbox.
+    R"sql(
+CREATE TABLE events(
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  source TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,          -- the whole event as JSON
+  received_at INTEGER NOT NULL,
+  routed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_unrouted ON events(id) WHERE routed = 0;
+CREATE TABLE source_state(
+  source TEXT PRIMARY KEY,
+  cursor TEXT NOT NULL DEFAULT '',
+  etag TEXT NOT NULL DEFAULT '',
+  last_modified TEXT NOT NULL DEFAULT '',
+  content_hash TEXT NOT NULL DEFAULT '',
+  last_success INTEGER NOT NULL DEFAULT 0,
+  last_attempt INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  error_count INTEGER NOT NULL DEFAULT 0,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  next_poll_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE outbox(
+  id INTEGER PRIMARY KEY,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  destination TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  recipients TEXT NOT NULL,    -- JSON array
+  subject TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN ('pending','delivered','dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  delivered_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE state = 'pending';
+)sql",
+    // 2: inbound delivery ids (webhook dedup), digest windows, events by arrival.
+    R"sql(
+CREATE TABLE inbound_deliveries(
+  source TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY(source, delivery_id)
+) WITHOUT ROWID;
+CREATE TABLE digest_state(
+  name TEXT PRIMARY KEY,
+  window_end INTEGER NOT NULL
+);
+CREATE INDEX events_received ON events(received_at);
+)sql",
+    // 3: leases on deliveries (claimed before they are sent; an expired lease
+    // is claimed again) and a priority that orders claims.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+DROP INDEX outbox_due;
+CREATE INDEX outbox_due ON outbox(destination, priority DESC, next_attempt_at, id)
+  WHERE state = 'pending';
+)sql",
+    // 4: the outbox as messages (rendered once) and deliveries (one per
+    // message x recipient, each with its own state, attempts and lease), so a
+    // recipient that defers is retried alone. Every outbox row is kept with
+    // its history; a row with several recipients becomes one delivery each,
+    // keyed key/recipient. Destination state: disabled (and why).
+    R"sql(
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY,
+  destination TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  key TEXT NOT NULL UNIQUE
+);
+CREATE INDEX messages_destination ON messages(destination, priority DESC);
+CREATE TABLE deliveries(
+  id INTEGER PRIMARY KEY,
+  message_id INTEGER NOT NULL REFERENCES messages(id),
+  recipient TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN ('pending','delivered','dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  delivered_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX deliveries_message ON deliveries(message_id);
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at, id) WHERE state = 'pending';
+CREATE TABLE destination_state(
+  name TEXT PRIMARY KEY,
+  disabled_reason TEXT NOT NULL,
+  disabled_since INTEGER NOT NULL
+);
+INSERT INTO messages(id, destination, sender, subject, payload, priority, created_at, key)
+  SELECT id, destination, sender, subject, payload, priority, created_at, idempotency_key
+  FROM outbox;
+INSERT INTO deliveries(message_id, recipient, idempotency_key, state, attempts,
+                       next_attempt_at, lease_owner, lease_until, last_error, delivered_at,
+                       created_at)
+  SELECT o.id, COALESCE(r.value, ''),
+         CASE WHEN json_array_length(o.recipients) <= 1 THEN o.idempotency_key
+              ELSE o.idempotency_key || '/' || r.value END,
+         o.state, o.attempts, o.next_attempt_at, o.lease_owner, o.lease_until, o.last_error,
+         o.delivered_at, o.created_at
+  FROM outbox o LEFT JOIN json_each(o.recipients) r
+  ORDER BY o.id, r.key;
+DROP TABLE outbox;
+)sql",
+};
+
+}  // namespace
+
+Database::Database(sqlite3* db) : m_db(db) {}
+Database::~Database() { sqlite3_close_v2(m_db); }
+
+Expected<std::unique_ptr<Database>> Database::open(const std::string& path) {
+  std::error_code ec;
+  auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::create_directories(dir, ec) && ec)
+    return permanent_error(open_failure(
+        path, 0, ec.value(), "cannot create the directory " + dir.string() + ": " + ec.message()));
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    const int code = db ? sqlite3_extended_errcode(db) : rc;
+    const int sys = db ? sqlite3_system_errno(db) : 0;
+    sqlite3_close_v2(db);
+    return permanent_error(open_failure(path, code, sys, msg));
+  }
+  std::unique_ptr<Database> owner(new Database(db));
+  // SQLite falls back to read-only when the file cannot be opened for writing;
+  // herald must write, so that is the error, with its cause.
+  if (sqlite3_db_readonly(db, "main") == 1)
+    return permanent_error(open_failure(
+        path, SQLITE_READONLY, on_read_only_file_system(path) ? EROFS : EACCES, "read-only"));
+  owner->set_busy_timeout(owner->m_busy_wait);
+  try {
+    // cache_size: 1 MiB of page cache is plenty for herald's small working set.
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                               "PRAGMA cache_size=-1024", "PRAGMA foreign_keys=ON"})
+      run_sql(db, pragma, pragma);
+    if (auto s = owner->migrate(); !s)
+      return permanent_error("database " + path + ": " + s.error().message);
+  } catch (const SqliteError& e) {
+    return permanent_error(open_failure(path, e.code, e.sys, e.what()));
+  }
+  return owner;
+}
+
+void Database::set_busy_timeout(std::chrono::milliseconds wait) {
+  std::lock_guard lock(m_mutex);
+  m_busy_wait = wait;
+  // SQLite's own wait is at most a second at a time, so that a long bound is
+  // waited in steps by the retry loops (which also see what SQLite does not wait for).
+  sqlite3_busy_timeout(m_db, static_cast<int>(std::min<int64_t>(wait.count(), 1000)));
+}
+
+Expected<int> Database::schema_version() const {
+  std::lock_guard lock(m_mutex);
+  return guarded("schema version", [&]() -> Expected<int> {
+    Stmt st(Conn{m_db, m_busy_wait}, "PRAGMA user_version");
+    return st.step() ? static_cast<int>(st.i64(0)) : 0;
+  });
+}
+
+Status Database::migrate() {
+  int version = 0;
+  {
+    Stmt st(Conn{m_db, m_busy_wait}, "PRAGMA user_version");
+    if (st.step()) version = static_cast<int>(st.i64(0));
+  }
+  constexpr int known = static_cast<int>(std::size(k_migrations));
+  static_assert(known == k_schema_version);
+  if (version > known)
+    return permanent_error("schema version " + std::to_string(version) +
+                           " was written by a newer herald (this one knows up to " +
+                           std::to_string(known) + "); refusing to open it");
+  for (int v = version; v < known; ++v) {
+    const std::string what = "migration " + std::to_string(v + 1);
+    Transaction tx(Conn{m_db, m_busy_wait});
+    run_sql(m_db, k_migrations[v], what);
+    run_sql(m_db, ("PRAGMA user_version=" + std::to_string(v + 1)).c_str(), what);
+    tx.commit();
+  }
+  return ok_status();
+}
+
+Status Database::health_check() {
+  std::lock_guard lock(m_mutex);
+  return guarded("health check", [&]() -> Status {
+    Stmt st(Conn{m_db, m_busy_wait}, "SELECT COUNT(*) FROM source_state");
+    st.step();
+    return ok_status();
+  });
+}
+
+}  // namespace herald

@@ -1,0 +1,51 @@
+// The database owner: one SQLite connection (RAII), the mutex every store
+// over it takes, migrations, and the SQLITE_BUSY policy (wait for another
+// connection's write lock up to a bound, then a temporary error).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "daemon/expected.hpp"
+
+struct sqlite3;
+
+namespace herald {
+
+// The schema version this herald writes; a database with a larger
+// PRAGMA user_version came from a newer herald and is refused.
+inline constexpr int k_schema_version = 4;
+
+class Database {
+ public:
+  // Opens (creating if needed) and migrates the database. Errors: cannot open,
+  // schema from a newer herald, migration failure.
+  static Expected<std::unique_ptr<Database>> open(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Expected<int> schema_version() const;
+  // How long a call waits for another connection's write lock before it
+  // answers a temporary error (default 30 s).
+  void set_busy_timeout(std::chrono::milliseconds wait);
+  // A trivial read; ok when the database answers.
+  Status health_check();
+
+  // For the stores over it: every use of the connection holds the mutex.
+  std::mutex& mutex() const { return m_mutex; }
+  sqlite3* raw() const { return m_db; }
+  std::chrono::milliseconds busy_wait() const { return m_busy_wait; }
+
+ private:
+  explicit Database(sqlite3* db);
+  Status migrate();
+
+  mutable std::mutex m_mutex;
+  sqlite3* m_db;
+  std::chrono::milliseconds m_busy_wait{30'000};
+};
+
+}  // namespace herald
