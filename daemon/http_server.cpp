@@ -51,6 +51,12 @@ const std::string* InboundRequest::header(std::string_view name) const {
   return nullptr;
 }
 
+const std::string* InboundRequest::query_arg(std::string_view name) const {
+  for (const auto& [k, v] : query)
+    if (k == name) return &v;
+  return nullptr;
+}
+
 InboundResponse InboundResponse::text(int status, std::string body) {
   InboundResponse r;
   r.status = status;
@@ -183,6 +189,13 @@ MHD_Result collect_header(void* cls, MHD_ValueKind, const char* key, const char*
   return MHD_YES;
 }
 
+// MHD hands query arguments already decoded; a bare "?b" has no value.
+MHD_Result collect_query(void* cls, MHD_ValueKind, const char* key, const char* value) {
+  auto* req = static_cast<InboundRequest*>(cls);
+  if (req->query.size() < 64) req->query.emplace_back(key ? key : "", value ? value : "");
+  return MHD_YES;
+}
+
 // A Content-Length value; nullopt when it is not a plain decimal number.
 std::optional<int64_t> parse_length(std::string_view s) {
   if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos)
@@ -250,15 +263,16 @@ struct HttpServer::Impl {
     req->request.path = url ? url : "";
     req->request.peer = peer_of(c);
     MHD_get_connection_values(c, MHD_HEADER_KIND, &collect_header, &req->request);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, &collect_query, &req->request);
     const auto max_body = self.m_options.max_body;
     if (self.m_stopping) {
       req->early = InboundResponse::text(503, "shutting down");
       req->early->headers.emplace_back("Connection", "close");
-    } else if (auto path = self.m_routes.find(req->request.path); path == self.m_routes.end()) {
+    } else if (auto* methods = self.find_route(req->request.path, req->request.rest); !methods) {
       req->early = InboundResponse::text(404, "not found");
-    } else if (auto h = path->second.find(req->request.method); h == path->second.end()) {
+    } else if (auto h = methods->find(req->request.method); h == methods->end()) {
       std::string allow;
-      for (const auto& [m, _] : path->second) allow += (allow.empty() ? "" : ", ") + m;
+      for (const auto& [m, _] : *methods) allow += (allow.empty() ? "" : ", ") + m;
       req->early = InboundResponse::text(405, "method not allowed");
       req->early->headers.emplace_back("Allow", allow);
     } else {
@@ -499,7 +513,26 @@ HttpServer::HttpServer(HttpServerOptions options)
 HttpServer::~HttpServer() { stop(std::chrono::seconds(10)); }
 
 void HttpServer::route(const std::string& method, const std::string& path, HttpHandler handler) {
-  m_routes[path][method] = std::move(handler);
+  if (path.size() >= 2 && path.ends_with("/*"))
+    m_prefix_routes[path.substr(0, path.size() - 1)][method] = std::move(handler);
+  else
+    m_routes[path][method] = std::move(handler);
+}
+
+const std::map<std::string, HttpHandler>* HttpServer::find_route(const std::string& path,
+                                                                std::string& rest) const {
+  if (auto it = m_routes.find(path); it != m_routes.end()) return &it->second;
+  const std::map<std::string, HttpHandler>* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [prefix, methods] : m_prefix_routes) {
+    if (path.size() <= prefix.size() || !path.starts_with(prefix) || prefix.size() < best_len)
+      continue;
+    if (path.find('/', prefix.size()) != std::string::npos) continue;
+    best = &methods;
+    best_len = prefix.size();
+    rest = path.substr(prefix.size());
+  }
+  return best;
 }
 
 std::string HttpServer::address() const {

@@ -31,12 +31,18 @@ namespace herald {
 struct InboundRequest {
   std::string method;
   std::string path;  // without the query string
+  // For a prefix route ("/confirm/*"): what follows the prefix ("TOKEN"); else empty.
+  std::string rest;
+  // The query string's arguments, decoded, in order ("?a=1&b" gives a=1, b=).
+  std::vector<std::pair<std::string, std::string>> query;
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased, in order
   std::string body;
   std::string peer;  // client address, for logs
 
   // The first header of that name (case-insensitive), or nullptr.
   const std::string* header(std::string_view name) const;
+  // The first query argument of that name, or nullptr.
+  const std::string* query_arg(std::string_view name) const;
 };
 
 struct InboundResponse {
@@ -87,8 +93,12 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Adds a route for an exact path; call before start(). Another method on a
-  // known path gets 405, an unknown path 404.
+  // Adds a route; call before start(). A path ending in "/*" is a prefix
+  // route: it takes every path under the prefix with at least one more
+  // character and no further "/" (the longest prefix wins; an exact route
+  // wins over any prefix), and the handler finds that part in
+  // InboundRequest::rest. Another method on a known path gets 405, an
+  // unknown path 404.
   void route(const std::string& method, const std::string& path, HttpHandler handler);
   // Called (on an HTTP thread) for a request the server answers without a
   // handler: 413, 404, 405, 503, with the status. Set before start().
@@ -118,9 +128,14 @@ class HttpServer {
     void operator()(MHD_Daemon* d) const;
   };
 
+  // The methods of the route that takes path (rest: the prefix route's part), or nullptr.
+  const std::map<std::string, HttpHandler>* find_route(const std::string& path,
+                                                       std::string& rest) const;
+
   HttpServerOptions m_options;
   ListenAddress m_address;
   std::map<std::string, std::map<std::string, HttpHandler>> m_routes;  // path -> method -> handler
+  std::map<std::string, std::map<std::string, HttpHandler>> m_prefix_routes;  // "/confirm/" -> ...
   std::function<void(const InboundRequest&, int)> m_on_rejected;
   std::shared_ptr<Gate> m_gate;  // closed before the daemon goes, so late answers do nothing
   std::unique_ptr<MHD_Daemon, MhdDeleter> m_daemon;

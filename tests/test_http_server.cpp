@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "daemon/http_server.hpp"
@@ -76,6 +79,46 @@ TEST_CASE("http_server: routes get method, path, headers and body; others get 40
   auto wrong = curl_request("GET", url(server, "/echo"));
   CHECK(wrong.status == 405);
   CHECK(wrong.headers.find("Allow: POST") != std::string::npos);
+}
+
+TEST_CASE("http_server: a prefix route takes one more path segment and its query arguments",
+          "[http_server][threads]") {
+  HttpServer server(local());
+  std::mutex m;
+  std::vector<std::string> seen;
+  server.route("GET", "/confirm/*", [&](const InboundRequest& r, Respond respond) {
+    const std::string* lang = r.query_arg("lang");
+    {
+      std::lock_guard lock(m);
+      seen.push_back("prefix:" + r.rest + ":" + (lang ? *lang : "-"));
+    }
+    respond(InboundResponse::text(200, "ok"));
+  });
+  server.route("GET", "/confirm/all", [&](const InboundRequest&, Respond respond) {
+    {
+      std::lock_guard lock(m);
+      seen.push_back("exact");
+    }
+    respond(InboundResponse::text(200, "ok"));
+  });
+  server.route("POST", "/confirm/*", [&](const InboundRequest&, Respond respond) {
+    respond(InboundResponse::text(204, ""));
+  });
+  REQUIRE(server.start().ok());
+
+  CHECK(curl_request("GET", url(server, "/confirm/Tok-3n?lang=fr%20ca&x")).status == 200);
+  CHECK(curl_request("GET", url(server, "/confirm/all")).status == 200);
+  CHECK(curl_request("POST", url(server, "/confirm/abc"), "x").status == 204);
+  // Nothing after the prefix, or a further segment: no route.
+  CHECK(curl_request("GET", url(server, "/confirm/")).status == 404);
+  CHECK(curl_request("GET", url(server, "/confirm/a/b")).status == 404);
+  CHECK(curl_request("GET", url(server, "/confirm")).status == 404);
+  auto wrong = curl_request("DELETE", url(server, "/confirm/abc"));
+  CHECK(wrong.status == 405);
+  CHECK(wrong.headers.find("Allow: GET, POST") != std::string::npos);
+
+  std::lock_guard lock(m);
+  CHECK(seen == std::vector<std::string>{"prefix:Tok-3n:fr ca", "exact"});
 }
 
 TEST_CASE(
