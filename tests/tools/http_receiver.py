@@ -70,10 +70,17 @@ class State:
         with self.lock:
             self.seq += 1
             entry["seq"] = self.seq
-            with open(self.log_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+            # One write(2) of the whole line on an O_APPEND descriptor: a
+            # reader polling the log never sees a line in pieces.
+            data = (json.dumps(entry) + "\n").encode("utf-8")
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def parse_modes(text):
