@@ -522,17 +522,14 @@ void HttpServer::route(const std::string& method, const std::string& path, HttpH
 const std::map<std::string, HttpHandler>* HttpServer::find_route(const std::string& path,
                                                                 std::string& rest) const {
   if (auto it = m_routes.find(path); it != m_routes.end()) return &it->second;
-  const std::map<std::string, HttpHandler>* best = nullptr;
-  size_t best_len = 0;
-  for (const auto& [prefix, methods] : m_prefix_routes) {
-    if (path.size() <= prefix.size() || !path.starts_with(prefix) || prefix.size() < best_len)
-      continue;
-    if (path.find('/', prefix.size()) != std::string::npos) continue;
-    best = &methods;
-    best_len = prefix.size();
-    rest = path.substr(prefix.size());
-  }
-  return best;
+  // A prefix route takes one segment and no further "/": only the prefix that
+  // ends at the path's last "/" can take it.
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash + 1 == path.size()) return nullptr;
+  auto it = m_prefix_routes.find(path.substr(0, slash + 1));
+  if (it == m_prefix_routes.end()) return nullptr;
+  rest = path.substr(slash + 1);
+  return &it->second;
 }
 
 std::string HttpServer::address() const {

@@ -95,8 +95,8 @@ class HttpServer {
 
   // Adds a route; call before start(). A path ending in "/*" is a prefix
   // route: it takes every path under the prefix with at least one more
-  // character and no further "/" (the longest prefix wins; an exact route
-  // wins over any prefix), and the handler finds that part in
+  // character and no further "/" (an exact route wins over it), and the
+  // handler finds that part in
   // InboundRequest::rest. Another method on a known path gets 405, an
   // unknown path 404.
   void route(const std::string& method, const std::string& path, HttpHandler handler);
