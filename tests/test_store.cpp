@@ -390,7 +390,7 @@ TEST_CASE("store: a schema-3 outbox migrates to messages and deliveries with its
   auto opened = Store::open(dir.file("h.db"));
   REQUIRE(opened);
   auto& store = **opened;
-  CHECK(*store.schema_version() == 4);
+  CHECK(*store.schema_version() == 5);  // 4: messages and deliveries; 5: the claim index
   auto rows = *store.outbox().outbox_rows("", 100);
   REQUIRE(rows.size() == 7);  // 1 + 3 + 2 + 1 deliveries
   std::map<std::string, OutboxRow> by_key;
@@ -612,4 +612,35 @@ TEST_CASE("store: a write waits for another connection's write lock, up to a bou
   auto claimed = store->outbox().claim_deliveries("ops", 10, 10, "t:1:1:1", 100);
   REQUIRE(claimed);
   CHECK(claimed->size() == 1);
+}
+
+TEST_CASE("store: a claim walks the claim index in claim order, sorting nothing", "[store]") {
+  TempDir dir;
+  auto store = std::move(*Store::open(dir.file("h.db")));
+  // Many pending deliveries of another destination, and of this one at two priorities.
+  std::vector<NewDelivery> rows;
+  for (int i = 0; i < 2000; ++i)
+    rows.push_back({"hook:other:" + std::to_string(i), "other", "", {}, "{}", "o"});
+  for (int i = 0; i < 50; ++i)
+    rows.push_back({"hook:ops:" + std::to_string(i), "ops", "", {}, "{}", "n", i % 2 ? 0 : 9});
+  REQUIRE(store->outbox().commit_routing({}, rows, 10));
+  auto plan = store->outbox().claim_plan();
+  REQUIRE(plan);
+  INFO(*plan);
+  CHECK(plan->find("deliveries_claim") != std::string::npos);
+  CHECK(plan->find("TEMP B-TREE") == std::string::npos);
+
+  auto first = store->outbox().claim_deliveries("ops", 10, 30, "t:1:1:1", 100);
+  REQUIRE(first);
+  REQUIRE(first->size() == 30);
+  // The 25 of priority 9 first, each destination's own rows only.
+  for (size_t i = 0; i < first->size(); ++i) {
+    CHECK((*first)[i].destination == "ops");
+    const int n = std::stoi((*first)[i].idempotency_key.substr(std::string("hook:ops:").size()));
+    CHECK((n % 2 == 0) == (i < 25));
+  }
+  // The leased rows are skipped by the next claim, which takes the other 20.
+  auto rest = store->outbox().claim_deliveries("ops", 10, 30, "t:2:1:1", 100);
+  REQUIRE(rest);
+  CHECK(rest->size() == 20);
 }

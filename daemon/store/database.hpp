@@ -7,16 +7,18 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "daemon/expected.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace herald {
 
 // The schema version this herald writes; a database with a larger
 // PRAGMA user_version came from a newer herald and is refused.
-inline constexpr int k_schema_version = 4;
+inline constexpr int k_schema_version = 5;
 
 class Database {
  public:
@@ -38,6 +40,10 @@ class Database {
   std::mutex& mutex() const { return m_mutex; }
   sqlite3* raw() const { return m_db; }
   std::chrono::milliseconds busy_wait() const { return m_busy_wait; }
+  // A statement prepared once for the connection's lifetime (the hot paths:
+  // claims, outcomes, inserts); nullptr when it does not prepare (the caller
+  // reads sqlite3_errmsg). Call with the mutex held.
+  sqlite3_stmt* prepared(const std::string& sql) const;
 
  private:
   explicit Database(sqlite3* db);
@@ -46,6 +52,7 @@ class Database {
   mutable std::mutex m_mutex;
   sqlite3* m_db;
   std::chrono::milliseconds m_busy_wait{30'000};
+  mutable std::unordered_map<std::string, sqlite3_stmt*> m_statements;
 };
 
 }  // namespace herald

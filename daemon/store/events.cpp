@@ -13,7 +13,7 @@ Expected<int> EventStore::insert_events(const std::vector<Event>& events, int64_
   std::lock_guard lock(m_db.mutex());
   return guarded("insert events", [&]() -> Expected<int> {
     Transaction tx(conn(m_db));
-    int added = EventInserter(conn(m_db)).insert(events, nullptr, now);
+    int added = EventInserter(m_db).insert(events, nullptr, now);
     tx.commit();
     return added;
   });
@@ -26,7 +26,7 @@ Expected<std::vector<bool>> EventStore::ingest(const std::vector<InboundItem>& i
     Stmt seen(conn(m_db),
               "INSERT INTO inbound_deliveries(source, delivery_id, received_at) VALUES(?,?,?) "
               "ON CONFLICT DO NOTHING");
-    EventInserter inserter(conn(m_db));
+    EventInserter inserter(m_db);
     std::vector<bool> stored;
     stored.reserve(items.size());
     for (const auto& item : items) {

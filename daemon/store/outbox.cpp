@@ -20,13 +20,16 @@ std::string delivery_key(const NewDelivery& d, const std::string& recipient) {
 
 // Messages and their deliveries, due now; a message key already stored is
 // left as it is (with its deliveries).
-void insert_deliveries_locked(Conn db, const std::vector<NewDelivery>& deliveries, int64_t now) {
-  Stmt msg(db,
+void insert_deliveries_locked(const Database& owner, const std::vector<NewDelivery>& deliveries,
+                              int64_t now) {
+  sqlite3* db = owner.raw();
+  Stmt msg(owner,
            "INSERT INTO messages(key, destination, sender, subject, payload, priority, "
            "created_at) VALUES(?,?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING");
-  Stmt del(db,
+  Stmt del(owner,
            "INSERT INTO deliveries(message_id, recipient, idempotency_key, next_attempt_at, "
-           "created_at) VALUES(?,?,?,?,?) ON CONFLICT(idempotency_key) DO NOTHING");
+           "created_at, destination, priority) VALUES(?,?,?,?,?,?,?) "
+           "ON CONFLICT(idempotency_key) DO NOTHING");
   for (const auto& d : deliveries) {
     msg.bind(1, d.idempotency_key)
         .bind(2, d.destination)
@@ -41,7 +44,13 @@ void insert_deliveries_locked(Conn db, const std::vector<NewDelivery>& deliverie
     std::vector<std::string> recipients = d.recipients;
     if (recipients.empty()) recipients.emplace_back();
     for (const auto& r : recipients) {
-      del.bind(1, message_id).bind(2, r).bind(3, delivery_key(d, r)).bind(4, now).bind(5, now);
+      del.bind(1, message_id)
+          .bind(2, r)
+          .bind(3, delivery_key(d, r))
+          .bind(4, now)
+          .bind(5, now)
+          .bind(6, d.destination)
+          .bind(7, int64_t{d.priority});
       del.run();
     }
   }
@@ -57,7 +66,14 @@ constexpr const char* k_item_columns =
 constexpr const char* k_item_from =
     " FROM deliveries d JOIN messages m ON m.id = d.message_id "
     "WHERE d.state = 'pending' AND NOT EXISTS "
-    "(SELECT 1 FROM destination_state s WHERE s.name = m.destination) ";
+    "(SELECT 1 FROM destination_state s WHERE s.name = d.destination) ";
+
+// A lane's claim, in the order of the deliveries_claim index: no sort, and
+// the walk ends at the limit.
+const std::string k_claim =
+    std::string("SELECT ") + k_item_columns + k_item_from +
+    "AND d.destination = ?1 AND d.next_attempt_at <= ?2 AND d.lease_until <= ?2 "
+    "ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?3";
 
 OutboxItem read_item(const Stmt& st) {
   OutboxItem it;
@@ -112,8 +128,8 @@ Status OutboxStore::commit_routing(const std::vector<int64_t>& event_ids,
   std::lock_guard lock(m_db.mutex());
   return guarded("commit routing", [&]() -> Status {
     Transaction tx(conn(m_db));
-    insert_deliveries_locked(conn(m_db), deliveries, now);
-    Stmt mark(conn(m_db), "UPDATE events SET routed = 1 WHERE id = ?");
+    insert_deliveries_locked(m_db, deliveries, now);
+    Stmt mark(m_db, "UPDATE events SET routed = 1 WHERE id = ?");
     for (int64_t id : event_ids) {
       mark.bind(1, id);
       mark.run();
@@ -128,8 +144,8 @@ Status OutboxStore::commit_digest(const std::string& name, int64_t window_end,
   std::lock_guard lock(m_db.mutex());
   return guarded("commit digest", [&]() -> Status {
     Transaction tx(conn(m_db));
-    insert_deliveries_locked(conn(m_db), deliveries, now);
-    Stmt up(conn(m_db),
+    insert_deliveries_locked(m_db, deliveries, now);
+    Stmt up(m_db,
             "INSERT INTO digest_state(name, window_end) VALUES(?1, ?2) "
             "ON CONFLICT(name) DO UPDATE SET window_end = ?2");
     up.bind(1, name).bind(2, window_end);
@@ -145,7 +161,7 @@ Expected<std::vector<OutboxItem>> OutboxStore::due_deliveries(int64_t now, int l
     std::vector<OutboxItem> out;
     Stmt st(conn(m_db), (std::string("SELECT ") + k_item_columns + k_item_from +
                          "AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1 "
-                         "ORDER BY m.priority DESC, d.next_attempt_at, d.id LIMIT ?2")
+                         "ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?2")
                             .c_str());
     st.bind(1, now).bind(2, int64_t{limit});
     while (st.step()) out.push_back(read_item(st));
@@ -161,15 +177,11 @@ Expected<std::vector<OutboxItem>> OutboxStore::claim_deliveries(const std::strin
   return guarded("claim deliveries", [&]() -> Expected<std::vector<OutboxItem>> {
     std::vector<OutboxItem> out;
     Transaction tx(conn(m_db));  // BEGIN IMMEDIATE: no other process claims in between
-    Stmt st(conn(m_db),
-            (std::string("SELECT ") + k_item_columns + k_item_from +
-             "AND m.destination = ?1 AND d.next_attempt_at <= ?2 AND d.lease_until <= ?2 "
-             "ORDER BY m.priority DESC, d.next_attempt_at, d.id LIMIT ?3")
-                .c_str());
+    Stmt st(m_db, k_claim);
     st.bind(1, destination).bind(2, now).bind(3, int64_t{limit});
     while (st.step()) out.push_back(read_item(st));
     if (out.empty()) return out;
-    Stmt lease(conn(m_db),
+    Stmt lease(m_db,
                "UPDATE deliveries SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1");
     for (const auto& it : out) {
       lease.bind(1, it.id).bind(2, owner).bind(3, lease_until);
@@ -180,12 +192,22 @@ Expected<std::vector<OutboxItem>> OutboxStore::claim_deliveries(const std::strin
   });
 }
 
+Expected<std::string> OutboxStore::claim_plan() {
+  std::lock_guard lock(m_db.mutex());
+  return guarded("claim plan", [&]() -> Expected<std::string> {
+    Stmt st(conn(m_db), ("EXPLAIN QUERY PLAN " + k_claim).c_str());
+    std::string plan;
+    while (st.step()) plan += st.text(3) + "\n";
+    return plan;
+  });
+}
+
 Status OutboxStore::extend_leases(const std::vector<int64_t>& ids, const std::string& owner,
                                   int64_t lease_until) {
   std::lock_guard lock(m_db.mutex());
   return guarded("extend leases", [&]() -> Status {
     Transaction tx(conn(m_db));
-    Stmt st(conn(m_db),
+    Stmt st(m_db,
             "UPDATE deliveries SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 "
             "AND state = 'pending'");
     for (int64_t id : ids) {
@@ -201,7 +223,7 @@ Status OutboxStore::release_leases(const std::vector<int64_t>& ids, const std::s
   std::lock_guard lock(m_db.mutex());
   return guarded("release leases", [&]() -> Status {
     Transaction tx(conn(m_db));
-    Stmt st(conn(m_db),
+    Stmt st(m_db,
             "UPDATE deliveries SET lease_owner = '', lease_until = 0 WHERE id = ?1 "
             "AND lease_owner = ?2");
     for (int64_t id : ids) {
@@ -242,9 +264,7 @@ Expected<std::vector<std::string>> OutboxStore::pending_destinations() {
   std::lock_guard lock(m_db.mutex());
   return guarded("pending destinations", [&]() -> Expected<std::vector<std::string>> {
     std::vector<std::string> out;
-    Stmt st(conn(m_db),
-            "SELECT DISTINCT m.destination FROM deliveries d JOIN messages m "
-            "ON m.id = d.message_id WHERE d.state = 'pending'");
+    Stmt st(m_db, "SELECT DISTINCT destination FROM deliveries WHERE state = 'pending'");
     while (st.step()) out.push_back(st.text(0));
     return out;
   });
@@ -254,9 +274,10 @@ Expected<std::optional<int64_t>> OutboxStore::next_due_time(const std::string& d
   std::lock_guard lock(m_db.mutex());
   return guarded("next due time", [&]() -> Expected<std::optional<int64_t>> {
     // A disabled destination is due never: its deliveries wait for an enable.
-    Stmt st(conn(m_db), (std::string("SELECT MIN(MAX(d.next_attempt_at, d.lease_until))") +
-                         k_item_from + "AND (?1 = '' OR m.destination = ?1)")
-                            .c_str());
+    static const std::string k_next =
+        std::string("SELECT MIN(MAX(d.next_attempt_at, d.lease_until))") + k_item_from +
+        "AND (?1 = '' OR d.destination = ?1)";
+    Stmt st(m_db, k_next);
     st.bind(1, destination);
     if (st.step() && !st.is_null(0)) return std::optional<int64_t>(st.i64(0));
     return std::optional<int64_t>{};
@@ -268,24 +289,24 @@ Status OutboxStore::record_outcomes(const std::vector<DeliveryOutcome>& outcomes
   return guarded("record outcomes", [&]() -> Status {
     const Conn c = conn(m_db);
     Transaction tx(c);
-    Stmt done(c,
+    Stmt done(m_db,
               "UPDATE deliveries SET state='delivered', attempts=attempts+1, delivered_at=?2, "
               "last_error=?3, lease_owner='', lease_until=0 WHERE id=?1");
-    Stmt retry(c,
+    Stmt retry(m_db,
                "UPDATE deliveries SET attempts=attempts+1, next_attempt_at=?2, last_error=?3, "
                "lease_owner='', lease_until=0 WHERE id=?1");
-    Stmt dead(c,
+    Stmt dead(m_db,
               "UPDATE deliveries SET state='dead', attempts=attempts+1, last_error=?3, "
               "next_attempt_at=?2, lease_owner='', lease_until=0 WHERE id=?1");
     // The destination is gone: the delivery stays pending, not counted as an
     // attempt, and the destination is disabled until an admin enables it.
-    Stmt keep(c,
+    Stmt keep(m_db,
               "UPDATE deliveries SET last_error=?3, next_attempt_at=?2, lease_owner='', "
               "lease_until=0 WHERE id=?1");
-    Stmt disable(c,
+    Stmt disable(m_db,
                  "INSERT INTO destination_state(name, disabled_reason, disabled_since) "
-                 "SELECT m.destination, ?2, ?3 FROM deliveries d JOIN messages m "
-                 "ON m.id = d.message_id WHERE d.id = ?1 ON CONFLICT(name) DO NOTHING");
+                 "SELECT destination, ?2, ?3 FROM deliveries WHERE id = ?1 "
+                 "ON CONFLICT(name) DO NOTHING");
     for (const auto& o : outcomes) {
       Stmt* st = &retry;
       int64_t t = o.next_attempt_at;

@@ -38,7 +38,7 @@ Expected<int> SourceStore::commit_poll(const PollCommit& poll) {
   std::lock_guard lock(m_db.mutex());
   return guarded("commit poll", [&]() -> Expected<int> {
     Transaction tx(conn(m_db));
-    int added = EventInserter(conn(m_db)).insert(poll.events, &poll.announce, poll.now);
+    int added = EventInserter(m_db).insert(poll.events, &poll.announce, poll.now);
     Stmt up(conn(m_db),
             "INSERT INTO source_state(source, cursor, etag, last_modified, content_hash, "
             "last_success, last_attempt, last_error, consecutive_failures, next_poll_at) "

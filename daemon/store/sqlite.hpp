@@ -26,8 +26,18 @@
 
 namespace herald::store_sql {
 
+// A statement of its own is finalized; one borrowed from the database's
+// cache (Database::prepared) is reset for its next use.
 struct StmtDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+  bool owned = true;
+  void operator()(sqlite3_stmt* s) const {
+    if (owned) {
+      sqlite3_finalize(s);
+    } else {
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+    }
+  }
 };
 
 // A failed SQLite call with the codes that say why, read when it failed
@@ -80,6 +90,13 @@ class Stmt {
     if (sqlite3_prepare_v2(m_db, sql, -1, &s, nullptr) != SQLITE_OK)
       throw SqliteError(m_db, "prepare");
     m_stmt.reset(s);
+  }
+  // The database's cached statement for sql (prepared on first use).
+  Stmt(const Database& owner, const std::string& sql)
+      : m_db(owner.raw()), m_busy_wait(owner.busy_wait()) {
+    sqlite3_stmt* s = owner.prepared(sql);
+    if (!s) throw SqliteError(m_db, "prepare");
+    m_stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>(s, StmtDeleter{false});
   }
   Stmt& bind(int i, int64_t v) {
     check(sqlite3_bind_int64(m_stmt.get(), i, v));
@@ -202,8 +219,8 @@ auto guarded(const char* what, F&& f) -> decltype(f()) {
 // every call on the same transaction.
 class EventInserter {
  public:
-  explicit EventInserter(Conn db)
-      : m_db(db),
+  explicit EventInserter(const Database& db)
+      : m_db(db.raw()),
         m_ins(db,
               "INSERT INTO events(key, kind, source, time, severity, title, body, received_at, "
               "routed) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING") {}
