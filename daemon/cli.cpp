@@ -30,7 +30,6 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "adapters/sources/webhook/webhook.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
 #include "daemon/http_server.hpp"
@@ -40,6 +39,7 @@
 #include "daemon/ops.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
+#include "daemon/source_kind.hpp"
 #include "daemon/store.hpp"
 #include "daemon/util.hpp"
 
@@ -477,7 +477,7 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
   std::vector<std::string> sources;
   for (const auto& s : d.cfg.sources) sources.push_back(s.name);
   add_ops_routes(*side.server, *d.store, metrics, sources);
-  webhook::add_inbound_routes(*side.server, d.cfg, *side.writer, metrics, clock);
+  add_inbound_routes(*side.server, d.cfg, InboundEnv{*side.writer, metrics, clock});
   if (auto s = side.server->start(); !s) {
     spdlog::critical("http: {}", s.error().message);
     side.stop();

@@ -28,6 +28,7 @@
 #include "daemon/expected.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/schedule.hpp"
+#include "daemon/source_kind.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -396,9 +397,15 @@ const std::vector<Key<SourceConfig>> k_source_keys = {
     {"name", STR(name)},
     {"kind",
      [](Ctx& c, const toml::node& n, SourceConfig& o) {
-       read_choice(c, n, "kind",
-                   {"feed", "jira", "github", "jira-webhook", "github-webhook", "gitlab-webhook"},
-                   o.kind);
+       auto v = as_string(c, n, "kind");
+       if (!v) return;
+       if (source_kind(*v)) {
+         o.kind = *v;
+         return;
+       }
+       std::string list;
+       for (const auto& k : source_kinds()) list += (list.empty() ? "" : ", ") + k;
+       c.error(n, "'kind' must be one of " + list + ", not '" + *v + "'");
      }},
     {"base_url",
      [](Ctx& c, const toml::node& n, SourceConfig& o) {
@@ -793,25 +800,12 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
     else if (!names.insert(s.name).second)
       c.error_at(c.line_of(s.line, "name"), "duplicate source name '" + s.name + "'");
     if (s.kind.empty()) c.error_at(s.line, "[[source]] '" + s.name + "' needs a 'kind' (feed)");
-    const bool webhook = s.kind.find("-webhook") != std::string::npos;
-    if (s.kind == "feed" && s.url.empty())
-      c.error_at(c.line_of(s.line, "url"), "[[source]] '" + s.name + "' needs a 'url'");
-    if (s.kind == "jira" && s.base_url.empty())
-      c.error_at(c.line_of(s.line, "base_url"),
-                 "[[source]] '" + s.name + "' (jira) needs a 'base_url'");
-    if (s.kind == "github" && s.repo.find('/') == std::string::npos)
-      c.error_at(c.line_of(s.line, "repo"),
-                 "[[source]] '" + s.name + "' (github) needs 'repo' as owner/name");
-    if (s.kind == "github" && s.base_url.empty()) s.base_url = "https://api.github.com";
-    if (webhook) {
-      if (s.path.empty() || s.path[0] != '/')
-        c.error_at(c.line_of(s.line, "path"),
-                   "[[source]] '" + s.name + "' (webhook) needs a 'path' starting with /");
-      if (s.secret.empty())
-        c.error_at(s.line,
-                   "[[source]] '" + s.name + "' (webhook) needs a 'secret' or 'secret_file'");
-      if (cfg.http.listen.empty())
-        c.error_at(s.line, "[[source]] '" + s.name + "' is a webhook but [http] listen is not set");
+    if (const SourceKind* kind = source_kind(s.kind)) {  // else the kind key's own error says so
+      if (kind->check)
+        for (const auto& [key, problem] : kind->check(s, cfg))
+          c.error_at(key.empty() ? s.line : c.line_of(s.line, key),
+                     "[[source]] '" + s.name + "' " + problem);
+      if (kind->complete) kind->complete(s);
     }
     if (s.release_model.empty()) s.release_model = "generic";
   }

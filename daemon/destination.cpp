@@ -21,12 +21,12 @@ Table& table() {
   return t;
 }
 
-void ensure_registered() {
+}  // namespace
+
+void ensure_adapters_registered() {
   static std::once_flag once;
   std::call_once(once, register_adapters);
 }
-
-}  // namespace
 
 void register_destination_kind(DestinationKind kind) {
   Table& t = table();
@@ -36,7 +36,7 @@ void register_destination_kind(DestinationKind kind) {
 }
 
 const DestinationKind* destination_kind(const std::string& kind) {
-  ensure_registered();
+  ensure_adapters_registered();
   Table& t = table();
   std::lock_guard lock(t.mutex);
   auto it = t.kinds.find(kind);
@@ -44,7 +44,7 @@ const DestinationKind* destination_kind(const std::string& kind) {
 }
 
 std::vector<std::string> destination_kinds() {
-  ensure_registered();
+  ensure_adapters_registered();
   Table& t = table();
   std::lock_guard lock(t.mutex);
   std::vector<std::string> out;

@@ -73,9 +73,12 @@ const DestinationKind* destination_kind(const std::string& kind);
 // Registered kind names, sorted.
 std::vector<std::string> destination_kinds();
 
-// Registers every sink adapter herald has (adapters/wiring.cpp). The table
-// calls it once, on its first lookup.
+// Registers every adapter herald has, sinks and sources (adapters/wiring.cpp).
+// It is called once, by ensure_adapters_registered.
 void register_adapters();
+// Calls register_adapters the first time; every lookup of a kind table
+// (destinations, sources) does this first.
+void ensure_adapters_registered();
 
 // The idempotency key of an event's message to a destination:
 // "<kind>:<destination>:<event key>". Mail's Message-ID, a webhook's

@@ -15,11 +15,11 @@
 #include <map>
 #include <memory>
 
-#include "adapters/sources/lustre/announce.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
 #include "daemon/router.hpp"
+#include "daemon/source_kind.hpp"
 #include "daemon/schedule.hpp"
 #include "daemon/store.hpp"
 #include "daemon/util.hpp"
@@ -259,7 +259,7 @@ int run_preview(const Config& cfg, const PreviewRequest& req) {
     int64_t date = req.date.value_or(clock.now());
     const char* date_from = req.date ? "--date" : "now";
     if (row && !req.date) date = row->created_at, date_from = "the outbox row";
-    if (!release) release = lustre::announcement_context(event, cfg);  // as routing does
+    if (!release) release = release_context(event, cfg);  // as routing does
     auto d = render_delivery(cfg, *templates, dest, event, date, &*release);
     if (!d) {
       std::fprintf(stderr, "herald: %s for %s: %s\n", event.key.c_str(), name.c_str(),
@@ -343,7 +343,7 @@ int run_status(const Config& cfg) {
       return 1;
     }
     const SourceState& st = *stored;
-    const bool pushed = s.kind.find("-webhook") != std::string::npos;
+    const bool pushed = is_pushed(s);
     std::printf("  %s (%s)\n", s.name.c_str(), s.kind.c_str());
     if (pushed) {
       std::printf("    pushed to %s; see /metrics for its requests\n", s.path.c_str());

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <random>
 
-#include "adapters/sources/lustre/announce.hpp"
 #include "daemon/router.hpp"
+#include "daemon/source_kind.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -155,7 +155,7 @@ void Pipeline::route_pending(RunReport& report) {
       for (const auto& dname : route_event(se.event, m_cfg.routes)) {
         const DestinationConfig* dest = m_cfg.destination(dname);
         if (!dest) continue;  // check-config rejects this; a reload race at worst
-        if (!release) release = lustre::announcement_context(se.event, m_cfg);
+        if (!release) release = release_context(se.event, m_cfg);
         auto delivery = render_delivery(m_cfg, m_templates, *dest, se.event, now, &*release);
         if (!delivery) {
           ++report.render_failures;

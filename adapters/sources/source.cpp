@@ -1,30 +1,11 @@
-// The name -> factory table of source kinds.
+// Sources made through the core's table of source kinds (daemon/source_kind.hpp).
 #include "adapters/sources/source.hpp"
 
 #include <stdexcept>
-#include <string_view>
+
+#include "daemon/source_kind.hpp"
 
 namespace herald {
-
-std::unique_ptr<Source> make_feed_source(const SourceConfig&, const Config&, const Clock&,
-                                         std::unique_ptr<HttpTransport>);
-std::unique_ptr<Source> make_jira_source(const SourceConfig&, const Config&, const Clock&,
-                                         std::unique_ptr<HttpTransport>);
-std::unique_ptr<Source> make_github_source(const SourceConfig&, const Config&, const Clock&,
-                                           std::unique_ptr<HttpTransport>);
-
-namespace {
-struct SourceKind {
-  std::string_view kind;
-  std::unique_ptr<Source> (*make)(const SourceConfig&, const Config&, const Clock&,
-                                  std::unique_ptr<HttpTransport>);
-};
-const SourceKind k_source_kinds[] = {
-    {"feed", make_feed_source},
-    {"jira", make_jira_source},
-    {"github", make_github_source},
-};
-}  // namespace
 
 HttpRequest source_request(const SourceConfig& sc, std::string url) {
   HttpRequest req;
@@ -38,11 +19,10 @@ HttpRequest source_request(const SourceConfig& sc, std::string url) {
 
 std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock,
                                     const HttpTransportFactory& http) {
-  for (const auto& k : k_source_kinds)
-    if (k.kind == sc.kind) return k.make(sc, cfg, clock, http());
-  if (sc.kind.size() > 8 && sc.kind.compare(sc.kind.size() - 8, 8, "-webhook") == 0)
-    return nullptr;
-  throw std::invalid_argument("unknown source kind '" + sc.kind + "'");
+  const SourceKind* kind = source_kind(sc.kind);
+  if (!kind) throw std::invalid_argument("unknown source kind '" + sc.kind + "'");
+  if (kind->pushed || !kind->make_source) return nullptr;
+  return kind->make_source(sc, cfg, clock, http());
 }
 
 }  // namespace herald

@@ -34,8 +34,10 @@ class Source {
 // A GET of url with the source's limits: timeouts, body size, redirects.
 HttpRequest source_request(const SourceConfig& sc, std::string url);
 
-// Builds the poller for a [[source]] entry by its kind; nullptr for kinds that
-// are only pushed to herald (webhooks), which the HTTP server handles. The
+// Builds the poller for a [[source]] entry through its kind's entry in the
+// table (daemon/source_kind.hpp); nullptr for kinds that are only pushed to
+// herald (webhooks), which the HTTP server handles; std::invalid_argument for
+// a kind no adapter registered. The
 // source makes one transport with http and keeps it for all its polls (its
 // connections stay open between them).
 std::unique_ptr<Source> make_source(const SourceConfig& sc, const Config& cfg, const Clock& clock,

@@ -4,6 +4,8 @@
 // class decides the audience tag, and the ChangeLog enriches it.
 #include <algorithm>
 
+#include "adapters/sources/feed/feed_source.hpp"
+
 #include "adapters/sources/feed/feed_parser.hpp"
 #include "adapters/sources/lustre/release.hpp"
 #include "adapters/sources/source.hpp"
@@ -178,6 +180,20 @@ std::unique_ptr<Source> make_feed_source(const SourceConfig& sc, const Config& c
                                          const Clock& clock,
                                          std::unique_ptr<HttpTransport> http) {
   return std::make_unique<FeedSource>(sc, cfg, clock, std::move(http));
+}
+
+SourceKind feed_source_kind() {
+  SourceKind k;
+  k.kind = "feed";
+  k.summary = "An Atom or RSS feed of releases, polled";
+  k.keys = {"url", "release_model", "changelog"};
+  k.check = [](const SourceConfig& sc, const Config&) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (sc.url.empty()) out.emplace_back("url", "needs a 'url'");
+    return out;
+  };
+  k.make_source = make_feed_source;
+  return k;
 }
 
 }  // namespace herald

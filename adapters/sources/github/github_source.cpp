@@ -18,6 +18,8 @@
 // there (issues already stored dedupe by key). At most k_max_pages requests
 // per poll; on the cap, or a failure after the first page, the poll keeps what
 // it read with a warning. A failure of the first page is the poll's failure.
+#include "adapters/sources/github/github_source.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -219,6 +221,24 @@ std::unique_ptr<Source> make_github_source(const SourceConfig& sc, const Config&
                                            const Clock& clock,
                                            std::unique_ptr<HttpTransport> http) {
   return std::make_unique<GithubSource>(sc, clock, std::move(http));
+}
+
+SourceKind github_source_kind() {
+  SourceKind k;
+  k.kind = "github";
+  k.summary = "A GitHub repository's issues and pull requests, polled";
+  k.keys = {"base_url", "repo", "page_size", "token", "token_file"};
+  k.check = [](const SourceConfig& sc, const Config&) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (sc.repo.find('/') == std::string::npos)
+      out.emplace_back("repo", "(github) needs 'repo' as owner/name");
+    return out;
+  };
+  k.complete = [](SourceConfig& sc) {
+    if (sc.base_url.empty()) sc.base_url = "https://api.github.com";
+  };
+  k.make_source = make_github_source;
+  return k;
 }
 
 }  // namespace herald

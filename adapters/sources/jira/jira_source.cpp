@@ -41,6 +41,8 @@
 //
 // Auth: username + password/token -> basic auth; a token alone -> Bearer. The
 // secret is never put in a message.
+#include "adapters/sources/jira/jira_source.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -247,6 +249,21 @@ std::unique_ptr<Source> make_jira_source(const SourceConfig& sc, const Config&,
                                          const Clock& clock,
                                          std::unique_ptr<HttpTransport> http) {
   return std::make_unique<JiraSource>(sc, clock, std::move(http));
+}
+
+SourceKind jira_source_kind() {
+  SourceKind k;
+  k.kind = "jira";
+  k.summary = "A Jira search, polled for updated issues";
+  k.keys = {"base_url", "jql", "api", "page_size", "username", "token", "token_file",
+            "password_file"};
+  k.check = [](const SourceConfig& sc, const Config&) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (sc.base_url.empty()) out.emplace_back("base_url", "(jira) needs a 'base_url'");
+    return out;
+  };
+  k.make_source = make_jira_source;
+  return k;
 }
 
 }  // namespace herald

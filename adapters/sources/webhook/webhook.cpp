@@ -421,23 +421,32 @@ bool bearer_ok(const InboundRequest& request, const std::string& token) {
   return secret_equals(trim(std::string_view(*auth).substr(7)), token);
 }
 
-void add_inbound_routes(HttpServer& server, const Config& cfg, IngestWriter& writer,
-                        Metrics& metrics, const Clock& clock) {
+namespace {
+
+bool is_webhook_kind(const std::string& kind) {
+  return kind.size() >= 8 && kind.compare(kind.size() - 8, 8, "-webhook") == 0;
+}
+
+}  // namespace
+
+void add_source_route(HttpServer& server, const SourceConfig& src, const InboundEnv& env) {
+  server.route("POST", src.path,
+               [src, &writer = env.writer, &metrics = env.metrics, &clock = env.clock](
+                   const InboundRequest& req, Respond respond) {
+                 handle_webhook(src, writer, metrics, clock, req, std::move(respond));
+               });
+}
+
+void add_api_routes(HttpServer& server, const Config& cfg, const InboundEnv& env) {
+  Metrics& metrics = env.metrics;
+  const Clock& clock = env.clock;
   auto sources_by_path = std::make_shared<std::map<std::string, std::string>>();
-  for (const auto& src : cfg.sources) {
-    if (src.kind.size() < 8 || src.kind.compare(src.kind.size() - 8, 8, "-webhook") != 0)
-      continue;
-    (*sources_by_path)[src.path] = src.name;
-    server.route("POST", src.path,
-                 [src, &writer, &metrics, &clock](const InboundRequest& req,
-                                                          Respond respond) {
-                   handle_webhook(src, writer, metrics, clock, req, std::move(respond));
-                 });
-  }
+  for (const auto& src : cfg.sources)
+    if (is_webhook_kind(src.kind)) (*sources_by_path)[src.path] = src.name;
   if (!cfg.http.api_token.empty()) {
     (*sources_by_path)["/api/v1/events"] = "api";
     server.route("POST", "/api/v1/events",
-                 [token = cfg.http.api_token, &writer, &metrics, &clock](
+                 [token = cfg.http.api_token, &writer = env.writer, &metrics, &clock](
                      const InboundRequest& req, Respond respond) {
                    handle_events_api(token, writer, metrics, clock, req,
                                      std::move(respond));
@@ -453,6 +462,47 @@ void add_inbound_routes(HttpServer& server, const Config& cfg, IngestWriter& wri
     o.result = result_of_rejection(status);
     record(metrics, clock, o);
   });
+}
+
+void add_inbound_routes(HttpServer& server, const Config& cfg, IngestWriter& writer,
+                        Metrics& metrics, const Clock& clock) {
+  const InboundEnv env{writer, metrics, clock};
+  for (const auto& src : cfg.sources)
+    if (is_webhook_kind(src.kind)) add_source_route(server, src, env);
+  add_api_routes(server, cfg, env);
+}
+
+std::vector<SourceKind> webhook_source_kinds() {
+  struct Entry {
+    const char* kind;
+    const char* summary;
+  };
+  static const Entry entries[] = {
+      {"jira-webhook", "Jira webhooks, pushed to herald's HTTP server"},
+      {"github-webhook", "GitHub webhooks, pushed to herald's HTTP server"},
+      {"gitlab-webhook", "GitLab webhooks, pushed to herald's HTTP server"},
+  };
+  std::vector<SourceKind> out;
+  for (const Entry& e : entries) {
+    SourceKind k;
+    k.kind = e.kind;
+    k.summary = e.summary;
+    k.pushed = true;
+    k.keys = {"path", "secret", "secret_file"};
+    if (k.kind == "jira-webhook") k.keys.push_back("base_url");  // the events' links
+    k.check = [](const SourceConfig& sc, const Config& cfg) {
+      std::vector<std::pair<std::string, std::string>> out;
+      if (sc.path.empty() || sc.path[0] != '/')
+        out.emplace_back("path", "(webhook) needs a 'path' starting with /");
+      if (sc.secret.empty()) out.emplace_back("", "(webhook) needs a 'secret' or 'secret_file'");
+      if (cfg.http.listen.empty())
+        out.emplace_back("", "is a webhook but [http] listen is not set");
+      return out;
+    };
+    k.add_route = add_source_route;
+    out.push_back(std::move(k));
+  }
+  return out;
 }
 
 }  // namespace herald::webhook

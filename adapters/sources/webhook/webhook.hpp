@@ -40,6 +40,7 @@
 #include "daemon/event.hpp"
 #include "daemon/expected.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/source_kind.hpp"
 
 namespace herald {
 class IngestWriter;
@@ -74,10 +75,22 @@ Batch parse_event_batch(std::string_view body);
 // Checks "Authorization: Bearer <token>" in constant time.
 bool bearer_ok(const InboundRequest& request, const std::string& token);
 
-// Registers a route per webhook source of the configuration and, when
-// [http] api_token is set, POST /api/v1/events; each request is logged once
-// and counted. writer, metrics and clock must outlive the server.
+// The route a webhook source is posted to (its path); each request is logged
+// once and counted. What env names must outlive the server.
+void add_source_route(HttpServer& server, const SourceConfig& src, const InboundEnv& env);
+
+// When [http] api_token is set, POST /api/v1/events; and the logging and
+// counting of the requests the server rejects at a webhook's path or the
+// API's. Called once per server, after the sources' routes.
+void add_api_routes(HttpServer& server, const Config& cfg, const InboundEnv& env);
+
+// Both: a route per webhook source of the configuration, then the API's.
+// writer, metrics and clock must outlive the server.
 void add_inbound_routes(HttpServer& server, const Config& cfg, IngestWriter& writer,
                         Metrics& metrics, const Clock& clock);
+
+// The entries of the source kind table: jira-webhook, github-webhook,
+// gitlab-webhook (adapters/wiring.cpp registers them, and add_api_routes).
+std::vector<SourceKind> webhook_source_kinds();
 
 }  // namespace herald::webhook

@@ -1,0 +1,18 @@
+// The GitHub issues source: its kind for the core's table.
+#pragma once
+
+#include <memory>
+
+#include "adapters/sources/source.hpp"
+#include "daemon/source_kind.hpp"
+
+namespace herald {
+
+// The poller of one kind = "github" source, with the one transport it keeps.
+std::unique_ptr<Source> make_github_source(const SourceConfig& sc, const Config& cfg,
+                                           const Clock& clock, std::unique_ptr<HttpTransport> http);
+
+// The "github" entry of the source kind table (adapters/wiring.cpp registers it).
+SourceKind github_source_kind();
+
+}  // namespace herald
