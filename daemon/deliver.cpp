@@ -88,17 +88,22 @@ class Recorder {
   }
   ~Recorder() { close(); }
 
-  // Blocks until the outcome is committed (true), or given up (false).
-  bool record(const DeliveryOutcome& outcome) {
+  // Queues the outcome; the future answers true once it is committed, false
+  // when it was given up.
+  std::future<bool> submit(const DeliveryOutcome& outcome) {
     std::future<bool> done;
     {
       std::lock_guard lock(m_mutex);
-      if (m_closed) return false;
+      if (m_closed) {
+        std::promise<bool> refused;
+        refused.set_value(false);
+        return refused.get_future();
+      }
       m_queue.push_back({outcome, {}});
       done = m_queue.back().done.get_future();
     }
     m_cv.notify_all();
-    return done.get();
+    return done;
   }
 
   // Drain mode: a failed commit gives up at once instead of retrying.
@@ -534,18 +539,26 @@ bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
   int64_t lease_until = m_clock.now() + m_settings.lease_s;
   size_t next = 0;
   bool keep_going = true;
-  lane.sink->deliver_each(items, [&](size_t i, DeliveryResult result) {
-    next = i + 1;
-    const OutboxItem& item = items[i];
-    DeliveryOutcome outcome = classify(item, std::move(result), m_clock.now());
-    const bool recorded = m_recorder->record(outcome);
+  // Outcomes handed to the recorder and not yet known to be committed, oldest first.
+  struct Unsettled {
+    size_t index;
+    DeliveryOutcome outcome;
+    std::future<bool> committed;
+  };
+  std::deque<Unsettled> unsettled;
+  bool all_recorded = true;
+  auto settle_oldest = [&] {
+    Unsettled u = std::move(unsettled.front());
+    unsettled.pop_front();
+    const bool recorded = u.committed.get();
+    const OutboxItem& item = items[u.index];
     {
       std::lock_guard lock(m_counts_mutex);
       if (!recorded) {
         ++m_counts.unrecorded;
-      } else if (outcome.dead) {
+      } else if (u.outcome.dead) {
         ++m_counts.dead;
-      } else if (outcome.result.status != DeliveryResult::Status::delivered) {
+      } else if (u.outcome.result.status != DeliveryResult::Status::delivered) {
         ++m_counts.retried;
       } else {
         ++m_counts.delivered;
@@ -554,11 +567,25 @@ bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
     if (!recorded) {
       spdlog::error("delivery {} to {}: {} but the outcome could not be recorded; it will be "
                     "attempted again after a restart",
-                    item.idempotency_key, item.destination, to_string(outcome.result.status));
+                    item.idempotency_key, item.destination, to_string(u.outcome.result.status));
+      all_recorded = false;
+    } else if (m_hooks.outcome) {
+      m_hooks.outcome(item, u.outcome);
+    }
+  };
+  lane.sink->deliver_each(items, [&](size_t i, DeliveryResult result) {
+    next = i + 1;
+    const OutboxItem& item = items[i];
+    DeliveryOutcome outcome = classify(item, std::move(result), m_clock.now());
+    unsettled.push_back({i, outcome, m_recorder->submit(outcome)});
+    while (unsettled.size() > static_cast<size_t>(k_unrecorded_per_lane)) settle_oldest();
+    if (!all_recorded) {
       keep_going = false;
       return false;
     }
-    if (m_hooks.outcome) m_hooks.outcome(item, outcome);
+    // Outcomes are not being recorded (a full disk): no more sends until they are;
+    // the lane waits for its own below, then in run_lane.
+    if (!m_recorder->problem().empty()) return false;
     if (outcome.result.status == DeliveryResult::Status::disable) {
       keep_going = false;  // the rest of the chunk waits for the destination to be enabled
       return false;
@@ -582,6 +609,8 @@ bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
     }
     return true;
   });
+  while (!unsettled.empty()) settle_oldest();
+  if (!all_recorded) keep_going = false;
   if (next < items.size()) {  // stopped early: the rest was not sent
     std::vector<int64_t> rest;
     for (size_t k = next; k < items.size(); ++k) rest.push_back(items[k].id);

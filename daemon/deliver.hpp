@@ -10,8 +10,12 @@
 // died on this host are released when the next one starts.
 //
 // Outcomes go to one recorder that commits what the lanes hand it together
-// (group commit). A lane waits for its outcome to be committed before it
-// sends the next row, so a crash repeats at most one send per lane. When
+// (group commit). A lane goes on sending while its outcomes are committed,
+// but never has more than k_unrecorded_per_lane of them uncommitted, and
+// every outcome of a chunk is committed before the lane claims again: a
+// crash repeats at most that many sends per lane, each with the idempotency
+// key of the first (the webhook-id, the Message-ID), and a lane that has not
+// yet learnt that a commit failed sends at most that many more. When
 // outcomes cannot be recorded (disk full, database gone) every lane stops
 // sending until they can; the recorder says so (log, the recording hook that
 // feeds /metrics and /healthz) and retries. In drain mode (`run --once`,
@@ -38,6 +42,9 @@
 #include "daemon/store.hpp"
 
 namespace herald {
+
+// Sends of one lane whose outcome may be waiting for its commit (see above).
+inline constexpr int k_unrecorded_per_lane = 8;
 
 // How one destination is served.
 struct DestinationPolicy {
