@@ -41,6 +41,7 @@
 #include "daemon/render.hpp"
 #include "daemon/source_kind.hpp"
 #include "daemon/store.hpp"
+#include "daemon/store/watch.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -403,6 +404,7 @@ struct Control {
   std::atomic<bool> stop{false};
   std::atomic<bool> reload{false};
   std::atomic<bool> ingested{false};  // pushed events were committed: route them now
+  std::atomic<bool> db_changed{false};  // the database was written: by another command?
   int signal = 0;
 };
 
@@ -524,6 +526,9 @@ void start_delivery(Daemon& d, Metrics& metrics) {
   hooks.disabled = [&metrics](const std::string& destination, const std::string&) {
     metrics.set("herald_destination_disabled", {{"destination", destination}}, 1);
   };
+  hooks.enabled = [&metrics](const std::string& destination) {
+    metrics.set("herald_destination_disabled", {{"destination", destination}}, 0);
+  };
   d.pipeline->start_delivery(std::move(hooks));
   // Every destination shows, 0 when it takes deliveries.
   const auto disabled = d.pipeline->deliverer().disabled();
@@ -576,6 +581,20 @@ int cmd_run(const Args& a) {
   auto http = start_http(*daemon, metrics, ctl, clock);
   if (!http) return 1;
   start_delivery(*daemon, metrics);
+  // `herald destination enable` and `herald outbox retry` write the database
+  // while the daemon runs: the watch says when to look, the data version whether
+  // it was another connection.
+  auto watch_database = [&ctl](const std::string& path) {
+    return std::make_unique<DatabaseWatch>(path, [&ctl] {
+      {
+        std::lock_guard lock(ctl.mutex);
+        ctl.db_changed = true;
+      }
+      ctl.wake.notify_all();
+    });
+  };
+  auto watch = watch_database(daemon->cfg.database);
+  (void)daemon->store->database().changed_by_others();  // the version to compare with
   // Daemons replaced by a reload whose lanes still finish a send in flight.
   std::vector<Daemon> retiring;
   std::thread signals([&] {
@@ -616,6 +635,8 @@ int cmd_run(const Args& a) {
         retiring.push_back(std::move(*daemon));
         daemon = std::move(next);
         start_delivery(*daemon, metrics);
+        watch = watch_database(daemon->cfg.database);
+        (void)daemon->store->database().changed_by_others();
         if (auto fresh_http = start_http(*daemon, metrics, ctl, clock))
           http = std::move(fresh_http);
         else
@@ -624,6 +645,13 @@ int cmd_run(const Args& a) {
       } else {
         spdlog::error("reload: could not apply the new configuration; keeping the running one");
       }
+    }
+    if (ctl.db_changed.exchange(false)) {
+      auto others = daemon->store->database().changed_by_others();
+      if (!others)
+        spdlog::warn("store: {}", others.error().message);
+      else if (*others)
+        daemon->pipeline->deliverer().refresh();
     }
     // Retired lanes that have finished gave their unsent rows back: the new lanes take them.
     const size_t retired = retiring.size();
@@ -645,7 +673,10 @@ int cmd_run(const Args& a) {
           wait, std::chrono::seconds(std::max<uint64_t>(1, watchdog_usec / 2'000'000)));
     std::unique_lock lock(ctl.mutex);
     ctl.wake.wait_for(lock, wait,
-                      [&] { return ctl.stop.load() || ctl.reload.load() || ctl.ingested.load(); });
+                      [&] {
+                        return ctl.stop.load() || ctl.reload.load() || ctl.ingested.load() ||
+                               ctl.db_changed.load();
+                      });
     // Pushed events come in bursts: route what a burst brought together, at most one
     // pass per k_push_route_gap, instead of one small routing transaction per commit.
     if (ctl.ingested)

@@ -83,10 +83,15 @@ bool owner_is_gone(const std::string& owner, const std::string& host) {
 class Recorder {
  public:
   Recorder(Store& store, const Clock& clock, std::function<void(const std::string&)> on_state)
-      : m_store(store), m_clock(clock), m_on_state(std::move(on_state)) {
-    m_thread = std::thread([this] { loop(); });
-  }
+      : m_store(store), m_clock(clock), m_on_state(std::move(on_state)) {}
   ~Recorder() { close(); }
+
+  // The recorder's thread starts with the first run, not at construction: a
+  // deliverer built before the daemon blocks its signals starts none.
+  void start() {
+    std::lock_guard lock(m_mutex);
+    if (!m_thread.joinable() && !m_closed) m_thread = std::thread([this] { loop(); });
+  }
 
   // Queues the outcome; the future answers true once it is committed, false
   // when it was given up.
@@ -215,6 +220,7 @@ struct Deliverer::Lane {
   std::string destination;
   std::unique_ptr<Sink> sink;
   std::thread thread;
+  std::atomic<bool> ended{false};  // run_lane returned (the destination was disabled, ...)
 };
 
 struct Deliverer::Gate {
@@ -233,19 +239,13 @@ const DestinationPolicy& Deliverer::policy(const std::string& destination) const
 
 Deliverer::Gate& Deliverer::gate_locked(const std::string& destination) {
   auto& g = m_gates[destination];
-  if (!g) {
-    g = std::make_unique<Gate>();
-    if (auto it = m_settings.disabled.find(destination); it != m_settings.disabled.end()) {
-      g->disabled = true;
-      g->why = it->second;
-    }
-  }
+  if (!g) g = std::make_unique<Gate>();
   return *g;
 }
 
 std::map<std::string, std::string> Deliverer::disabled() const {
   std::lock_guard lock(m_mutex);
-  std::map<std::string, std::string> out = m_settings.disabled;
+  std::map<std::string, std::string> out;
   for (const auto& [name, g] : m_gates)
     if (g->disabled) out[name] = g->why;
   return out;
@@ -331,7 +331,15 @@ void Deliverer::release_stale_leases() {
 }
 
 void Deliverer::add_lanes_locked(const std::string& destination, bool drain) {
-  if (auto it = m_lanes.find(destination); it != m_lanes.end() && !it->second.empty()) return;
+  if (auto it = m_lanes.find(destination); it != m_lanes.end() && !it->second.empty()) {
+    // Lanes that ended (their destination was disabled, and is enabled again) make
+    // way for new ones; lanes still running serve the destination as they are.
+    for (const auto& lane : it->second)
+      if (!lane->ended.load()) return;
+    for (auto& lane : it->second)
+      if (lane->thread.joinable()) lane->thread.join();
+    it->second.clear();
+  }
   if (!m_settings.policies.empty() && !m_settings.policies.count(destination)) {
     if (m_unconfigured_warned.insert(destination).second)
       spdlog::warn("delivery: destination {} has pending deliveries but is not configured; they "
@@ -358,11 +366,48 @@ void Deliverer::add_lanes_locked(const std::string& destination, bool drain) {
   }
 }
 
+void Deliverer::set_hooks(DeliveryHooks hooks) { m_hooks = std::move(hooks); }
+
+std::vector<std::string> Deliverer::load_disabled() {
+  std::vector<std::string> enabled;
+  auto disabled = m_store.destinations().disabled();
+  if (!disabled) {
+    spdlog::error("delivery: cannot read which destinations are disabled: {}",
+                  disabled.error().message);
+    return enabled;
+  }
+  std::lock_guard lock(m_mutex);
+  for (auto& [name, g] : m_gates) {
+    if (g->disabled && !disabled->count(name)) {
+      g->disabled = false;
+      g->why.clear();
+      m_unconfigured_warned.erase(name);
+      enabled.push_back(name);
+    }
+  }
+  for (const auto& entry : *disabled) {
+    Gate& g = gate_locked(entry.first);
+    g.disabled = true;
+    g.why = entry.second.reason;
+  }
+  return enabled;
+}
+
+void Deliverer::refresh() {
+  for (const auto& name : load_disabled()) {
+    spdlog::info("destination {} was enabled again; its deliveries are due", name);
+    if (m_hooks.enabled) m_hooks.enabled(name);
+  }
+  wake();
+}
+
 void Deliverer::start(const std::vector<std::string>& destinations) {
+  m_recorder->start();
   m_recorder->set_give_up(false);
   m_recorder->reset();
   m_stopping = false;
   release_stale_leases();
+  load_disabled();
   auto pending = m_store.outbox().pending_destinations();
   if (!pending) spdlog::error("delivery: cannot list destinations: {}", pending.error().message);
   std::lock_guard lock(m_mutex);
@@ -439,11 +484,13 @@ DeliveryCounts Deliverer::drain(const std::atomic<bool>* stop) {
     std::lock_guard counts(m_counts_mutex);
     m_counts = {};
   }
+  m_recorder->start();
   m_recorder->set_give_up(true);
   m_recorder->reset();
   m_stopping = false;
   m_external_stop = stop;
   release_stale_leases();
+  load_disabled();
   auto pending = m_store.outbox().pending_destinations();
   if (!pending) {
     spdlog::error("delivery: cannot list destinations: {}", pending.error().message);
@@ -520,6 +567,7 @@ void Deliverer::run_lane(Lane& lane, bool drain) {
   }
   --m_running;
   m_wake.notify_all();
+  lane.ended = true;  // last: add_lanes_locked may join this thread from here on
 }
 
 bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {

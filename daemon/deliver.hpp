@@ -63,8 +63,6 @@ struct DeliverySettings {
   // Per destination. When the map is not empty, rows of a destination it
   // does not name (removed from the configuration) wait, unsent.
   std::map<std::string, DestinationPolicy> policies;
-  // Destinations an admin must enable again (name -> why), from the store.
-  std::map<std::string, std::string> disabled;
 };
 
 // What the lanes did; filled while they run.
@@ -83,6 +81,9 @@ struct DeliveryHooks {
   // A destination answered that it is gone (why): its lanes stop taking rows
   // until it is enabled again. Called once per destination, from a lane.
   std::function<void(const std::string& destination, const std::string& why)> disabled;
+  // An admin enabled a disabled destination (`herald destination enable`):
+  // its deliveries are due again. From the thread that called refresh().
+  std::function<void(const std::string& destination)> enabled;
 };
 
 class Recorder;
@@ -96,10 +97,16 @@ class Deliverer {
   Deliverer(const Deliverer&) = delete;
   Deliverer& operator=(const Deliverer&) = delete;
 
+  // Before start(): what the lanes report.
+  void set_hooks(DeliveryHooks hooks);
   // Background mode: releases the leases of herald processes of this host that
-  // are gone, then runs lanes for each destination named and each that has
-  // pending rows, until stop().
+  // are gone, reads which destinations are disabled, then runs lanes for each
+  // destination named and each that has pending rows, until stop().
   void start(const std::vector<std::string>& destinations);
+  // Another herald command wrote the database: reads again which destinations
+  // are disabled (an enabled one gets its lanes back) and has every lane look
+  // for due rows again (`herald outbox retry`).
+  void refresh();
   // Rows may have become due (routing, digests): lanes look again, and
   // destinations that have none yet get lanes.
   void wake();
@@ -138,6 +145,8 @@ class Deliverer {
   DeliveryOutcome classify(const OutboxItem& item, DeliveryResult result, int64_t done_at);
   int64_t retry_delay_s(int attempts, std::optional<int64_t> retry_after) const;
   void release_stale_leases();
+  // The store's disabled destinations into the gates; returns those enabled since.
+  std::vector<std::string> load_disabled();
   void wait_for_work(Lane& lane, uint64_t seen, int64_t due_at);
   // A claim failed (why) or worked (empty); tells the hook when the combined state changes.
   void set_claim_problem(const std::string& why);

@@ -185,14 +185,7 @@ void Pipeline::deliver_due(RunReport& report, const std::atomic<bool>* stop) {
 }
 
 void Pipeline::start_delivery(DeliveryHooks hooks) {
-  DeliverySettings settings = delivery_settings(m_cfg);
-  if (auto disabled = m_store.destinations().disabled(); disabled)
-    for (const auto& [name, d] : *disabled) settings.disabled[name] = d.reason;
-  else
-    spdlog::error("delivery: cannot read which destinations are disabled: {}",
-                  disabled.error().message);
-  m_deliverer = std::make_unique<Deliverer>(std::move(settings), m_store, m_clock,
-                                            m_make_sink, std::move(hooks));
+  m_deliverer->set_hooks(std::move(hooks));
   std::vector<std::string> names;
   for (const auto& d : m_cfg.destinations) names.push_back(d.name);
   m_deliverer->start(names);

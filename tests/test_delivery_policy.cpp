@@ -183,12 +183,11 @@ TEST_CASE("delivery policy: a destination that is gone is disabled, its rows sta
   for (const auto& [key, n] : script.sent) gone_sent += key.rfind("webhook:gone:", 0) == 0 ? n : 0;
   CHECK(gone_sent == 1);
   for (int i = 0; i < 4; ++i) CHECK(row(**store, "webhook:gone:" + std::to_string(i)).state == "pending");
-  // A restart that knows it is disabled sends nothing; enabled, everything goes.
-  auto s = settings(policies);
-  s.disabled["gone"] = "HTTP 410 Gone";
+  // A restart reads that it is disabled and sends nothing; enabled, everything goes.
   {
-    Deliverer d(s, **store, clock, sinks(script));
+    Deliverer d(settings(policies), **store, clock, sinks(script));
     CHECK(d.drain().delivered == 0);
+    CHECK(d.disabled().at("gone") == "HTTP 410 Gone");
   }
   script.answers["gone"] = {DeliveryResult::ok("200")};
   auto enabled = (*store)->destinations().enable("gone");
@@ -196,6 +195,63 @@ TEST_CASE("delivery policy: a destination that is gone is disabled, its rows sta
   CHECK(*enabled);  // the store had recorded it disabled
   Deliverer d(settings(policies), **store, clock, sinks(script));
   CHECK(d.drain().delivered == 4);
+}
+
+TEST_CASE("delivery policy: a running deliverer takes up a destination enabled by another command",
+          "[deliver][policy][threads]") {
+  TempDir dir;
+  auto store = Store::open(dir.file("h.db"));
+  REQUIRE(store);
+  FakeClock clock(1'767'225'600);
+  queue(**store, "gone", 3, clock.now());
+  Script script;
+  script.answers["gone"] = {DeliveryResult::disable("HTTP 410 Gone")};
+  std::mutex mutex;
+  std::vector<std::string> enabled;
+  int delivered = 0;
+  DeliveryHooks hooks;
+  hooks.enabled = [&](const std::string& dest) {
+    std::lock_guard lock(mutex);
+    enabled.push_back(dest);
+  };
+  hooks.outcome = [&](const OutboxItem&, const DeliveryOutcome& o) {
+    std::lock_guard lock(mutex);
+    delivered += o.result.status == DeliveryResult::Status::delivered;
+  };
+  Deliverer d(settings({{"gone", scheduled({5'000})}}), **store, clock, sinks(script), hooks);
+  d.start({"gone"});
+  auto wait_for = [&](auto done) {
+    for (int i = 0; i < 500 && !done(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+  };
+  REQUIRE(wait_for([&] { return d.disabled().count("gone") == 1; }));
+  {
+    std::lock_guard lock(script.mutex);
+    script.answers["gone"] = {DeliveryResult::ok("200")};
+  }
+  // Nothing changed in the store: a refresh sends nothing.
+  d.refresh();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(d.disabled().count("gone") == 1);
+  {
+    std::lock_guard lock(mutex);
+    CHECK(delivered == 0);
+  }
+  // `herald destination enable gone` (another connection), then the refresh it wakes.
+  {
+    auto other = Store::open(dir.file("h.db"));
+    REQUIRE(other);
+    REQUIRE(*(*other)->destinations().enable("gone"));
+  }
+  d.refresh();
+  CHECK(wait_for([&] {
+    std::lock_guard lock(mutex);
+    return delivered == 3;
+  }));
+  d.stop();
+  CHECK(d.disabled().empty());
+  CHECK(enabled == std::vector<std::string>{"gone"});
 }
 
 TEST_CASE("delivery policy: the rate limit spaces sends over all of a destination's lanes",

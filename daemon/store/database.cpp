@@ -316,6 +316,17 @@ Status Database::migrate() {
   return ok_status();
 }
 
+Expected<bool> Database::changed_by_others() {
+  std::lock_guard lock(m_mutex);
+  return guarded("data version", [&]() -> Expected<bool> {
+    Stmt st(Conn{m_db, m_busy_wait}, "PRAGMA data_version");
+    const int64_t v = st.step() ? st.i64(0) : 0;
+    const bool changed = m_data_version >= 0 && v != m_data_version;
+    m_data_version = v;
+    return changed;
+  });
+}
+
 Status Database::health_check() {
   std::lock_guard lock(m_mutex);
   return guarded("health check", [&]() -> Status {

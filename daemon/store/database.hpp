@@ -35,6 +35,9 @@ class Database {
   void set_busy_timeout(std::chrono::milliseconds wait);
   // A trivial read; ok when the database answers.
   Status health_check();
+  // Whether another connection (another herald command or process) committed
+  // since the last call (PRAGMA data_version); the first call answers false.
+  Expected<bool> changed_by_others();
 
   // For the stores over it: every use of the connection holds the mutex.
   std::mutex& mutex() const { return m_mutex; }
@@ -53,6 +56,7 @@ class Database {
   sqlite3* m_db;
   std::chrono::milliseconds m_busy_wait{30'000};
   mutable std::unordered_map<std::string, sqlite3_stmt*> m_statements;
+  int64_t m_data_version = -1;
 };
 
 }  // namespace herald

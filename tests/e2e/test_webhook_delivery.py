@@ -250,10 +250,12 @@ to = ["hook", "chat", "room"]
         hook.set_mode("200")
         code, out = self.herald(cfg, "destination", "enable", "hook")
         self.assertEqual(code, 0, out)
-        d.proc.send_signal(signal.SIGHUP)  # a running herald takes it up at a reload
+        # The running herald notices the enable by itself: no reload, no restart.
         self.assertTrue(harness.wait_until(
-            lambda: sum(1 for r in hook.requests() if r["answer"] == 200) == 3, 30),
+            lambda: sum(1 for r in hook.requests() if r["answer"] == 200) == 3, 15),
             d.log()[-3000:])
+        self.assertIn("destination hook was enabled again", d.log())
+        self.assertIn('herald_destination_disabled{destination="hook"} 0', get(cfg, "/metrics"))
 
     def test_a_hung_smtp_server_does_not_delay_webhooks_and_the_reverse(self):
         hold = self.work.file("release-smtp")
