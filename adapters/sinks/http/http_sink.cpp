@@ -285,3 +285,26 @@ std::vector<std::string> http_common_keys() {
 }
 
 }  // namespace herald
+
+namespace herald {
+
+decltype(DestinationKind::make_sink) json_post_sink(std::string kind, AnswerClassifier classify) {
+  return [kind = std::move(kind), classify = std::move(classify)](
+             const Config&, const DestinationConfig& dest, const SinkEnv& env) {
+    HttpSinkSpec spec;
+    spec.kind = kind;
+    spec.endpoint = dest.url;
+    spec.classify = classify;
+    spec.build = [url = dest.url](const OutboxItem& item, int64_t) -> Expected<HttpRequest> {
+      HttpRequest r;
+      r.method = "POST";
+      r.url = url;
+      r.headers = {"Content-Type: application/json"};
+      r.body = item.payload;
+      return r;
+    };
+    return make_http_sink(dest, env, std::move(spec));
+  };
+}
+
+}  // namespace herald

@@ -60,6 +60,12 @@ struct HttpSinkSpec {
 std::unique_ptr<Sink> make_http_sink(const DestinationConfig& dest, const SinkEnv& env,
                                      HttpSinkSpec spec);
 
+// The sink factory of a kind whose rendered payload is POSTed as JSON to the
+// destination's url as it is (Slack, Mattermost, Discord, Teams incoming
+// webhooks); classify: the kind's reading of an answer (default when empty).
+decltype(DestinationKind::make_sink) json_post_sink(std::string kind,
+                                                    AnswerClassifier classify = {});
+
 // ---- Text for platforms with length limits ----
 
 // Length as the platforms count it: UTF-16 code units (Discord and Slack count

@@ -36,20 +36,7 @@ DestinationKind mattermost_destination_kind() {
     return problems;
   };
   k.render = render_mattermost;
-  k.make_sink = [](const Config&, const DestinationConfig& dest, const SinkEnv& env) {
-    HttpSinkSpec spec;
-    spec.kind = "mattermost";
-    spec.endpoint = dest.url;
-    spec.build = [url = dest.url](const OutboxItem& item, int64_t) -> Expected<HttpRequest> {
-      HttpRequest r;
-      r.method = "POST";
-      r.url = url;
-      r.headers = {"Content-Type: application/json"};
-      r.body = item.payload;
-      return r;
-    };
-    return make_http_sink(dest, env, std::move(spec));
-  };
+  k.make_sink = json_post_sink("mattermost");
   return k;
 }
 

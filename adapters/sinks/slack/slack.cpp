@@ -70,20 +70,7 @@ DestinationKind slack_destination_kind() {
     return problems;
   };
   k.render = render_slack;
-  k.make_sink = [](const Config&, const DestinationConfig& dest, const SinkEnv& env) {
-    HttpSinkSpec spec;
-    spec.kind = "slack";
-    spec.endpoint = dest.url;
-    spec.build = [url = dest.url](const OutboxItem& item, int64_t) -> Expected<HttpRequest> {
-      HttpRequest r;
-      r.method = "POST";
-      r.url = url;
-      r.headers = {"Content-Type: application/json; charset=utf-8"};
-      r.body = item.payload;
-      return r;
-    };
-    return make_http_sink(dest, env, std::move(spec));
-  };
+  k.make_sink = json_post_sink("slack");
   return k;
 }
 

@@ -101,20 +101,7 @@ DestinationKind teams_destination_kind() {
     return problems;
   };
   k.render = render_teams;
-  k.make_sink = [](const Config&, const DestinationConfig& dest, const SinkEnv& env) {
-    HttpSinkSpec spec;
-    spec.kind = "teams";
-    spec.endpoint = dest.url;
-    spec.build = [url = dest.url](const OutboxItem& item, int64_t) -> Expected<HttpRequest> {
-      HttpRequest r;
-      r.method = "POST";
-      r.url = url;
-      r.headers = {"Content-Type: application/json"};
-      r.body = item.payload;
-      return r;
-    };
-    return make_http_sink(dest, env, std::move(spec));
-  };
+  k.make_sink = json_post_sink("teams");
   return k;
 }
 
