@@ -17,6 +17,7 @@
 #include "daemon/util.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/servers.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using herald::DeliveryResult;
@@ -26,43 +27,11 @@ using json = nlohmann::json;
 
 namespace {
 
+using Receiver = herald::test::HttpReceiver;
+
 const std::string k_tools = herald::test::source_dir() + "/tests/tools";
 const std::string k_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-// http_receiver.py on a free port, stopped at the end of the test.
-class Receiver {
- public:
-  explicit Receiver(const std::string& mode) {
-    m_log = m_dir.file("requests.jsonl");
-    std::string err = m_dir.file("stderr.txt");
-    m_process.emplace(herald::test::ChildProcess::spawn(
-        {"/usr/bin/python3", k_tools + "/http_receiver.py", "--log", m_log, "--mode", mode,
-         "--control", m_dir.file("mode")},
-        err));
-    auto line = m_process->read_line(20'000);
-    if (!line || line->rfind("PORT ", 0) != 0)
-      throw std::runtime_error("http_receiver.py did not start: " +
-                               herald::read_file(err).value_or("(no stderr)"));
-    m_port = std::stoi(line->substr(5));
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(m_port) + path;
-  }
-  void set_mode(const std::string& mode) const { m_dir.write("mode", mode + "\n"); }
-  std::vector<json> requests() const {
-    std::vector<json> out;
-    for (const auto& line : herald::split(herald::read_file(m_log).value_or(""), '\n'))
-      if (!line.empty()) out.push_back(json::parse(line));
-    return out;
-  }
-  const std::string& log() const { return m_log; }
-
- private:
-  herald::test::TempDir m_dir;
-  std::string m_log;
-  std::optional<herald::test::ChildProcess> m_process;
-  int m_port = 0;
-};
 
 herald::SinkEnv real_http(const herald::Clock& clock) {
   return {[] { return herald::make_curl_transport(); }, &clock};

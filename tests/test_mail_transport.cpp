@@ -20,6 +20,7 @@
 #include "adapters/sinks/mail/transport.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/servers.hpp"
 #include "tests/support/paths.hpp"
 
 namespace fs = std::filesystem;
@@ -29,7 +30,8 @@ using herald::OutboxItem;
 
 namespace {
 
-const std::string k_server_script = herald::test::source_dir() + "/tests/tools/smtp_server.py";
+using herald::test::SmtpTestServer;
+
 
 // A fresh directory under /tmp, removed with everything in it.
 class TempDir {
@@ -51,53 +53,6 @@ class TempDir {
   fs::path m_path;
 };
 
-// tests/tools/smtp_server.py on a free port, stopped at the end of the test.
-class SmtpTestServer {
- public:
-  explicit SmtpTestServer(const std::vector<std::string>& options = {}) {
-    std::vector<std::string> argv = {"/usr/bin/python3", k_server_script, "--out", out_dir()};
-    argv.insert(argv.end(), options.begin(), options.end());
-    std::string stderr_path = (m_dir.path() / "server-stderr.txt").string();
-    m_process.emplace(herald::test::ChildProcess::spawn(argv, stderr_path));
-    auto line = m_process->read_line(20'000);
-    if (!line || line->rfind("PORT ", 0) != 0) {
-      m_process->stop();
-      throw std::runtime_error("the test SMTP server (" + k_server_script +
-                               ") did not start; is python3-aiosmtpd installed? stderr: " +
-                               herald::read_file(stderr_path).value_or("(none)"));
-    }
-    m_port = std::stoi(line->substr(5));
-  }
-
-  int port() const { return m_port; }
-  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(m_port); }
-  std::string out_dir() const { return (m_dir.path() / "out").string(); }
-
-  // The server's transaction log (see the script's header).
-  std::vector<nlohmann::json> log() const {
-    std::vector<nlohmann::json> records;
-    auto text = herald::read_file(out_dir() + "/log.jsonl").value_or("");
-    for (const auto& line : herald::split(text, '\n')) {
-      if (!line.empty()) records.push_back(nlohmann::json::parse(line));
-    }
-    return records;
-  }
-  std::vector<nlohmann::json> events(const std::string& kind) const {
-    std::vector<nlohmann::json> found;
-    for (auto& r : log()) {
-      if (r.at("event") == kind) found.push_back(r);
-    }
-    return found;
-  }
-  std::string stored(const std::string& file) const {
-    return herald::read_file(out_dir() + "/" + file).value_or("<missing " + file + ">");
-  }
-
- private:
-  TempDir m_dir;
-  std::optional<herald::test::ChildProcess> m_process;
-  int m_port = 0;
-};
 
 std::string crlf(const std::string& text) {
   std::string out;
