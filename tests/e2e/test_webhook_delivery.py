@@ -303,7 +303,7 @@ to = ["hook", "list"]
             source=source))
         time.sleep(5)  # the retries are due (4 s +-20%)
         a, b = self.daemon(cfg, "a"), self.daemon(cfg, "b")
-        self.assertTrue(harness.wait_until(lambda: len(hook.requests()) >= 1000, 90),
+        self.assertTrue(harness.wait_until(lambda: len(hook.requests()) >= 1000, 200),
                         a.log()[-2000:] + b.log()[-2000:])
         time.sleep(1)
         ids = [r["headers"]["webhook-id"] for r in hook.requests()]
@@ -334,7 +334,7 @@ to = ["hook", "list"]
                 by_event.setdefault(json.loads(r["body"])["id"], set()).add(
                     r["headers"]["webhook-id"])
             return len(by_event) == 1000
-        self.assertTrue(harness.wait_until(all_there, 90), d.log()[-2000:])
+        self.assertTrue(harness.wait_until(all_there, 200), d.log()[-2000:])
         # A repeat (a send whose outcome was not committed at the kill) carries the
         # webhook-id of the first.
         self.assertTrue(all(len(ids) == 1 for ids in by_event.values()))
