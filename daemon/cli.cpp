@@ -78,6 +78,13 @@ Usage:
                       [--destination NAME] [--config FILE]
       Delete dead or delivered deliveries created longer ago than DURATION
       (30d, 12h), and messages left with none. Pending ones are never purged.
+  herald subscribers list [--state STATE] [--config FILE]
+  herald subscribers show ADDRESS | export | import FILE.csv
+  herald subscribers add ADDRESS [--topics T,..] [--branches 2.15,..] [--mode MODE]
+  herald subscribers remove ADDRESS [--erase]
+      Subscribers of the topics; safe while herald runs. An address added or
+      imported is confirmed. remove --erase also deletes what the outbox sent
+      to it. import reads address,topics,branches,mode lines.
   herald destination list [--config FILE]
       Destinations, and for a disabled one since when and why.
   herald destination enable NAME [--config FILE]
@@ -114,6 +121,8 @@ struct Args {
   std::optional<int64_t> older_than_s;
   bool once = false;
   bool all = false;
+  bool erase = false;
+  std::optional<std::string> topics, branches, mode;
 };
 
 int usage_error(const std::string& msg) {
@@ -322,6 +331,188 @@ int cmd_outbox(const Args& a) {
   return 0;
 }
 
+// "a,b c" -> {"a", "b", "c"}: topic and branch lists on the command line and
+// in CSV files are separated by commas or spaces.
+std::vector<std::string> list_arg(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c == ',' || c == ' ' || c == ';') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return out;
+}
+
+std::string spaced(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+// An address as the subscribe form accepts it: local@domain, one '@', a dot
+// in the domain, no spaces or control characters, at most 254 characters.
+bool plausible_address(const std::string& s) {
+  const auto at = s.find('@');
+  if (s.size() > 254 || at == std::string::npos || at == 0 || s.find('@', at + 1) != s.npos)
+    return false;
+  const auto domain = s.substr(at + 1);
+  if (domain.find('.') == std::string::npos || domain.front() == '.' || domain.back() == '.')
+    return false;
+  for (unsigned char c : s)
+    if (c <= ' ' || c == 0x7f || c == ',' || c == '<' || c == '>' || c == '"') return false;
+  return true;
+}
+
+int cmd_subscribers(const Args& a) {
+  const std::string sub = a.positional.empty() ? "list" : a.positional[0];
+  const bool one_arg = sub == "show" || sub == "add" || sub == "remove" || sub == "import";
+  if (one_arg && a.positional.size() != 2)
+    return usage_error("subscribers " + sub + " needs one " +
+                       (sub == "import" ? "FILE" : "ADDRESS"));
+  if ((sub == "list" || sub == "export") && a.positional.size() > 1)
+    return usage_error("subscribers " + sub + " takes no argument, not '" + a.positional[1] + "'");
+  if (!one_arg && sub != "list" && sub != "export")
+    return usage_error("unknown subscribers command '" + sub + "'");
+  if (sub == "add" && !plausible_address(a.positional[1]))
+    return usage_error("'" + a.positional[1] + "' is not a mail address");
+  auto cfg = load_or_report(a.config);
+  if (!cfg) return 1;
+  setup_logging(cfg->log_format, "warn");
+  auto store = open_store(*cfg);
+  if (!store) return 1;
+  auto& subs = store->subscribers();
+  SystemClock clock;
+  const int64_t now = clock.now();
+  auto fail = [](const Error& e) {
+    std::fprintf(stderr, "herald: %s\n", e.message.c_str());
+    return 1;
+  };
+  auto when = [](int64_t t) { return t ? format_rfc3339(t) : std::string("-"); };
+  if (sub == "list" || sub == "export") {
+    auto all = subs.list(a.state);
+    if (!all) return fail(all.error());
+    if (sub == "export")
+      std::printf(
+          "address,state,topics,branches,mode,subscribed_at,subscribed_client,"
+          "confirmed_at,confirmed_client\n");
+    for (const auto& s : *all) {
+      if (sub == "list")
+        std::printf("%s\t%s\t%s\t%s\t%s\n", s.address.c_str(), s.state.c_str(),
+                    spaced(s.topics).c_str(),
+                    s.branches.empty() ? "all" : spaced(s.branches).c_str(), s.mode.c_str());
+      else
+        std::printf("%s,%s,%s,%s,%s,%s,%s,%s,%s\n", s.address.c_str(), s.state.c_str(),
+                    spaced(s.topics).c_str(), spaced(s.branches).c_str(), s.mode.c_str(),
+                    when(s.subscribed_at).c_str(), s.subscribed_client.c_str(),
+                    when(s.confirmed_at).c_str(), s.confirmed_client.c_str());
+    }
+    return 0;
+  }
+  if (sub == "show") {
+    auto s = subs.find(a.positional[1]);
+    if (!s) return fail(s.error());
+    if (!*s) {
+      std::fprintf(stderr, "herald: no subscriber %s\n", a.positional[1].c_str());
+      return 1;
+    }
+    const auto& x = **s;
+    std::printf(
+        "address     %s\nstate       %s\ntopics      %s\nbranches    %s\nmode        %s\n"
+        "subscribed  %s from %s\nconfirmed   %s%s%s\n",
+        x.address.c_str(), x.state.c_str(), spaced(x.topics).c_str(),
+        x.branches.empty() ? "all" : spaced(x.branches).c_str(), x.mode.c_str(),
+        when(x.subscribed_at).c_str(),
+        x.subscribed_client.empty() ? "-" : x.subscribed_client.c_str(),
+        when(x.confirmed_at).c_str(), x.confirmed_client.empty() ? "" : " from ",
+        x.confirmed_client.c_str());
+    return 0;
+  }
+  if (sub == "remove") {
+    auto r = subs.remove(a.positional[1], a.erase);
+    if (!r) return fail(r.error());
+    if (!*r) {
+      std::fprintf(stderr, "herald: no subscriber %s\n", a.positional[1].c_str());
+      return 1;
+    }
+    std::printf("removed %s%s\n", a.positional[1].c_str(),
+                a.erase ? " (address, consent record and sent copies erased)" : "");
+    return 0;
+  }
+  // add, import: an admin's addition is confirmed, its consent recorded as
+  // given to the admin ("cli" / "import").
+  auto make = [&](const std::string& address, const std::string& topics,
+                  const std::string& branches, const std::string& mode, const char* client) {
+    Subscriber s;
+    s.address = address;
+    s.state = "confirmed";
+    s.topics = list_arg(topics);
+    s.branches = list_arg(branches);
+    s.mode = mode.empty() ? "immediate" : mode;
+    s.subscribed_at = s.confirmed_at = s.updated_at = now;
+    s.subscribed_client = s.confirmed_client = client;
+    return s;
+  };
+  if (sub == "add") {
+    auto id = subs.add(make(a.positional[1], a.topics.value_or(""), a.branches.value_or(""),
+                            a.mode.value_or(""), "cli"));
+    if (!id) return fail(id.error());
+    std::printf("added %s\n", a.positional[1].c_str());
+    return 0;
+  }
+  // import FILE.csv: address[,topics[,branches[,mode]]] per line; a first
+  // line starting "address" is a header; every error names FILE:LINE.
+  auto text = read_file(a.positional[1]);
+  if (!text) {
+    std::fprintf(stderr, "herald: cannot read %s\n", a.positional[1].c_str());
+    return 1;
+  }
+  int line_no = 0, added = 0, errors = 0;
+  size_t start = 0;
+  while (start < text->size()) {
+    auto nl = text->find('\n', start);
+    if (nl == std::string::npos) nl = text->size();
+    std::string line = text->substr(start, nl - start);
+    start = nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || (line_no == 1 && line.rfind("address", 0) == 0)) continue;
+    std::vector<std::string> f;
+    size_t p = 0;
+    for (;;) {
+      auto c = line.find(',', p);
+      f.push_back(line.substr(p, c == std::string::npos ? std::string::npos : c - p));
+      if (c == std::string::npos) break;
+      p = c + 1;
+    }
+    auto where = a.positional[1] + ":" + std::to_string(line_no) + ": ";
+    f.resize(std::max<size_t>(f.size(), 4));
+    if (!plausible_address(f[0])) {
+      std::fprintf(stderr, "%s'%s' is not a mail address\n", where.c_str(), f[0].c_str());
+      ++errors;
+      continue;
+    }
+    if (!f[3].empty() && !valid_subscriber_mode(f[3])) {
+      std::fprintf(stderr, "%smode must be immediate, daily or weekly, not '%s'\n", where.c_str(),
+                   f[3].c_str());
+      ++errors;
+      continue;
+    }
+    auto id = subs.add(make(f[0], f[1], f[2], f[3], "import"));
+    if (!id) {
+      std::fprintf(stderr, "%s%s\n", where.c_str(), id.error().message.c_str());
+      ++errors;
+      continue;
+    }
+    ++added;
+  }
+  std::printf("%d subscribers imported, %d lines refused\n", added, errors);
+  return errors ? 1 : 0;
+}
+
 int cmd_destination(const Args& a) {
   const std::string sub = a.positional.empty() ? "list" : a.positional[0];
   if (sub == "list") {
@@ -403,7 +594,7 @@ struct Control {
   std::condition_variable wake;
   std::atomic<bool> stop{false};
   std::atomic<bool> reload{false};
-  std::atomic<bool> ingested{false};  // pushed events were committed: route them now
+  std::atomic<bool> ingested{false};    // pushed events were committed: route them now
   std::atomic<bool> db_changed{false};  // the database was written: by another command?
   int signal = 0;
 };
@@ -506,12 +697,12 @@ void start_delivery(Daemon& d, Metrics& metrics) {
   // The transport by destination: "smtp" or "maildir" for mail, else the kind.
   auto sinks = std::make_shared<std::map<std::string, std::string>>();
   for (const auto& dest : d.cfg.destinations)
-    (*sinks)[dest.name] = dest.kind != "mail"          ? dest.kind
+    (*sinks)[dest.name] = dest.kind != "mail"           ? dest.kind
                           : d.cfg.mail.smtp_url.empty() ? "maildir"
                                                         : "smtp";
   DeliveryHooks hooks;
   hooks.outcome = [&metrics, sinks](const OutboxItem& item, const DeliveryOutcome& o) {
-    const char* result = o.dead ? "dead"
+    const char* result = o.dead                                                 ? "dead"
                          : o.result.status == DeliveryResult::Status::delivered ? "delivered"
                          : o.result.status == DeliveryResult::Status::disable   ? "disabled"
                                                                                 : "retry";
@@ -560,11 +751,12 @@ int cmd_run(const Args& a) {
         rep.polls, rep.poll_failures, rep.unchanged, rep.new_events, rep.deliveries_created,
         rep.delivered, rep.retried, rep.dead);
     if (rep.unrecorded)
-      spdlog::critical("run --once: {} deliveries were attempted but their outcome could not be "
-                       "recorded; the next run attempts them again",
-                       rep.unrecorded);
-    return rep.poll_failures || rep.retried || rep.dead || rep.render_failures ||
-                   rep.unrecorded || rep.store_failures
+      spdlog::critical(
+          "run --once: {} deliveries were attempted but their outcome could not be "
+          "recorded; the next run attempts them again",
+          rep.unrecorded);
+    return rep.poll_failures || rep.retried || rep.dead || rep.render_failures || rep.unrecorded ||
+                   rep.store_failures
                ? 1
                : 0;
   }
@@ -672,11 +864,9 @@ int cmd_run(const Args& a) {
       wait = std::min<std::chrono::seconds>(
           wait, std::chrono::seconds(std::max<uint64_t>(1, watchdog_usec / 2'000'000)));
     std::unique_lock lock(ctl.mutex);
-    ctl.wake.wait_for(lock, wait,
-                      [&] {
-                        return ctl.stop.load() || ctl.reload.load() || ctl.ingested.load() ||
-                               ctl.db_changed.load();
-                      });
+    ctl.wake.wait_for(lock, wait, [&] {
+      return ctl.stop.load() || ctl.reload.load() || ctl.ingested.load() || ctl.db_changed.load();
+    });
     // Pushed events come in bursts: route what a burst brought together, at most one
     // pass per k_push_route_gap, instead of one small routing transaction per commit.
     if (ctl.ingested)
@@ -729,9 +919,21 @@ int cli_main(int argc, char** argv) {
     } else if (s == "--state") {
       auto v = value("--state");
       if (!v) return 2;
-      if (*v != "pending" && *v != "delivered" && *v != "dead")
+      if (a.command == "subscribers") {
+        if (!valid_subscriber_state(*v))
+          return usage_error("--state must be pending, confirmed, unsubscribed or disabled, not '" +
+                             *v + "'");
+      } else if (*v != "pending" && *v != "delivered" && *v != "dead")
         return usage_error("--state must be pending, delivered or dead, not '" + *v + "'");
       a.state = *v;
+    } else if (s == "--erase") {
+      a.erase = true;
+    } else if (s == "--topics" || s == "--branches" || s == "--mode") {
+      auto v = value(s.c_str());
+      if (!v) return 2;
+      if (s == "--mode" && !valid_subscriber_mode(*v))
+        return usage_error("--mode must be immediate, daily or weekly, not '" + *v + "'");
+      (s == "--topics" ? a.topics : s == "--branches" ? a.branches : a.mode) = *v;
     } else if (s == "--destination") {
       auto v = value("--destination");
       if (!v) return 2;
@@ -776,6 +978,7 @@ int cli_main(int argc, char** argv) {
     if (a.command == "check-config") return cmd_check_config(a);
     if (a.command == "outbox") return cmd_outbox(a);
     if (a.command == "destination") return cmd_destination(a);
+    if (a.command == "subscribers") return cmd_subscribers(a);
     if (a.command == "status" || a.command == "preview" || a.command == "backup") return cmd_ops(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "herald: %s\n", e.what());

@@ -538,8 +538,10 @@ const std::vector<Key<DestinationConfig>> k_destination_keys = {
        read_url(c, n, "homeserver", {"http", "https"}, false, o.homeserver);
      }},
     {"room", STR(room)},
-    {"access_token", [](Ctx& c, const toml::node& n,
-                        DestinationConfig& o) { read_secret(c, n, "access_token", o.access_token); }},
+    {"access_token",
+     [](Ctx& c, const toml::node& n, DestinationConfig& o) {
+       read_secret(c, n, "access_token", o.access_token);
+     }},
     {"access_token_file",
      [](Ctx& c, const toml::node& n, DestinationConfig& o) {
        read_secret_file(c, n, "access_token_file", o.access_token);
@@ -684,6 +686,29 @@ const std::vector<Key<DigestConfig>> k_digest_keys = {
     {"title", STR(title)},
 };
 
+const std::vector<Key<TopicConfig>> k_topic_keys = {
+    {"name", STR(name)},
+    {"title", STR(title)},
+    {"kinds", LIST(kinds)},
+    {"tags", LIST(tags)},
+};
+
+const std::vector<Key<WebConfig>> k_web_keys = {
+    {"base_url",
+     [](Ctx& c, const toml::node& n, WebConfig& o) {
+       o.line = static_cast<int>(n.source().begin.line);
+       auto v = n.value<std::string>();
+       if (!v) {
+         c.error(n, "'base_url' must be a string");
+         return;
+       }
+       if (v->rfind("https://", 0) != 0 && v->rfind("http://", 0) != 0)
+         c.error(n, "'base_url' must start with https:// or http://, not '" + *v + "'");
+       else
+         o.base_url = v->back() == '/' ? v->substr(0, v->size() - 1) : *v;
+     }},
+};
+
 #undef STR
 #undef BOOL
 #undef DUR
@@ -826,8 +851,8 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
       if (std::find(kind->keys.begin(), kind->keys.end(), key) == kind->keys.end() &&
           std::any_of(k_destination_keys.begin(), k_destination_keys.end(),
                       [&key](const auto& known) { return known.name == key; }))
-        c.error_at(entry.second, "destination '" + d.name + "' (" + d.kind +
-                                     ") does not take '" + key + "'; its keys: " + own);
+        c.error_at(entry.second, "destination '" + d.name + "' (" + d.kind + ") does not take '" +
+                                     key + "'; its keys: " + own);
     }
     if (kind->check)
       for (const auto& [key, problem] : kind->check(d))
@@ -844,6 +869,25 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
         c.error_at(to_line, "[[route]] sends to unknown destination '" + t + "'");
   }
   std::set<std::string> digest_names;
+  std::set<std::string> topic_names;
+  for (auto& t : cfg.topics) {
+    if (t.name.empty()) {
+      c.error_at(t.line, "[[topic]] needs a 'name'");
+      continue;
+    }
+    for (char ch : t.name)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') {
+        c.error_at(t.line, "[[topic]] name '" + t.name +
+                               "' may hold only letters, digits, '-', '_' and '.'");
+        break;
+      }
+    if (!topic_names.insert(t.name).second)
+      c.error_at(t.line, "[[topic]] '" + t.name + "' is defined twice");
+    for (const auto& tag : t.tags)
+      if (tag.find('=') == std::string::npos || tag.front() == '=')
+        c.error_at(t.line, "[[topic]] '" + t.name + "': tag '" + tag + "' is not key=value");
+    if (t.title.empty()) t.title = t.name;
+  }
   for (auto& d : cfg.digests) {
     if (d.name.empty())
       c.error_at(d.line, "[[digest]] needs a 'name'");
@@ -931,10 +975,15 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
       read_section(c, node, key, k_http_keys, cfg.http);
     else if (key == "digest")
       read_array_of_tables(c, node, key, k_digest_keys, cfg.digests);
+    else if (key == "topic")
+      read_array_of_tables(c, node, key, k_topic_keys, cfg.topics);
+    else if (key == "web")
+      read_section(c, node, key, k_web_keys, cfg.web);
     else {
       static const std::vector<Key<int>> k_sections = {
-          {"herald", {}},      {"mail", {}},  {"delivery", {}}, {"lustre", {}}, {"source", {}},
-          {"destination", {}}, {"route", {}}, {"http", {}},     {"digest", {}}};
+          {"herald", {}}, {"mail", {}},        {"delivery", {}}, {"lustre", {}},
+          {"source", {}}, {"destination", {}}, {"route", {}},    {"http", {}},
+          {"digest", {}}, {"topic", {}},       {"web", {}}};
       c.error(node, "unknown section '" + std::string(key) + "'" + suggestion(key, k_sections));
     }
   }
@@ -992,8 +1041,8 @@ ConfigResult load_config(const std::string& path) {
 }
 
 std::vector<std::string> config_sections() {
-  return {"herald",      "mail",  "delivery", "lustre", "source",
-          "destination", "route", "http",     "digest"};
+  return {"herald", "mail", "delivery", "lustre", "source", "destination",
+          "route",  "http", "digest",   "topic",  "web"};
 }
 
 std::vector<std::string> config_keys(const std::string& section) {
@@ -1006,6 +1055,8 @@ std::vector<std::string> config_keys(const std::string& section) {
   if (section == "route") return names(k_route_keys);
   if (section == "http") return names(k_http_keys);
   if (section == "digest") return names(k_digest_keys);
+  if (section == "topic") return names(k_topic_keys);
+  if (section == "web") return names(k_web_keys);
   return {};
 }
 

@@ -11,36 +11,37 @@ namespace herald {
 
 struct SourceConfig {
   std::string name;
-  std::string kind;            // feed | jira | github | jira-webhook | github-webhook | gitlab-webhook
-  std::string url;             // http(s):// or file://
+  std::string kind;  // feed | jira | github | jira-webhook | github-webhook | gitlab-webhook
+  std::string url;   // http(s):// or file://
   int64_t interval_ms = 15 * 60'000;
   int64_t timeout_ms = 30'000;
   int64_t connect_timeout_ms = 10'000;
   int64_t max_size = 5 * 1024 * 1024;
   long max_redirects = 5;
-  std::string release_model;   // "lustre" (versions from titles) or "generic"
+  std::string release_model;  // "lustre" (versions from titles) or "generic"
   std::string project = "lustre";
-  int64_t max_age_ms = 0;      // entries older than this at first sight are recorded, not announced; 0 = no limit
+  int64_t max_age_ms =
+      0;  // entries older than this at first sight are recorded, not announced; 0 = no limit
   std::vector<std::string> changelogs;  // lustre/ChangeLog files or URLs, searched in order
   // Trackers (jira, github) polled over their REST APIs.
-  std::string base_url;        // jira: https://jira.whamcloud.com; github: https://api.github.com
+  std::string base_url;  // jira: https://jira.whamcloud.com; github: https://api.github.com
   std::string jql = "project = LU";  // jira: the search, herald adds the updated cursor and order
-  std::string api = "v2";      // jira: v2 (/rest/api/2/search) | v3 (Cloud /rest/api/3/search/jql)
+  std::string api = "v2";  // jira: v2 (/rest/api/2/search) | v3 (Cloud /rest/api/3/search/jql)
   int page_size = 50;
-  std::string repo;            // github: owner/name
-  std::string auth_user;       // basic auth user (jira); empty = token or anonymous
-  std::string auth_secret;     // password or token (secret), never logged
+  std::string repo;         // github: owner/name
+  std::string auth_user;    // basic auth user (jira); empty = token or anonymous
+  std::string auth_secret;  // password or token (secret), never logged
   // Webhook sources: where they are posted and how they are verified.
-  std::string path;            // e.g. "/hooks/jira"
-  std::string secret;          // HMAC key (github, jira) or token (gitlab); secret
-  int line = 0;                // where it was defined, for messages
+  std::string path;    // e.g. "/hooks/jira"
+  std::string secret;  // HMAC key (github, jira) or token (gitlab); secret
+  int line = 0;        // where it was defined, for messages
 };
 
 // The HTTP server: webhooks, the event API, /healthz and /metrics.
 struct HttpConfig {
-  std::string listen;          // "127.0.0.1:8080"; empty = no HTTP server
+  std::string listen;  // "127.0.0.1:8080"; empty = no HTTP server
   int64_t max_body = 1024 * 1024;
-  std::string api_token;       // bearer token for /api/v1/*; secret; empty = API disabled
+  std::string api_token;  // bearer token for /api/v1/*; secret; empty = API disabled
   int threads = 2;
   int max_connections = 1000;        // open at once; beyond, new ones are closed at once
   int max_connections_per_ip = 64;   // from one client address; 0 = no limit
@@ -50,7 +51,7 @@ struct HttpConfig {
 // A digest: events of a window collected into one message on a schedule.
 struct DigestConfig {
   std::string name;
-  std::string schedule;        // cron expression or @daily/@weekly
+  std::string schedule;  // cron expression or @daily/@weekly
   std::string timezone = "UTC";
   std::vector<std::string> kinds = {"bug.created", "bug.updated", "bug.resolved"};
   std::vector<std::string> projects;    // tag project; empty = any
@@ -60,53 +61,69 @@ struct DigestConfig {
   std::vector<std::string> to;          // destination names (the audience)
   std::vector<std::string> group_by = {"component", "priority"};
   bool send_empty = false;
-  std::string title;                    // default: "<name> digest"
+  std::string title;  // default: "<name> digest"
+  int line = 0;
+};
+
+// A subscription topic: what its subscribers receive (events of these kinds
+// carrying all of these tags, "key=value").
+struct TopicConfig {
+  std::string name;
+  std::string title;               // shown on the subscribe page; default: the name
+  std::vector<std::string> kinds;  // event kinds; empty = any
+  std::vector<std::string> tags;   // "key=value", all must hold; empty = any
+  int line = 0;
+};
+
+// The subscription pages: where subscribers reach them (links in mail).
+struct WebConfig {
+  std::string base_url;  // "https://announce.example.org"; empty = no subscription pages
   int line = 0;
 };
 
 struct DestinationConfig {
   std::string name;
   std::string kind = "mail";
-  std::vector<std::string> to;        // recipients ("Name <a@b>" or "a@b")
-  std::string from;                   // overrides [mail].from
-  std::string subject_prefix;         // e.g. "[lustre-announce]"
+  std::vector<std::string> to;  // recipients ("Name <a@b>" or "a@b")
+  std::string from;             // overrides [mail].from
+  std::string subject_prefix;   // e.g. "[lustre-announce]"
   std::string list_id, list_post, list_archive, list_help;
   bool precedence_list = true;
-  std::string templates = "";         // template set name; default: by event kind
+  std::string templates = "";  // template set name; default: by event kind
   // HTTP kinds (webhook, slack, mattermost, discord, matrix, teams).
-  std::string url;                    // the endpoint; secret (its path or query is the token)
-  std::vector<std::string> secrets;   // webhook: Standard Webhooks keys (whsec_...), all sign
-  std::string homeserver;             // matrix: https://matrix.example.org
-  std::string room;                   // matrix: !room:example.org
-  std::string access_token;           // matrix: secret
-  std::string username;               // slack, mattermost, discord: the poster's name
-  std::string icon_url;               // slack, mattermost, discord: the poster's picture
-  double rate = 0;                    // messages a second at most; 0 = the kind's default
-  int burst = 1;                      // sent at once before the rate applies
-  int64_t timeout_ms = 15'000;        // one request, connect included
+  std::string url;                   // the endpoint; secret (its path or query is the token)
+  std::vector<std::string> secrets;  // webhook: Standard Webhooks keys (whsec_...), all sign
+  std::string homeserver;            // matrix: https://matrix.example.org
+  std::string room;                  // matrix: !room:example.org
+  std::string access_token;          // matrix: secret
+  std::string username;              // slack, mattermost, discord: the poster's name
+  std::string icon_url;              // slack, mattermost, discord: the poster's picture
+  double rate = 0;                   // messages a second at most; 0 = the kind's default
+  int burst = 1;                     // sent at once before the rate applies
+  int64_t timeout_ms = 15'000;       // one request, connect included
   int64_t connect_timeout_ms = 10'000;
   // Waits after each failed attempt; past the last the delivery is dead.
   std::vector<int64_t> retry_schedule_ms = {5'000,      300'000,    1'800'000, 7'200'000,
                                             18'000'000, 36'000'000, 36'000'000};
-  int max_connections = 0;            // sends in flight; 0 = the kind's default
+  int max_connections = 0;  // sends in flight; 0 = the kind's default
   int line = 0;
 };
 
 struct RouteConfig {
-  std::vector<std::string> kinds;     // empty = any kind
+  std::vector<std::string> kinds;                        // empty = any kind
   std::map<std::string, std::vector<std::string>> tags;  // all must match (any of the values)
-  std::string min_severity;           // empty = any
-  std::vector<std::string> to;        // destination names
+  std::string min_severity;                              // empty = any
+  std::vector<std::string> to;                           // destination names
   int line = 0;
 };
 
 struct MailConfig {
   std::string from = "herald <herald@localhost>";
-  std::string domain = "localhost";   // Message-ID right-hand side and EHLO
-  std::string smtp_url;               // empty = Maildir
-  std::string tls = "none";           // none | starttls | implicit
+  std::string domain = "localhost";  // Message-ID right-hand side and EHLO
+  std::string smtp_url;              // empty = Maildir
+  std::string tls = "none";          // none | starttls | implicit
   std::string username;
-  std::string password;               // resolved secret, never logged
+  std::string password;  // resolved secret, never logged
   std::string ca_file;
   bool verify_peer = true;
   int64_t timeout_ms = 60'000;
@@ -115,7 +132,7 @@ struct MailConfig {
   // 4.5.3.2.6: 10 minutes): a server that took the message but whose answer
   // is given up on gets it again.
   int64_t data_timeout_ms = 600'000;
-  int max_connections = 2;            // per destination
+  int max_connections = 2;  // per destination
   std::string maildir = "var/Maildir";
 };
 
@@ -123,12 +140,12 @@ struct DeliveryConfig {
   int64_t max_age_ms = 5LL * 86'400'000;  // retry temporary failures this long, then dead
   int64_t backoff_initial_ms = 60'000;
   int64_t backoff_max_ms = 6LL * 3'600'000;
-  int batch = 16;                          // rows a delivery lane claims at once
+  int batch = 16;  // rows a delivery lane claims at once
 };
 
 struct LustreConfig {
   std::vector<std::string> lts_branches = {"2.15"};
-  std::string ga = "release";   // audience tag for GA releases ("none" = not announced)
+  std::string ga = "release";  // audience tag for GA releases ("none" = not announced)
   std::string rc = "testing";
   std::string dev = "none";
   // Links of a release announcement; "{version}" ("2.15.8") and "{branch}" ("2.15") are
@@ -149,12 +166,12 @@ struct LustreConfig {
 };
 
 struct Config {
-  std::string path;                   // the file it came from
-  std::string base_dir;               // relative paths are resolved against this
+  std::string path;      // the file it came from
+  std::string base_dir;  // relative paths are resolved against this
   std::string database = "var/herald.db";
-  std::string templates_dir;          // overrides bundled templates file by file
-  std::string bundled_templates;      // templates shipped with herald
-  std::string log_format = "text";    // text | json
+  std::string templates_dir;        // overrides bundled templates file by file
+  std::string bundled_templates;    // templates shipped with herald
+  std::string log_format = "text";  // text | json
   std::string log_level = "info";
   MailConfig mail;
   DeliveryConfig delivery;
@@ -164,6 +181,8 @@ struct Config {
   std::vector<RouteConfig> routes;
   HttpConfig http;
   std::vector<DigestConfig> digests;
+  std::vector<TopicConfig> topics;
+  WebConfig web;
 
   const DestinationConfig* destination(const std::string& name) const;
 };
@@ -171,7 +190,7 @@ struct Config {
 // One problem found in a configuration file.
 struct ConfigError {
   std::string file;
-  int line = 0;                   // 0: about the file as a whole (missing, empty, ...)
+  int line = 0;  // 0: about the file as a whole (missing, empty, ...)
   std::string message;
   std::string to_string() const;  // "file:line: message", or "file: message" without a line
 };

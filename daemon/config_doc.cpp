@@ -31,6 +31,12 @@ const std::vector<SectionDoc>& config_section_docs() {
       {"digest", true,
        "A digest: the tracker events of a window, filtered and grouped, sent as one message per "
        "destination on a cron schedule in a named time zone."},
+      {"topic", true,
+       "A subscription topic members subscribe to on herald's web pages (releases, release "
+       "candidates, EOL notices, security notices, bug digests): the events it carries."},
+      {"web", false,
+       "herald's subscription pages (/subscribe, /confirm, /preferences, /unsubscribe), served "
+       "by the [http] server; links in subscriber mail start with base_url."},
   };
   return docs;
 }
@@ -197,7 +203,8 @@ const std::vector<KeyDoc>& config_key_docs() {
       {"destination", "rate", "number", "webhook: no limit; discord: 0.5; other chat kinds: 1",
        "HTTP kinds: messages a second at most (a token bucket shared by the destination's "
        "connections)."},
-      {"destination", "burst", "integer", "1", "HTTP kinds: messages sent at once before rate applies."},
+      {"destination", "burst", "integer", "1",
+       "HTTP kinds: messages sent at once before rate applies."},
       {"destination", "timeout", "duration", "15s", "HTTP kinds: one request, connect included."},
       {"destination", "connect_timeout", "duration", "10s", "HTTP kinds: the connection."},
       {"destination", "retry_schedule", "list of durations",
@@ -249,6 +256,18 @@ const std::vector<KeyDoc>& config_key_docs() {
        "Grouping of each section, first key then second."},
       {"digest", "send_empty", "boolean", "false", "Send a digest for a window with no events."},
       {"digest", "title", "string", "NAME digest", "The digest's title in subject and body."},
+
+      {"topic", "name", "string", "",
+       "Required, unique; letters, digits, '-', '_' and '.'. Subscribers and the CLI name it."},
+      {"topic", "title", "string", "NAME", "What the subscribe page calls it."},
+      {"topic", "kinds", "list of strings", "", "Event kinds the topic carries; empty = any."},
+      {"topic", "tags", "list of key=value", "",
+       "Tags an event must all carry (e.g. \"class=security\"); empty = any."},
+
+      {"web", "base_url", "URL", "",
+       "Where subscribers reach herald's pages, e.g. https://announce.example.org (https:// or "
+       "http://); the List-Unsubscribe and preferences links in subscriber mail start with it. "
+       "Unset = no subscription pages."},
   };
   return docs;
 }

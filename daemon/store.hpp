@@ -1,7 +1,7 @@
 // The store: SQLite in WAL mode, one database owner (daemon/store/database)
 // and a small store per concept over it: events, source state, the outbox
 // (messages and one delivery per message x recipient), digests and
-// destination state.
+// destination state, subscribers.
 // Invariant: an event is inserted in the same transaction that advances its
 // source's cursor, and outbox rows in the same transaction that marks the
 // event routed. All methods are thread-safe (one connection, one mutex) and
@@ -21,6 +21,7 @@
 #include "daemon/store/events.hpp"
 #include "daemon/store/outbox.hpp"
 #include "daemon/store/sources.hpp"
+#include "daemon/store/subscribers.hpp"
 
 namespace herald {
 
@@ -39,6 +40,7 @@ class Store {
   OutboxStore& outbox() { return m_outbox; }
   DigestStore& digests() { return m_digests; }
   DestinationStore& destinations() { return m_destinations; }
+  SubscriberStore& subscribers() { return m_subscribers; }
   Database& database() { return *m_db; }
 
   Expected<int> schema_version() const { return m_db->schema_version(); }
@@ -54,7 +56,8 @@ class Store {
         m_sources(*m_db),
         m_outbox(*m_db),
         m_digests(*m_db),
-        m_destinations(*m_db) {}
+        m_destinations(*m_db),
+        m_subscribers(*m_db) {}
 
   std::unique_ptr<Database> m_db;
   EventStore m_events;
@@ -62,6 +65,7 @@ class Store {
   OutboxStore m_outbox;
   DigestStore m_digests;
   DestinationStore m_destinations;
+  SubscriberStore m_subscribers;
 };
 
 inline Expected<std::unique_ptr<Store>> Store::open(const std::string& path) {

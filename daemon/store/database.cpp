@@ -221,6 +221,39 @@ UPDATE deliveries SET
 CREATE INDEX deliveries_claim ON deliveries(destination, priority DESC, next_attempt_at, id)
   WHERE state = 'pending';
 )sql",
+    // 6: subscribers (address, state, topics, branch filter, delivery mode and
+    // the consent record: when and from which client they subscribed and
+    // confirmed), their tokens (only a SHA-256 of each is kept) and the web
+    // pages' secret (the key of their CSRF tokens).
+    R"sql(
+CREATE TABLE subscribers(
+  id INTEGER PRIMARY KEY,
+  address TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  state TEXT NOT NULL DEFAULT 'pending'
+    CHECK(state IN ('pending','confirmed','unsubscribed','disabled')),
+  topics TEXT NOT NULL DEFAULT '',      -- topic names, comma-separated
+  branches TEXT NOT NULL DEFAULT '',    -- e.g. "2.15,2.16"; empty: every branch
+  mode TEXT NOT NULL DEFAULT 'immediate' CHECK(mode IN ('immediate','daily','weekly')),
+  subscribed_at INTEGER NOT NULL,
+  subscribed_client TEXT NOT NULL DEFAULT '',
+  confirmed_at INTEGER NOT NULL DEFAULT 0,
+  confirmed_client TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX subscribers_state ON subscribers(state);
+CREATE TABLE subscriber_tokens(
+  hash TEXT PRIMARY KEY,                -- SHA-256 hex of the token
+  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+  purpose TEXT NOT NULL CHECK(purpose IN ('confirm','manage')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL DEFAULT 0 -- 0: does not expire
+) WITHOUT ROWID;
+CREATE INDEX subscriber_tokens_subscriber ON subscriber_tokens(subscriber_id);
+CREATE TABLE web_secret(
+  id INTEGER PRIMARY KEY CHECK(id = 1),
+  secret TEXT NOT NULL
+);
+)sql",
 };
 
 }  // namespace

@@ -1,0 +1,87 @@
+// [[topic]] and [web]: topics read with their kinds and tags, the checks of
+// names and tags at their lines, base_url's scheme.
+#include <catch2/catch.hpp>
+
+#include "daemon/config.hpp"
+
+using namespace herald;
+
+namespace {
+
+const char* k_base = R"([mail]
+from = "herald <h@example.org>"
+
+[[source]]
+name = "tags"
+kind = "feed"
+url = "https://example.org/tags.atom"
+
+[[destination]]
+name = "list"
+to = ["list@example.org"]
+)";
+
+std::string errors_of(const ConfigResult& r) {
+  std::string out;
+  for (const auto& e : r.errors) out += e.to_string() + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("topics and the web base URL are read", "[config][subscriptions]") {
+  const std::string text = std::string(k_base) + R"(
+[[topic]]
+name = "security"
+title = "Security notices"
+kinds = ["release.published", "security.notice"]
+tags = ["class=security"]
+
+[[topic]]
+name = "eol"
+
+[web]
+base_url = "https://announce.example.org/"
+)";
+  auto r = parse_config(text, "h.toml");
+  INFO(errors_of(r));
+  REQUIRE(r.config);
+  REQUIRE(r.config->topics.size() == 2);
+  const auto& t = r.config->topics[0];
+  CHECK(t.name == "security");
+  CHECK(t.title == "Security notices");
+  CHECK(t.kinds == std::vector<std::string>{"release.published", "security.notice"});
+  CHECK(t.tags == std::vector<std::string>{"class=security"});
+  CHECK(r.config->topics[1].title == "eol");  // the title defaults to the name
+  CHECK(r.config->web.base_url == "https://announce.example.org");  // no trailing slash
+}
+
+TEST_CASE("topic and web errors cite their lines", "[config][subscriptions]") {
+  const std::string text = std::string(k_base) + R"(
+[[topic]]
+name = "a b"
+
+[[topic]]
+name = "eol"
+tags = ["class"]
+
+[[topic]]
+name = "eol"
+
+[[topic]]
+title = "nameless"
+
+[web]
+base_url = "ftp://example.org"
+)";
+  auto r = parse_config(text, "h.toml");
+  REQUIRE_FALSE(r.config);
+  const auto e = errors_of(r);
+  CHECK(e.find("h.toml:13: [[topic]] name 'a b' may hold only") != std::string::npos);
+  CHECK(e.find("h.toml:16: [[topic]] 'eol': tag 'class' is not key=value") != std::string::npos);
+  CHECK(e.find("h.toml:20: [[topic]] 'eol' is defined twice") != std::string::npos);
+  CHECK(e.find("h.toml:23: [[topic]] needs a 'name'") != std::string::npos);
+  CHECK(e.find("h.toml:27: 'base_url' must start with https:// or http://") != std::string::npos);
+  INFO(e);
+  CHECK(r.errors.size() == 5);
+}
