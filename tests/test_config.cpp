@@ -4,18 +4,15 @@
 #include <fstream>
 
 #include "daemon/config.hpp"
+#include "tests/support/config_errors.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace herald;
+using herald::test::config_errors;
 using herald::test::TempDir;
 
 namespace {
-std::string messages(const ConfigResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e.to_string() + "\n";
-  return out;
-}
 const char* k_minimal = R"(
 [mail]
 from = "herald <h@example.org>"
@@ -37,7 +34,7 @@ to = ["list"]
 
 TEST_CASE("config: a minimal file gets the documented defaults", "[config]") {
   auto r = parse_config(k_minimal, "/etc/herald/herald.toml");
-  INFO(messages(r));
+  INFO(config_errors(r));
   REQUIRE(r.config);
   const Config& c = *r.config;
   CHECK(c.database == "/etc/herald/var/herald.db");
@@ -61,7 +58,7 @@ backoff_max = "1h30m"
 )";
   text.replace(text.find("url = "), 0, "interval = \"1h\"\nmax_size = \"512KiB\"\n");
   auto r = parse_config(text, "conf/h.toml");
-  INFO(messages(r));
+  INFO(config_errors(r));
   REQUIRE(r.config);
   CHECK(r.config->delivery.max_age_ms == 2 * 86'400'000);
   CHECK(r.config->delivery.backoff_max_ms == 90 * 60'000);
@@ -93,7 +90,7 @@ to = ["nowhere"]
 )";
   auto r = parse_config(text, "h.toml");
   REQUIRE_FALSE(r.config);
-  std::string all = messages(r);
+  std::string all = config_errors(r);
   INFO(all);
   CHECK(all.find("h.toml:9: unknown key 'intervall' in [[source]]; did you mean 'interval'?") !=
         std::string::npos);
@@ -137,13 +134,13 @@ TEST_CASE("config: secrets come from the environment or a file and never appear 
   text3.replace(text3.find("[mail]\n") + 7, 0, "password = \"env:HERALD_TEST_UNSET_VAR\"\n");
   auto r3 = parse_config(text3, "h.toml");
   REQUIRE_FALSE(r3.config);
-  CHECK(messages(r3).find("HERALD_TEST_UNSET_VAR is not set") != std::string::npos);
+  CHECK(config_errors(r3).find("HERALD_TEST_UNSET_VAR is not set") != std::string::npos);
 }
 
 TEST_CASE("config: the shipped configurations are valid", "[config]") {
   for (const char* name : {"config/demo.toml", "config/herald.toml"}) {
     auto r = load_config(herald::test::source_dir() + "/" + name);
-    INFO(name << "\n" << messages(r));
+    INFO(name << "\n" << config_errors(r));
     CHECK(r.config);
   }
 }
@@ -168,7 +165,7 @@ backoff_initial = "5m"
   text.replace(text.find("from = "), text.find('\n', text.find("from = ")) - text.find("from = "),
                "from = \"herald\"\nsmtp_url = \"relay.example.org:25\"");
   auto r = parse_config(text, "h.toml");
-  INFO(messages(r));
+  INFO(config_errors(r));
   REQUIRE(r.errors.size() == 3);
   CHECK(r.errors[0].to_string() == "h.toml:3: 'from' must be a mail address, not 'herald'");
   CHECK(r.errors[1].to_string() ==
@@ -209,7 +206,7 @@ timezone = "Mars/Olympus_Mons"
 to = ["list"]
 )";
   auto r = parse_config(text, "h.toml");
-  std::string all = messages(r);
+  std::string all = config_errors(r);
   INFO(all);
   CHECK(all.find("h.toml:8: 'interval' must be at least 10s\n") != std::string::npos);
   CHECK(all.find("h.toml:12: duplicate source name 'tags'\n") != std::string::npos);

@@ -12,18 +12,14 @@
 #include "adapters/sources/source.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
+#include "tests/support/config_errors.hpp"
 #include "daemon/source_kind.hpp"
 #include "tests/support/fake_http.hpp"
 
 using namespace herald;
+using herald::test::config_errors;
 
 namespace {
-
-std::string messages(const ConfigResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e.to_string() + "\n";
-  return out;
-}
 
 bool has(const std::string& all, const std::string& line) {
   return all.find(line + "\n") != std::string::npos;
@@ -80,7 +76,7 @@ kind = "rss"
 url = "https://example.org/tags.atom"
 )"),
                         "h.toml");
-  const std::string all = messages(r);
+  const std::string all = config_errors(r);
   INFO(all);
   CHECK_FALSE(r.config);
   CHECK(all.find("h.toml:12: 'kind' must be one of feed, github, github-webhook, gitlab-webhook, "
@@ -113,7 +109,7 @@ kind = "github-webhook"
 path = "hooks/github"
 )"),
                         "h.toml");
-  const std::string all = messages(r);
+  const std::string all = config_errors(r);
   INFO(all);
   CHECK(has(all, "h.toml:10: [[source]] 'tags' needs a 'url'"));
   CHECK(has(all, "h.toml:14: [[source]] 'lu' (jira) needs a 'base_url'"));
@@ -140,7 +136,7 @@ secret = "s3cret"
 )",
                                      "[http]\nlisten = \"127.0.0.1:0\"\n"),
                         "h.toml");
-  INFO(messages(r));
+  INFO(config_errors(r));
   REQUIRE(r.config);
   REQUIRE(r.config->sources.size() == 2);
   CHECK(r.config->sources[0].base_url == "https://api.github.com");
@@ -217,7 +213,7 @@ kind = "zz-test"
 url = "http://example.org/x"
 )"),
                         "h.toml");
-  const std::string all = messages(r);
+  const std::string all = config_errors(r);
   INFO(all);
   CHECK(has(all, "h.toml:13: [[source]] 'odd' (zz-test) wants https"));
   CHECK(r.errors.size() == 1);

@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/config.hpp"
+#include "tests/support/config_errors.hpp"
 
 using namespace herald;
+using herald::test::config_errors;
 
 namespace {
 
@@ -21,11 +23,6 @@ name = "list"
 to = ["list@example.org"]
 )";
 
-std::string errors_of(const ConfigResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e.to_string() + "\n";
-  return out;
-}
 
 }  // namespace
 
@@ -44,7 +41,7 @@ name = "eol"
 base_url = "https://announce.example.org/"
 )";
   auto r = parse_config(text, "h.toml");
-  INFO(errors_of(r));
+  INFO(config_errors(r));
   REQUIRE(r.config);
   REQUIRE(r.config->topics.size() == 2);
   const auto& t = r.config->topics[0];
@@ -76,7 +73,7 @@ base_url = "ftp://example.org"
 )";
   auto r = parse_config(text, "h.toml");
   REQUIRE_FALSE(r.config);
-  const auto e = errors_of(r);
+  const auto e = config_errors(r);
   CHECK(e.find("h.toml:13: [[topic]] name 'a b' may hold only") != std::string::npos);
   CHECK(e.find("h.toml:16: [[topic]] 'eol': tag 'class' is not key=value") != std::string::npos);
   CHECK(e.find("h.toml:20: [[topic]] 'eol' is defined twice") != std::string::npos);
