@@ -12,8 +12,8 @@
 #include "adapters/sources/source.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
-#include "tests/support/config_errors.hpp"
 #include "daemon/source_kind.hpp"
+#include "tests/support/config_errors.hpp"
 #include "tests/support/fake_http.hpp"
 
 using namespace herald;

@@ -23,7 +23,6 @@ name = "list"
 to = ["list@example.org"]
 )";
 
-
 }  // namespace
 
 TEST_CASE("topics and the web base URL are read", "[config][subscriptions]") {
