@@ -62,9 +62,32 @@ bool valid_subscriber_mode(const std::string& s) {
   return s == "immediate" || s == "daily" || s == "weekly";
 }
 
-Expected<int64_t> SubscriberStore::add(const Subscriber& s) {
+namespace {
+
+// What add and update refuse before they touch the database.
+Status check_values(const Subscriber& s) {
   if (!valid_subscriber_state(s.state)) return bad_input("unknown subscriber state " + s.state);
   if (!valid_subscriber_mode(s.mode)) return bad_input("unknown delivery mode " + s.mode);
+  return ok_status();
+}
+
+// Binds ?2.. ?10 (state to updated_at) in the column order of add and update.
+void bind_values(Stmt& st, const Subscriber& s) {
+  st.bind(2, s.state)
+      .bind(3, join(s.topics))
+      .bind(4, join(s.branches))
+      .bind(5, s.mode)
+      .bind(6, s.subscribed_at)
+      .bind(7, s.subscribed_client)
+      .bind(8, s.confirmed_at)
+      .bind(9, s.confirmed_client)
+      .bind(10, s.updated_at ? s.updated_at : s.subscribed_at);
+}
+
+}  // namespace
+
+Expected<int64_t> SubscriberStore::add(const Subscriber& s) {
+  if (auto c = check_values(s); !c) return c.error();
   std::lock_guard lock(m_db.mutex());
   return guarded("add subscriber", [&]() -> Expected<int64_t> {
     Transaction tx(conn(m_db));
@@ -77,16 +100,8 @@ Expected<int64_t> SubscriberStore::add(const Subscriber& s) {
             "INSERT INTO subscribers(address, state, topics, branches, mode, subscribed_at, "
             "subscribed_client, confirmed_at, confirmed_client, updated_at) "
             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    st.bind(1, s.address)
-        .bind(2, s.state)
-        .bind(3, join(s.topics))
-        .bind(4, join(s.branches))
-        .bind(5, s.mode)
-        .bind(6, s.subscribed_at)
-        .bind(7, s.subscribed_client)
-        .bind(8, s.confirmed_at)
-        .bind(9, s.confirmed_client)
-        .bind(10, s.updated_at ? s.updated_at : s.subscribed_at);
+    st.bind(1, s.address);
+    bind_values(st, s);
     st.run();
     const int64_t id = sqlite3_last_insert_rowid(m_db.raw());
     tx.commit();
@@ -95,21 +110,15 @@ Expected<int64_t> SubscriberStore::add(const Subscriber& s) {
 }
 
 Status SubscriberStore::update(const Subscriber& s) {
-  if (!valid_subscriber_state(s.state)) return bad_input("unknown subscriber state " + s.state);
-  if (!valid_subscriber_mode(s.mode)) return bad_input("unknown delivery mode " + s.mode);
+  if (auto c = check_values(s); !c) return c;
   std::lock_guard lock(m_db.mutex());
   return guarded("update subscriber", [&]() -> Status {
     Stmt st(conn(m_db),
             "UPDATE subscribers SET state = ?2, topics = ?3, branches = ?4, mode = ?5, "
-            "confirmed_at = ?6, confirmed_client = ?7, updated_at = ?8 WHERE id = ?1");
-    st.bind(1, s.id)
-        .bind(2, s.state)
-        .bind(3, join(s.topics))
-        .bind(4, join(s.branches))
-        .bind(5, s.mode)
-        .bind(6, s.confirmed_at)
-        .bind(7, s.confirmed_client)
-        .bind(8, s.updated_at);
+            "subscribed_at = ?6, subscribed_client = ?7, confirmed_at = ?8, "
+            "confirmed_client = ?9, updated_at = ?10 WHERE id = ?1");
+    st.bind(1, s.id);
+    bind_values(st, s);
     st.run();
     if (sqlite3_changes(m_db.raw()) == 0) return bad_input("no subscriber " + std::to_string(s.id));
     return ok_status();
@@ -212,6 +221,34 @@ Status SubscriberStore::drop_tokens(int64_t subscriber_id, const std::string& pu
     st.bind(1, subscriber_id).bind(2, purpose);
     st.run();
     return ok_status();
+  });
+}
+
+Expected<std::string> SubscriberStore::manage_token(const Subscriber& s) {
+  auto tokens = manage_tokens({s});
+  if (!tokens) return tokens.error();
+  return tokens->front();
+}
+
+Expected<std::vector<std::string>> SubscriberStore::manage_tokens(
+    const std::vector<Subscriber>& subs) {
+  auto secret = web_secret();
+  if (!secret) return secret.error();
+  std::vector<std::string> tokens;
+  tokens.reserve(subs.size());
+  for (const auto& s : subs) tokens.push_back(herald::manage_token(*secret, s.id, s.subscribed_at));
+  std::lock_guard lock(m_db.mutex());
+  return guarded("manage tokens", [&]() -> Expected<std::vector<std::string>> {
+    Transaction tx(conn(m_db));
+    Stmt st(conn(m_db),
+            "INSERT OR IGNORE INTO subscriber_tokens(hash, subscriber_id, purpose, created_at, "
+            "expires_at) VALUES(?1, ?2, 'manage', ?3, 0)");
+    for (size_t i = 0; i < subs.size(); ++i) {
+      st.bind(1, token_hash(tokens[i])).bind(2, subs[i].id).bind(3, subs[i].updated_at);
+      st.run();
+    }
+    tx.commit();
+    return tokens;
   });
 }
 

@@ -44,7 +44,8 @@ class SubscriberStore {
   // Inserts s (address compared without case); bad_input when the address is
   // already there. Answers the new id.
   Expected<int64_t> add(const Subscriber& s);
-  // Replaces state, topics, branches, mode and the consent record of s.id.
+  // Replaces everything but the address of s.id (state, topics, branches,
+  // mode, the consent record).
   Status update(const Subscriber& s);
   Expected<std::optional<Subscriber>> find(const std::string& address);
   Expected<std::optional<Subscriber>> get(int64_t id);
@@ -64,6 +65,12 @@ class SubscriberStore {
   Expected<std::optional<TokenOwner>> lookup_token(const std::string& token,
                                                    const std::string& purpose, int64_t now);
   Status drop_tokens(int64_t subscriber_id, const std::string& purpose);
+  // The subscriber's manage token (see manage_token in token.hpp); its hash
+  // is recorded the first time, so the links of every mail to them work.
+  Expected<std::string> manage_token(const Subscriber& s);
+  // The manage tokens of many subscribers, in their order, recorded in one
+  // transaction (an announcement to a topic's audience).
+  Expected<std::vector<std::string>> manage_tokens(const std::vector<Subscriber>& subs);
 
   // The secret of the web pages' CSRF tokens, created on first use.
   Expected<std::string> web_secret();

@@ -67,6 +67,17 @@ bool token_expired(int64_t issued_at, int64_t ttl_s, int64_t now) {
   return ttl_s > 0 && now - issued_at >= ttl_s;
 }
 
+std::string manage_token(std::string_view secret, int64_t subscriber_id, int64_t subscribed_at) {
+  const std::string hex = hmac_sha256_hex(
+      secret, "manage\n" + std::to_string(subscriber_id) + "\n" + std::to_string(subscribed_at));
+  std::string raw;
+  raw.reserve(hex.size() / 2);
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    raw += static_cast<char>((nibble(hex[i]) << 4) | nibble(hex[i + 1]));
+  return base64url_encode(raw);
+}
+
 std::string csrf_token(std::string_view secret, std::string_view bound_to, int64_t issued_at) {
   const std::string t = std::to_string(issued_at);
   return t + "." + hmac_sha256_hex(secret, t + "\n" + std::string(bound_to));

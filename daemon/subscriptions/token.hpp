@@ -35,6 +35,13 @@ std::string token_hash(std::string_view token);
 // expired at now (ttl_s <= 0: never expires).
 bool token_expired(int64_t issued_at, int64_t ttl_s, int64_t now);
 
+// A subscriber's manage token (the preferences and unsubscribe links of
+// every mail to them): the HMAC-SHA256 under the web secret of the
+// subscriber's id and subscription time, in base64url (the shape of a
+// subscriber token). Every mail can carry it while the store keeps only its
+// hash; a new subscription (a new subscribed_at) makes a new one.
+std::string manage_token(std::string_view secret, int64_t subscriber_id, int64_t subscribed_at);
+
 // "<issued_at>.<hmac hex>" for the form on page `bound_to`.
 std::string csrf_token(std::string_view secret, std::string_view bound_to, int64_t issued_at);
 // Whether token was issued by csrf_token with this secret for this page, not
