@@ -42,6 +42,7 @@
 #include "daemon/source_kind.hpp"
 #include "daemon/store.hpp"
 #include "daemon/store/watch.hpp"
+#include "daemon/subscriptions/web.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -353,20 +354,6 @@ std::string spaced(const std::vector<std::string>& v) {
   return out;
 }
 
-// An address as the subscribe form accepts it: local@domain, one '@', a dot
-// in the domain, no spaces or control characters, at most 254 characters.
-bool plausible_address(const std::string& s) {
-  const auto at = s.find('@');
-  if (s.size() > 254 || at == std::string::npos || at == 0 || s.find('@', at + 1) != s.npos)
-    return false;
-  const auto domain = s.substr(at + 1);
-  if (domain.find('.') == std::string::npos || domain.front() == '.' || domain.back() == '.')
-    return false;
-  for (unsigned char c : s)
-    if (c <= ' ' || c == 0x7f || c == ',' || c == '<' || c == '>' || c == '"') return false;
-  return true;
-}
-
 int cmd_subscribers(const Args& a) {
   const std::string sub = a.positional.empty() ? "list" : a.positional[0];
   const bool one_arg = sub == "show" || sub == "add" || sub == "remove" || sub == "import";
@@ -671,13 +658,19 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
   for (const auto& s : d.cfg.sources) sources.push_back(s.name);
   add_ops_routes(*side.server, *d.store, metrics, sources);
   add_inbound_routes(*side.server, d.cfg, InboundEnv{*side.writer, metrics, clock});
+  if (!d.cfg.web.base_url.empty()) {
+    Pipeline* pipeline = d.pipeline.get();
+    add_subscription_routes(*side.server, d.cfg, *d.store, pipeline->templates(), clock,
+                            [pipeline] { pipeline->deliverer().wake(); });
+  }
   if (auto s = side.server->start(); !s) {
     spdlog::critical("http: {}", s.error().message);
     side.stop();
     return std::nullopt;
   }
-  spdlog::info("http: listening on {} (webhooks, {}/healthz, /metrics)", side.server->address(),
-               http.api_token.empty() ? "" : "/api/v1/events, ");
+  spdlog::info("http: listening on {} (webhooks, {}{}/healthz, /metrics)", side.server->address(),
+               http.api_token.empty() ? "" : "/api/v1/events, ",
+               d.cfg.web.base_url.empty() ? "" : "/subscribe, ");
   return side;
 }
 

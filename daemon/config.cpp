@@ -29,6 +29,8 @@
 #include "daemon/http_server.hpp"
 #include "daemon/schedule.hpp"
 #include "daemon/source_kind.hpp"
+#include "daemon/subscriptions/audience.hpp"
+#include "daemon/subscriptions/web.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -313,15 +315,17 @@ const std::vector<Key<Config>> k_herald_keys = {
      }},
 };
 
+// A sender address ([mail] from, [web] from).
+void read_from(Ctx& c, const toml::node& n, std::string& out) {
+  auto v = as_string(c, n, "from");
+  if (v && v->find('@') == std::string::npos)
+    c.error(n, "'from' must be a mail address, not '" + *v + "'");
+  else if (v)
+    out = *v;
+}
+
 const std::vector<Key<MailConfig>> k_mail_keys = {
-    {"from",
-     [](Ctx& c, const toml::node& n, MailConfig& o) {
-       auto v = as_string(c, n, "from");
-       if (v && v->find('@') == std::string::npos)
-         c.error(n, "'from' must be a mail address, not '" + *v + "'");
-       else if (v)
-         o.from = *v;
-     }},
+    {"from", [](Ctx& c, const toml::node& n, MailConfig& o) { read_from(c, n, o.from); }},
     {"domain", STR(domain)},
     {"smtp_url",
      [](Ctx& c, const toml::node& n, MailConfig& o) {
@@ -707,6 +711,7 @@ const std::vector<Key<WebConfig>> k_web_keys = {
        else
          o.base_url = v->back() == '/' ? v->substr(0, v->size() - 1) : *v;
      }},
+    {"from", [](Ctx& c, const toml::node& n, WebConfig& o) { read_from(c, n, o.from); }},
 };
 
 #undef STR
@@ -864,9 +869,19 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
   for (const auto& r : cfg.routes) {
     const int to_line = c.line_of(r.line, "to");
     if (r.to.empty()) c.error_at(to_line, "[[route]] needs 'to' (destination names)");
-    for (const auto& t : r.to)
-      if (!dests.count(t))
+    for (const auto& t : r.to) {
+      if (t.rfind(k_topic_prefix, 0) == 0) {
+        const std::string name = t.substr(std::string(k_topic_prefix).size());
+        if (std::none_of(cfg.topics.begin(), cfg.topics.end(),
+                         [&name](const TopicConfig& topic) { return topic.name == name; }))
+          c.error_at(to_line, "[[route]] sends to unknown topic '" + name + "'");
+        else if (cfg.web.base_url.empty())
+          c.error_at(to_line, "[[route]] sends to topic '" + name +
+                                  "', which needs [web] base_url (the links in subscriber mail)");
+      } else if (!dests.count(t)) {
         c.error_at(to_line, "[[route]] sends to unknown destination '" + t + "'");
+      }
+    }
   }
   std::set<std::string> digest_names;
   std::set<std::string> topic_names;
@@ -908,6 +923,27 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
       if (!dests.count(t))
         c.error_at(to_line, "[[digest]] sends to unknown destination '" + t + "'");
     if (d.title.empty()) d.title = d.name + " digest";
+  }
+  if (!cfg.web.base_url.empty()) {
+    const int web_line = c.section_line("web");
+    if (dests.count(k_subscriber_destination))
+      c.error_at(c.line_of(cfg.destination(k_subscriber_destination)->line, "name"),
+                 std::string("destination name '") + k_subscriber_destination +
+                     "' is taken: with [web] base_url set it carries subscriber mail");
+    if (cfg.http.listen.empty())
+      c.error_at(cfg.web.line,
+                 "[web] base_url needs [http] listen: herald's HTTP server serves "
+                 "the subscription pages");
+    if (cfg.topics.empty())
+      c.error_at(web_line, "[web] base_url is set but there is no [[topic]] to subscribe to");
+    // The mail destination of subscriber mail: its recipients are per delivery.
+    DestinationConfig sub;
+    sub.name = k_subscriber_destination;
+    sub.kind = "mail";
+    sub.from = cfg.web.from;
+    sub.max_connections = cfg.mail.max_connections;
+    sub.line = web_line;
+    cfg.destinations.push_back(std::move(sub));
   }
   if (cfg.delivery.backoff_initial_ms > cfg.delivery.backoff_max_ms) {
     const int table = c.section_line("delivery");

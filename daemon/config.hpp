@@ -78,6 +78,7 @@ struct TopicConfig {
 // The subscription pages: where subscribers reach them (links in mail).
 struct WebConfig {
   std::string base_url;  // "https://announce.example.org"; empty = no subscription pages
+  std::string from;      // sender of subscriber mail; empty = [mail] from
   int line = 0;
 };
 

@@ -268,6 +268,9 @@ const std::vector<KeyDoc>& config_key_docs() {
        "Where subscribers reach herald's pages, e.g. https://announce.example.org (https:// or "
        "http://); the List-Unsubscribe and preferences links in subscriber mail start with it. "
        "Unset = no subscription pages."},
+      {"web", "from", "address", "[mail] from",
+       "The sender of subscriber mail (confirmations, announcements to a topic's subscribers). "
+       "Subscriber mail goes through a mail destination herald adds, named 'subscribers'."},
   };
   return docs;
 }

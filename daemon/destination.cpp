@@ -69,6 +69,18 @@ Expected<NewDelivery> render_for(const RenderInput& in) {
   return d;
 }
 
+Expected<std::vector<NewDelivery>> render_personal_for(
+    const RenderInput& in, const std::vector<PersonalRecipient>& recipients) {
+  const DestinationKind* kind = destination_kind(in.dest.kind);
+  if (!kind || !kind->render_personal)
+    return permanent_error("destination " + in.dest.name + ": kind '" + in.dest.kind +
+                           "' sends no personal messages");
+  auto out = kind->render_personal(in, recipients);
+  if (out)
+    for (auto& d : *out) d.destination = in.dest.name;
+  return out;
+}
+
 SinkFactory destination_sinks(const Config& cfg, SinkEnv env) {
   return [cfg, env](const std::string& name) -> std::unique_ptr<Sink> {
     const DestinationConfig* dest = cfg.destination(name);

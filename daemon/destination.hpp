@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,13 @@ struct SinkEnv {
   const Clock* clock = nullptr;
 };
 
+// One recipient of a personal message: its address and the template values
+// that differ per recipient (unsubscribe_url, preferences_url).
+struct PersonalRecipient {
+  std::string address;
+  std::vector<std::pair<std::string, std::string>> values;
+};
+
 struct DestinationKind {
   std::string kind;               // as written in `kind = "..."`
   std::string summary;            // one line, for docs and `check-config --keys`
@@ -57,6 +65,14 @@ struct DestinationKind {
   std::function<std::vector<std::pair<std::string, std::string>>(const DestinationConfig&)> check;
   // The outbox rows (a message to its recipients) of one render.
   std::function<Expected<NewDelivery>(const RenderInput&)> render;
+  // One message per recipient, the templates rendered once: each copy gets
+  // the recipient's To:, their values, and a key "<in.key>/<address>". With
+  // unsubscribe_url among the values, a mail carries List-Unsubscribe
+  // and List-Unsubscribe-Post (RFC 8058). Unset for kinds that cannot carry
+  // a topic's audience.
+  std::function<Expected<std::vector<NewDelivery>>(const RenderInput&,
+                                                   const std::vector<PersonalRecipient>&)>
+      render_personal;
   // One connection's worth of transport for a destination.
   std::function<std::unique_ptr<Sink>(const Config&, const DestinationConfig&, const SinkEnv&)>
       make_sink;
@@ -87,6 +103,10 @@ std::string delivery_key(const DestinationConfig& dest, const Event& e);
 
 // Renders through the destination's kind; an unknown kind is an error.
 Expected<NewDelivery> render_for(const RenderInput& in);
+
+// Renders one message per recipient through the destination's kind.
+Expected<std::vector<NewDelivery>> render_personal_for(
+    const RenderInput& in, const std::vector<PersonalRecipient>& recipients);
 
 // The sinks of a configuration's destinations, each made by its kind.
 SinkFactory destination_sinks(const Config& cfg, SinkEnv env);

@@ -10,6 +10,9 @@
 
 #include "daemon/router.hpp"
 #include "daemon/source_kind.hpp"
+#include "daemon/subscriptions/audience.hpp"
+#include "daemon/subscriptions/digest.hpp"
+#include "daemon/subscriptions/web.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -72,6 +75,9 @@ Pipeline::Pipeline(Config cfg, Templates templates, Store& store, const Clock& c
     m_digests = std::make_unique<DigestRunner>(m_cfg, m_templates, m_store, m_clock);
     for (const auto& e : m_digests->errors()) spdlog::error("{}", e);
   }
+  if (!m_cfg.web.base_url.empty())
+    m_subscriber_digests =
+        std::make_unique<SubscriberDigests>(m_cfg, m_templates, m_store, m_clock);
 }
 
 void Pipeline::poll_sources(bool once, RunReport& report) {
@@ -149,10 +155,29 @@ void Pipeline::route_pending(RunReport& report) {
     std::vector<int64_t> ids;
     std::vector<NewDelivery> deliveries;
     const int64_t now = m_clock.now();
+    std::optional<std::vector<Subscriber>> confirmed;  // read once a pass, when a topic needs it
     for (const auto& se : events) {
       ids.push_back(se.id);
       std::optional<nlohmann::json> release;  // links and tickets of a release, made once
       for (const auto& dname : route_event(se.event, m_cfg.routes)) {
+        if (dname.rfind(k_topic_prefix, 0) == 0) {
+          if (!release) release = release_context(se.event, m_cfg);
+          if (!confirmed) {
+            auto subs = m_store.subscribers().list("confirmed");
+            if (!subs) {  // routed on a later pass, with its audience
+              spdlog::error("routing: cannot read the subscribers: {}", subs.error().message);
+              return;
+            }
+            confirmed = std::move(*subs);
+          }
+          auto s = route_to_topic(se.event, dname.substr(std::string(k_topic_prefix).size()),
+                                  *confirmed, *release, now, deliveries, report);
+          if (!s) {
+            spdlog::error("routing: event {} to {}: {}", se.event.key, dname, s.error().message);
+            return;
+          }
+          continue;
+        }
         const DestinationConfig* dest = m_cfg.destination(dname);
         if (!dest) continue;  // check-config rejects this; a reload race at worst
         if (!release) release = release_context(se.event, m_cfg);
@@ -175,6 +200,44 @@ void Pipeline::route_pending(RunReport& report) {
   }
 }
 
+Status Pipeline::route_to_topic(const Event& e, const std::string& topic_name,
+                                const std::vector<Subscriber>& confirmed,
+                                const nlohmann::json& release, int64_t now,
+                                std::vector<NewDelivery>& out, RunReport& report) {
+  const TopicConfig* topic = nullptr;
+  for (const auto& t : m_cfg.topics)
+    if (t.name == topic_name) topic = &t;
+  const DestinationConfig* dest = m_cfg.destination(k_subscriber_destination);
+  if (!topic || !dest) return ok_status();  // check-config rejects this; a reload race at worst
+  if (!topic_carries(*topic, e)) return ok_status();
+  auto audience = topic_audience(confirmed, *topic, e);
+  if (audience.empty()) return ok_status();
+  auto tokens = m_store.subscribers().manage_tokens(audience);
+  if (!tokens) return tokens.error();
+  std::vector<PersonalRecipient> recipients;
+  recipients.reserve(audience.size());
+  for (size_t i = 0; i < audience.size(); ++i)
+    recipients.push_back(
+        {audience[i].address,
+         {{"unsubscribe_url", m_cfg.web.base_url + "/unsubscribe/" + (*tokens)[i]},
+          {"preferences_url", m_cfg.web.base_url + "/preferences/" + (*tokens)[i]}}});
+  nlohmann::json context = mail_context(e, *dest);
+  context.update(release);
+  context["topic"] = topic->title;
+  RenderInput in{m_cfg, m_templates, *dest, e.kind, context, &e, delivery_key(*dest, e), now};
+  auto personal = render_personal_for(in, recipients);
+  if (!personal) {
+    ++report.render_failures;
+    spdlog::error("event {}: cannot render for topic {}: {}", e.key, topic_name,
+                  personal.error().message);
+    return ok_status();
+  }
+  for (auto& d : *personal) out.push_back(std::move(d));
+  spdlog::info("event {}: {} personal mails to the subscribers of {}", e.key, personal->size(),
+               topic_name);
+  return ok_status();
+}
+
 void Pipeline::deliver_due(RunReport& report, const std::atomic<bool>* stop) {
   const DeliveryCounts c = m_deliverer->drain(stop);
   report.delivered += c.delivered;
@@ -193,11 +256,13 @@ void Pipeline::start_delivery(DeliveryHooks hooks) {
 
 void Pipeline::run_digests(RunReport& report) {
   if (m_digests) m_digests->run_due(report);
+  if (m_subscriber_digests) m_subscriber_digests->run_due(report);
 }
 
 int64_t Pipeline::next_wakeup() {
   int64_t next = m_clock.now() + 3600;
   if (m_digests) next = std::min(next, m_digests->next_due());
+  if (m_subscriber_digests) next = std::min(next, m_subscriber_digests->next_due());
   for (const auto& src : m_sources) {
     auto st = m_store.sources().source_state(src->config().name);
     // Unreadable now: look again in a few seconds rather than sleep an hour.

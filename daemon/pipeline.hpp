@@ -19,6 +19,7 @@
 #include "daemon/render.hpp"
 #include "daemon/run_report.hpp"
 #include "daemon/store.hpp"
+#include "daemon/subscriptions/digest.hpp"
 
 namespace herald {
 
@@ -56,8 +57,16 @@ class Pipeline {
   int64_t next_wakeup();
 
   const Config& config() const { return m_cfg; }
+  const Templates& templates() const { return m_templates; }
 
  private:
+  // The personal mails of an event to the audience of a topic (confirmed,
+  // immediate subscribers whose branches match), into out. An error means
+  // the pass must not commit (the audience could not be read).
+  Status route_to_topic(const Event& e, const std::string& topic,
+                        const std::vector<Subscriber>& confirmed, const nlohmann::json& release,
+                        int64_t now, std::vector<NewDelivery>& out, RunReport& report);
+
   Config m_cfg;
   Templates m_templates;
   Store& m_store;
@@ -65,6 +74,7 @@ class Pipeline {
   SinkFactory m_make_sink;
   std::vector<std::unique_ptr<Source>> m_sources;
   std::unique_ptr<DigestRunner> m_digests;
+  std::unique_ptr<SubscriberDigests> m_subscriber_digests;  // with [web] base_url
   std::unique_ptr<Deliverer> m_deliverer;  // last: its lanes use the rest
 };
 

@@ -83,6 +83,9 @@ void register_inbound_routes(InboundRoutes routes) {
 }
 
 void add_inbound_routes(HttpServer& server, const Config& cfg, const InboundEnv& env) {
+  // A configuration with no source and no destination of its own (the event
+  // API feeding topics) has looked up no kind yet: the table is filled here.
+  ensure_adapters_registered();
   for (const auto& src : cfg.sources) {
     const SourceKind* kind = source_kind(src.kind);
     if (kind && kind->pushed && kind->add_route) kind->add_route(server, src, env);

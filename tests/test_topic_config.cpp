@@ -38,6 +38,9 @@ name = "eol"
 
 [web]
 base_url = "https://announce.example.org/"
+
+[http]
+listen = "127.0.0.1:0"
 )";
   auto r = parse_config(text, "h.toml");
   INFO(config_errors(r));

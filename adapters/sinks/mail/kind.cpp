@@ -5,17 +5,26 @@
 
 namespace herald::mail {
 
-Expected<NewDelivery> build_delivery(const Config& cfg, const DestinationConfig& dest,
-                                     const RenderedMail& mail, const std::string& key,
-                                     int64_t now) {
+namespace {
+
+// The message of a destination with its recipients (dest.to, or `to` when
+// not empty) and, when list_unsubscribe is set, the RFC 8058 headers.
+Expected<NewDelivery> build(const Config& cfg, const DestinationConfig& dest,
+                            const RenderedMail& mail, const std::string& key, int64_t now,
+                            const std::vector<std::string>& to,
+                            const std::string& list_unsubscribe) {
   MessageSpec spec;
   auto from = parse_address(dest.from.empty() ? cfg.mail.from : dest.from);
   if (!from) return from.error();
   spec.from = *from;
-  for (const auto& r : dest.to) {
+  for (const auto& r : to.empty() ? dest.to : to) {
     auto a = parse_address(r);
     if (!a) return a.error();
     spec.to.push_back(*a);
+  }
+  if (!list_unsubscribe.empty()) {
+    spec.list_unsubscribe = "<" + list_unsubscribe + ">";
+    spec.list_unsubscribe_one_click = true;
   }
   spec.subject = mail.subject;
   spec.text_body = mail.text;
@@ -38,6 +47,62 @@ Expected<NewDelivery> build_delivery(const Config& cfg, const DestinationConfig&
   d.payload = std::move(*payload);
   d.subject = spec.subject;
   return d;
+}
+
+// A stand-in for a per-recipient value while the templates render once.
+std::string marker(const std::string& name) { return "\x1a" + name + "\x1a"; }
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+    s.replace(p, from.size(), to);
+}
+
+std::string html_escaped(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+Expected<std::vector<NewDelivery>> render_personal(const RenderInput& in,
+                                                   const std::vector<PersonalRecipient>& rcpts) {
+  std::vector<NewDelivery> out;
+  if (rcpts.empty()) return out;
+  nlohmann::json ctx = in.context;
+  for (const auto& [name, value] : rcpts.front().values) ctx[name] = marker(name);
+  auto rendered = in.templates.render_mail(in.set, ctx);
+  if (!rendered) return rendered.error();
+  out.reserve(rcpts.size());
+  for (const auto& r : rcpts) {
+    RenderedMail mail = *rendered;
+    std::string unsubscribe;
+    for (const auto& [name, value] : r.values) {
+      replace_all(mail.subject, marker(name), value);
+      replace_all(mail.text, marker(name), value);
+      replace_all(mail.html, marker(name), html_escaped(value));
+      if (name == "unsubscribe_url") unsubscribe = value;
+    }
+    auto d = build(in.cfg, in.dest, mail, in.key + "/" + r.address, in.now, {r.address},
+                   unsubscribe);
+    if (!d) return d.error();
+    out.push_back(std::move(*d));
+  }
+  return out;
+}
+
+}  // namespace
+
+Expected<NewDelivery> build_delivery(const Config& cfg, const DestinationConfig& dest,
+                                     const RenderedMail& mail, const std::string& key,
+                                     int64_t now) {
+  return build(cfg, dest, mail, key, now, {}, "");
 }
 
 std::unique_ptr<Sink> make_sink(const MailConfig& mail) {
@@ -82,6 +147,7 @@ DestinationKind mail_destination_kind() {
     if (!rendered) return rendered.error();
     return build_delivery(in.cfg, in.dest, *rendered, in.key, in.now);
   };
+  k.render_personal = render_personal;
   k.make_sink = [](const Config& cfg, const DestinationConfig&, const SinkEnv&) {
     return make_sink(cfg.mail);
   };

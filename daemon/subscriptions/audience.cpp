@@ -1,0 +1,38 @@
+#include "daemon/subscriptions/audience.hpp"
+
+#include <algorithm>
+
+namespace herald {
+
+bool topic_carries(const TopicConfig& topic, const Event& e) {
+  if (!topic.kinds.empty() &&
+      std::find(topic.kinds.begin(), topic.kinds.end(), e.kind) == topic.kinds.end())
+    return false;
+  for (const auto& tag : topic.tags) {
+    const auto eq = tag.find('=');
+    auto it = e.tags.find(tag.substr(0, eq));
+    if (it == e.tags.end() || it->second != tag.substr(eq + 1)) return false;
+  }
+  return true;
+}
+
+bool branch_filter_takes(const Subscriber& s, const Event& e) {
+  if (s.branches.empty()) return true;
+  auto it = e.tags.find("branch");
+  if (it == e.tags.end() || it->second.empty()) return true;
+  return std::find(s.branches.begin(), s.branches.end(), it->second) != s.branches.end();
+}
+
+std::vector<Subscriber> topic_audience(const std::vector<Subscriber>& subscribers,
+                                       const TopicConfig& topic, const Event& e,
+                                       const std::string& mode) {
+  std::vector<Subscriber> out;
+  for (const auto& s : subscribers)
+    if (s.state == "confirmed" && s.mode == mode &&
+        std::find(s.topics.begin(), s.topics.end(), topic.name) != s.topics.end() &&
+        branch_filter_takes(s, e))
+      out.push_back(s);
+  return out;
+}
+
+}  // namespace herald

@@ -1,0 +1,156 @@
+#include "daemon/subscriptions/digest.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "daemon/destination.hpp"
+#include "daemon/router.hpp"
+#include "daemon/subscriptions/audience.hpp"
+#include "daemon/subscriptions/web.hpp"
+#include "daemon/util.hpp"
+
+namespace herald {
+
+namespace {
+
+constexpr int64_t k_day = 86'400;
+constexpr int64_t k_monday = 4 * k_day;  // 1970-01-05, the first Monday after the epoch
+constexpr const char* k_modes[] = {"daily", "weekly"};
+
+int64_t period_length(const std::string& mode) { return mode == "weekly" ? 7 * k_day : k_day; }
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b < 0 ? 1 : 0); }
+
+std::string state_name(const std::string& mode) { return "subscribers:" + mode; }
+
+std::string utc_date(int64_t t) {
+  const int64_t days = floor_div(t, k_day);
+  // Civil from days (H. Hinnant's algorithm).
+  const int64_t z = days + 719468;
+  const int64_t era = floor_div(z, 146097);
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y),
+                static_cast<long long>(m), static_cast<long long>(d));
+  return buf;
+}
+
+}  // namespace
+
+int64_t subscriber_period_start(const std::string& mode, int64_t t) {
+  const int64_t len = period_length(mode);
+  const int64_t origin = mode == "weekly" ? k_monday : 0;
+  return floor_div(t - origin, len) * len + origin;
+}
+
+void SubscriberDigests::run_due(RunReport& report) {
+  const int64_t now = m_clock.now();
+  for (const char* mode : k_modes)
+    if (auto s = run_mode(mode, now, report); !s)
+      spdlog::error("subscriber digests ({}): {}; tried again at the next pass", mode,
+                    s.error().message);
+}
+
+int64_t SubscriberDigests::next_due() {
+  int64_t next = m_clock.now() + 3600;
+  for (const char* mode : k_modes) {
+    auto end = m_store.digests().digest_window_end(state_name(mode));
+    if (!end || !*end) return m_clock.now();
+    next = std::min(next, **end + period_length(mode) + k_settle_s);
+  }
+  return next;
+}
+
+Status SubscriberDigests::run_mode(const std::string& mode, int64_t now, RunReport& report) {
+  const std::string name = state_name(mode);
+  auto recorded = m_store.digests().digest_window_end(name);
+  if (!recorded) return recorded.error();
+  const int64_t until = subscriber_period_start(mode, now - k_settle_s);
+  if (!*recorded) {  // the first run: count from here, send no history
+    spdlog::info("subscriber digests ({}): first period ends {}", mode,
+                 utc_date(until + period_length(mode)));
+    return m_store.outbox().commit_digest(name, until, {}, now);
+  }
+  const int64_t from = **recorded;
+  if (from >= until) return ok_status();
+  const DestinationConfig* dest = m_cfg.destination(k_subscriber_destination);
+  if (!dest) return ok_status();
+
+  auto events = m_store.events().events_received_between(from, until, {});
+  if (!events) return events.error();
+  auto subs = m_store.subscribers().list("confirmed");
+  if (!subs) return subs.error();
+  // Each event's topics: those a route sends it to and that carry it.
+  std::vector<std::vector<const TopicConfig*>> event_topics;
+  for (const auto& se : *events) {
+    std::vector<const TopicConfig*> topics;
+    for (const auto& to : route_event(se.event, m_cfg.routes)) {
+      if (to.rfind(k_topic_prefix, 0) != 0) continue;
+      const std::string topic = to.substr(std::string(k_topic_prefix).size());
+      for (const auto& t : m_cfg.topics)
+        if (t.name == topic && topic_carries(t, se.event)) topics.push_back(&t);
+    }
+    event_topics.push_back(std::move(topics));
+  }
+  std::vector<Subscriber> readers;
+  std::vector<nlohmann::json> contents;
+  for (const auto& s : *subs) {
+    if (s.mode != mode) continue;
+    nlohmann::json items = nlohmann::json::array();
+    for (size_t i = 0; i < events->size(); ++i) {
+      const Event& e = (*events)[i].event;
+      const bool chosen =
+          std::any_of(event_topics[i].begin(), event_topics[i].end(), [&](const TopicConfig* t) {
+            return std::find(s.topics.begin(), s.topics.end(), t->name) != s.topics.end();
+          });
+      if (!chosen || !branch_filter_takes(s, e)) continue;
+      items.push_back(
+          {{"title", e.title}, {"url", e.url}, {"summary", e.summary}, {"kind", e.kind}});
+    }
+    if (items.empty()) continue;
+    readers.push_back(s);
+    contents.push_back(std::move(items));
+  }
+  std::vector<NewDelivery> deliveries;
+  if (!readers.empty()) {
+    auto tokens = m_store.subscribers().manage_tokens(readers);
+    if (!tokens) return tokens.error();
+    const std::string key = "subscription-digest:" + mode + ":" + std::to_string(until);
+    for (size_t i = 0; i < readers.size(); ++i) {
+      nlohmann::json ctx = {{"mode", mode},
+                            {"from_date", utc_date(from)},
+                            {"to_date", utc_date(until - 1)},
+                            {"items", contents[i]},
+                            {"count", contents[i].size()},
+                            {"herald_version", HERALD_VERSION}};
+      RenderInput in{m_cfg, m_templates, *dest, "subscription.digest", ctx, nullptr, key, now};
+      const std::string& token = (*tokens)[i];
+      auto mail = render_personal_for(
+          in, {{readers[i].address,
+                {{"unsubscribe_url", m_cfg.web.base_url + "/unsubscribe/" + token},
+                 {"preferences_url", m_cfg.web.base_url + "/preferences/" + token}}}});
+      if (!mail) {
+        ++report.render_failures;
+        spdlog::error("subscriber digests ({}): cannot render for subscriber #{}: {}", mode,
+                      readers[i].id, mail.error().message);
+        continue;
+      }
+      for (auto& d : *mail) deliveries.push_back(std::move(d));
+    }
+  }
+  if (auto s = m_store.outbox().commit_digest(name, until, deliveries, now); !s) return s;
+  report.deliveries_created += static_cast<int>(deliveries.size());
+  spdlog::info("subscriber digests ({}): {} to {}: {} mails", mode, utc_date(from),
+               utc_date(until - 1), deliveries.size());
+  return ok_status();
+}
+
+}  // namespace herald
