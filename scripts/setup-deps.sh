@@ -16,8 +16,10 @@ build_pkgs=(
 )
 # clang and its runtime libraries build the libFuzzer targets (scripts/fuzz.sh);
 # debhelper, lintian, dpkg-dev and fakeroot build and check the .deb.
+# chromium, chromium-driver and python3-selenium run the browser test of the
+# subscription pages (tests/e2e/test_subscribe_browser.py); a font for its screenshots.
 test_pkgs=( python3 python3-aiosmtpd python3-jsonschema curl sqlite3 clang libclang-rt-14-dev debhelper lintian dpkg-dev
-  fakeroot )
+  fakeroot chromium chromium-driver python3-selenium fonts-dejavu-core )
 bench_pkgs=( postfix rss2email wrk time prometheus-alertmanager nginx-light )
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
