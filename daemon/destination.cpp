@@ -69,15 +69,26 @@ Expected<NewDelivery> render_for(const RenderInput& in) {
   return d;
 }
 
-Expected<std::vector<NewDelivery>> render_personal_for(
-    const RenderInput& in, const std::vector<PersonalRecipient>& recipients) {
+Status render_personal_for(const RenderInput& in, const std::vector<PersonalRecipient>& recipients,
+                           const std::function<Status(NewDelivery)>& emit) {
   const DestinationKind* kind = destination_kind(in.dest.kind);
   if (!kind || !kind->render_personal)
     return permanent_error("destination " + in.dest.name + ": kind '" + in.dest.kind +
                            "' sends no personal messages");
-  auto out = kind->render_personal(in, recipients);
-  if (out)
-    for (auto& d : *out) d.destination = in.dest.name;
+  return kind->render_personal(in, recipients, [&](NewDelivery d) {
+    d.destination = in.dest.name;
+    return emit(std::move(d));
+  });
+}
+
+Expected<std::vector<NewDelivery>> render_personal_for(
+    const RenderInput& in, const std::vector<PersonalRecipient>& recipients) {
+  std::vector<NewDelivery> out;
+  auto s = render_personal_for(in, recipients, [&](NewDelivery d) {
+    out.push_back(std::move(d));
+    return ok_status();
+  });
+  if (!s) return s.error();
   return out;
 }
 

@@ -70,8 +70,10 @@ struct DestinationKind {
   // unsubscribe_url among the values, a mail carries List-Unsubscribe
   // and List-Unsubscribe-Post (RFC 8058). Unset for kinds that cannot carry
   // a topic's audience.
-  std::function<Expected<std::vector<NewDelivery>>(const RenderInput&,
-                                                   const std::vector<PersonalRecipient>&)>
+  // Each message goes to emit as it is made (so that a caller can store them
+  // in bounded batches); an error from emit stops and is answered.
+  std::function<Status(const RenderInput&, const std::vector<PersonalRecipient>&,
+                       const std::function<Status(NewDelivery)>& emit)>
       render_personal;
   // One connection's worth of transport for a destination.
   std::function<std::unique_ptr<Sink>(const Config&, const DestinationConfig&, const SinkEnv&)>
@@ -104,7 +106,11 @@ std::string delivery_key(const DestinationConfig& dest, const Event& e);
 // Renders through the destination's kind; an unknown kind is an error.
 Expected<NewDelivery> render_for(const RenderInput& in);
 
-// Renders one message per recipient through the destination's kind.
+// Renders one message per recipient through the destination's kind, each
+// handed to emit as it is made.
+Status render_personal_for(const RenderInput& in, const std::vector<PersonalRecipient>& recipients,
+                           const std::function<Status(NewDelivery)>& emit);
+// The same, collected.
 Expected<std::vector<NewDelivery>> render_personal_for(
     const RenderInput& in, const std::vector<PersonalRecipient>& recipients);
 

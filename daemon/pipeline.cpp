@@ -210,31 +210,50 @@ Status Pipeline::route_to_topic(const Event& e, const std::string& topic_name,
   const DestinationConfig* dest = m_cfg.destination(k_subscriber_destination);
   if (!topic || !dest) return ok_status();  // check-config rejects this; a reload race at worst
   if (!topic_carries(*topic, e)) return ok_status();
-  auto audience = topic_audience(confirmed, *topic, e);
+  const auto audience = topic_audience(confirmed, *topic, e);
   if (audience.empty()) return ok_status();
-  auto tokens = m_store.subscribers().manage_tokens(audience);
-  if (!tokens) return tokens.error();
-  std::vector<PersonalRecipient> recipients;
-  recipients.reserve(audience.size());
-  for (size_t i = 0; i < audience.size(); ++i)
-    recipients.push_back(
-        {audience[i].address,
-         {{"unsubscribe_url", m_cfg.web.base_url + "/unsubscribe/" + (*tokens)[i]},
-          {"preferences_url", m_cfg.web.base_url + "/preferences/" + (*tokens)[i]}}});
   nlohmann::json context = mail_context(e, *dest);
   context.update(release);
   context["topic"] = topic->title;
   RenderInput in{m_cfg, m_templates, *dest, e.kind, context, &e, delivery_key(*dest, e), now};
-  auto personal = render_personal_for(in, recipients);
-  if (!personal) {
-    ++report.render_failures;
-    spdlog::error("event {}: cannot render for topic {}: {}", e.key, topic_name,
-                  personal.error().message);
-    return ok_status();
+  // Personal copies go to the outbox k_fanout_batch at a time, so that memory
+  // stays bounded however large the audience. A batch stored before the
+  // event is marked routed is harmless: routing again makes the same keys.
+  std::vector<PersonalRecipient> recipients;
+  size_t made = 0;
+  for (size_t first = 0; first < audience.size(); first += k_fanout_batch) {
+    const std::vector<Subscriber> part(
+        audience.begin() + static_cast<std::ptrdiff_t>(first),
+        audience.begin() + static_cast<std::ptrdiff_t>(std::min(audience.size(), first + k_fanout_batch)));
+    auto tokens = m_store.subscribers().manage_tokens(part);
+    if (!tokens) return tokens.error();
+    recipients.clear();
+    for (size_t i = 0; i < part.size(); ++i)
+      recipients.push_back(
+          {part[i].address,
+           {{"unsubscribe_url", m_cfg.web.base_url + "/unsubscribe/" + (*tokens)[i]},
+            {"preferences_url", m_cfg.web.base_url + "/preferences/" + (*tokens)[i]}}});
+    Status stored = ok_status();
+    auto rendered = render_personal_for(in, recipients, [&](NewDelivery d) -> Status {
+      out.push_back(std::move(d));
+      ++made;
+      if (out.size() < k_fanout_batch) return ok_status();
+      stored = m_store.outbox().commit_routing({}, out, now);
+      if (!stored) return stored;
+      report.deliveries_created += static_cast<int>(out.size());
+      out.clear();
+      m_deliverer->wake();
+      return ok_status();
+    });
+    if (!stored) return stored;  // not stored: the pass must not mark the event routed
+    if (!rendered) {
+      ++report.render_failures;
+      spdlog::error("event {}: cannot render for topic {}: {}", e.key, topic_name,
+                    rendered.error().message);
+      return ok_status();
+    }
   }
-  for (auto& d : *personal) out.push_back(std::move(d));
-  spdlog::info("event {}: {} personal mails to the subscribers of {}", e.key, personal->size(),
-               topic_name);
+  spdlog::info("event {}: {} personal mails to the subscribers of {}", e.key, made, topic_name);
   return ok_status();
 }
 

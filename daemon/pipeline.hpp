@@ -63,6 +63,7 @@ class Pipeline {
   // The personal mails of an event to the audience of a topic (confirmed,
   // immediate subscribers whose branches match), into out. An error means
   // the pass must not commit (the audience could not be read).
+  static constexpr size_t k_fanout_batch = 500;  // personal copies held at once
   Status route_to_topic(const Event& e, const std::string& topic,
                         const std::vector<Subscriber>& confirmed, const nlohmann::json& release,
                         int64_t now, std::vector<NewDelivery>& out, RunReport& report);

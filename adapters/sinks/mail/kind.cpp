@@ -71,15 +71,13 @@ std::string html_escaped(const std::string& s) {
   return out;
 }
 
-Expected<std::vector<NewDelivery>> render_personal(const RenderInput& in,
-                                                   const std::vector<PersonalRecipient>& rcpts) {
-  std::vector<NewDelivery> out;
-  if (rcpts.empty()) return out;
+Status render_personal(const RenderInput& in, const std::vector<PersonalRecipient>& rcpts,
+                       const std::function<Status(NewDelivery)>& emit) {
+  if (rcpts.empty()) return ok_status();
   nlohmann::json ctx = in.context;
   for (const auto& [name, value] : rcpts.front().values) ctx[name] = marker(name);
   auto rendered = in.templates.render_mail(in.set, ctx);
   if (!rendered) return rendered.error();
-  out.reserve(rcpts.size());
   for (const auto& r : rcpts) {
     RenderedMail mail = *rendered;
     std::string unsubscribe;
@@ -92,9 +90,9 @@ Expected<std::vector<NewDelivery>> render_personal(const RenderInput& in,
     auto d = build(in.cfg, in.dest, mail, in.key + "/" + r.address, in.now, {r.address},
                    unsubscribe);
     if (!d) return d.error();
-    out.push_back(std::move(*d));
+    if (auto s = emit(std::move(*d)); !s) return s;
   }
-  return out;
+  return ok_status();
 }
 
 }  // namespace
