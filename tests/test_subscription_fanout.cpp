@@ -232,6 +232,8 @@ TEST_CASE("fan-out: 1,000 subscribers each get exactly what they chose",
     f.add(address, w.state, w.topics, w.branches, w.mode);
     people[address] = w;
   }
+  RunReport start;
+  f.pipeline->run_digests(start);  // digest periods start counting here
   f.release("2.15.8", "release");
   f.release("2.16.0-RC1", "testing");
   auto r = f.route();
@@ -262,6 +264,44 @@ TEST_CASE("fan-out: 1,000 subscribers each get exactly what they chose",
   auto rows = f.store->outbox().outbox_rows("", 5000);
   REQUIRE(rows);
   CHECK(rows->size() == expected_mails);
+
+  // Past the next Monday, after a restart: each daily and weekly subscriber
+  // gets one digest with what the same rules give them, and nobody else does.
+  f.clock.set(subscriber_period_start("weekly", f.clock.now()) + 7 * 86'400 + 60);
+  f.pipeline.reset();
+  {
+    auto cfg = load_config(f.dir.file("h.toml"));
+    auto templates = Templates::load(cfg.config->bundled_templates, "");
+    f.pipeline = std::make_unique<Pipeline>(*cfg.config, std::move(*templates), *f.store, f.clock,
+                                            [](const std::string&) { return nullptr; });
+  }
+  RunReport d;
+  f.pipeline->run_digests(d);
+  f.pipeline->run_digests(d);
+  auto digest_rows = f.store->outbox().outbox_rows("", 5000);
+  REQUIRE(digest_rows);
+  std::map<std::string, int> digests;
+  for (const auto& row : *digest_rows)
+    if (row.idempotency_key.rfind("subscription-digest:", 0) == 0) ++digests[row.recipient];
+  auto all = f.mails();
+  size_t expected_digests = 0;
+  for (const auto& [address, w] : people) {
+    INFO(address);
+    const bool active = w.state == "confirmed" && w.mode != "immediate";
+    const bool ga = active && (has(w.topics, "releases") || has(w.topics, "all-releases")) &&
+                    (w.branches.empty() || has(w.branches, "2.15"));
+    const bool rc = active && (has(w.topics, "testing") || has(w.topics, "all-releases")) &&
+                    (w.branches.empty() || has(w.branches, "2.16"));
+    CHECK(digests[address] == ((ga || rc) ? 1 : 0));
+    expected_digests += (ga || rc);
+    if (!(ga || rc)) continue;
+    const std::string& got = all[address];
+    CHECK(got.find(w.mode + " digest") != std::string::npos);
+    CHECK((got.find("Lustre 2.15.8 released") != std::string::npos) == ga);
+    CHECK((got.find("Lustre 2.16.0-RC1 released") != std::string::npos) == rc);
+  }
+  CHECK(expected_digests > 50);
+  CHECK(d.deliveries_created == static_cast<int>(expected_digests));
 }
 
 TEST_CASE("fan-out: digest subscribers get one mail a period, once, across a restart",
