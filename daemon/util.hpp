@@ -34,6 +34,8 @@ std::string random_hex(size_t n);
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 std::string base64_encode(std::string_view data);
+// &, <, > and " as HTML entities: text safe in an element or a quoted attribute.
+std::string html_escape(std::string_view s);
 // RFC 3986 percent-encoding of everything but unreserved characters.
 std::string percent_encode(std::string_view s);
 // Constant-time comparison of two strings (length leaks, content does not).

@@ -2,6 +2,7 @@
 
 #include "adapters/sinks/mail/message.hpp"
 #include "adapters/sinks/mail/transport.hpp"
+#include "daemon/util.hpp"
 
 namespace herald::mail {
 
@@ -57,20 +58,6 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
     s.replace(p, from.size(), to);
 }
 
-std::string html_escaped(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 Status render_personal(const RenderInput& in, const std::vector<PersonalRecipient>& rcpts,
                        const std::function<Status(NewDelivery)>& emit) {
   if (rcpts.empty()) return ok_status();
@@ -84,7 +71,7 @@ Status render_personal(const RenderInput& in, const std::vector<PersonalRecipien
     for (const auto& [name, value] : r.values) {
       replace_all(mail.subject, marker(name), value);
       replace_all(mail.text, marker(name), value);
-      replace_all(mail.html, marker(name), html_escaped(value));
+      replace_all(mail.html, marker(name), html_escape(value));
       if (name == "unsubscribe_url") unsubscribe = value;
     }
     auto d = build(in.cfg, in.dest, mail, in.key + "/" + r.address, in.now, {r.address},

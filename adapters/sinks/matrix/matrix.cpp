@@ -7,19 +7,15 @@ namespace herald {
 
 namespace {
 
-std::string html_escape(std::string_view s) {
+// HTML for a Matrix formatted_body: escaped, line breaks kept.
+std::string html_text(std::string_view s) {
   std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\n': out += "<br>"; break;
-      default: out += c;
-    }
+  size_t start = 0;
+  for (size_t nl = s.find('\n'); nl != std::string_view::npos; nl = s.find('\n', start)) {
+    out += html_escape(s.substr(start, nl - start)) + "<br>";
+    start = nl + 1;
   }
-  return out;
+  return out + html_escape(s.substr(start));
 }
 
 Expected<NewDelivery> render_matrix(const RenderInput& in) {
@@ -43,9 +39,9 @@ Expected<NewDelivery> render_matrix(const RenderInput& in) {
     std::string body = truncate_bytes(*text, budget);
     if (body.size() < text->size()) body += more;
     content["body"] = body;
-    std::string formatted = html_escape(truncate_bytes(*text, budget));
+    std::string formatted = html_text(truncate_bytes(*text, budget));
     formatted += std::string(k_ellipsis);
-    if (!url.empty()) formatted += " <a href=\"" + html_escape(url) + "\">more</a>";
+    if (!url.empty()) formatted += " <a href=\"" + html_text(url) + "\">more</a>";
     content["format"] = "org.matrix.custom.html";
     content["formatted_body"] = formatted;
   }
