@@ -1,5 +1,6 @@
 #include "daemon/subscriptions/digest.hpp"
 
+#include <date/date.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -26,20 +27,11 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b < 0 ? 1 : 0); }
 std::string state_name(const std::string& mode) { return "subscribers:" + mode; }
 
 std::string utc_date(int64_t t) {
-  const int64_t days = floor_div(t, k_day);
-  // Civil from days (H. Hinnant's algorithm).
-  const int64_t z = days + 719468;
-  const int64_t era = floor_div(z, 146097);
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y),
-                static_cast<long long>(m), static_cast<long long>(d));
+  const date::year_month_day ymd{
+      date::floor<date::days>(date::sys_seconds{std::chrono::seconds{t}})};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
   return buf;
 }
 

@@ -172,6 +172,8 @@ class Pages {
   }
   json topic_choices(const std::vector<std::string>& chosen) const;
   json mode_choices(const std::string& chosen) const;
+  // The CSRF secret from the store; empty while the store cannot answer.
+  std::string secret() const;
   std::string csrf(const std::string& path) const;
   bool csrf_ok(const InboundRequest& req,
                const std::vector<std::pair<std::string, std::string>>& form) const;
@@ -192,6 +194,8 @@ class Pages {
   std::function<void()> m_wake;
   SubscriptionLimits m_limits;
   RateLimiter m_per_client, m_per_address;
+  mutable std::mutex m_secret_mutex;
+  mutable std::string m_secret;
 };
 
 InboundResponse Pages::page(int status, const std::string& set, const std::string& title,
@@ -243,18 +247,25 @@ json Pages::mode_choices(const std::string& chosen) const {
   return out;
 }
 
+std::string Pages::secret() const {
+  std::lock_guard lock(m_secret_mutex);
+  if (m_secret.empty()) {  // read (or made) once: it never changes
+    auto s = m_store.subscribers().web_secret();
+    if (s) m_secret = *s;
+  }
+  return m_secret;
+}
+
 std::string Pages::csrf(const std::string& path) const {
-  auto secret = m_store.subscribers().web_secret();
-  return secret ? csrf_token(*secret, path, m_clock.now()) : std::string();
+  const std::string key = secret();
+  return key.empty() ? std::string() : csrf_token(key, path, m_clock.now());
 }
 
 bool Pages::csrf_ok(const InboundRequest& req,
                     const std::vector<std::pair<std::string, std::string>>& form) const {
   const char* token = field(form, "csrf");
-  if (!token) return false;
-  auto secret = m_store.subscribers().web_secret();
-  return secret &&
-         csrf_token_valid(*secret, req.path, token, m_clock.now(), m_limits.form_max_age_s);
+  return token &&
+         csrf_token_valid(secret(), req.path, token, m_clock.now(), m_limits.form_max_age_s);
 }
 
 std::optional<Subscriber> Pages::by_manage_token(const std::string& token, std::string& failed) {
