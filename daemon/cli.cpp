@@ -660,8 +660,13 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
   add_inbound_routes(*side.server, d.cfg, InboundEnv{*side.writer, metrics, clock});
   if (!d.cfg.web.base_url.empty()) {
     Pipeline* pipeline = d.pipeline.get();
-    add_subscription_routes(*side.server, d.cfg, *d.store, pipeline->templates(), clock,
-                            [pipeline] { pipeline->deliverer().wake(); });
+    SubscriptionLimits limits;
+    limits.per_client = d.cfg.web.subscribe_per_client;
+    limits.per_address = d.cfg.web.mails_per_address;
+    limits.confirm_ttl_s = d.cfg.web.confirm_expiry_s;
+    add_subscription_routes(
+        *side.server, d.cfg, *d.store, pipeline->templates(), clock,
+        [pipeline] { pipeline->deliverer().wake(); }, limits);
   }
   if (auto s = side.server->start(); !s) {
     spdlog::critical("http: {}", s.error().message);

@@ -712,6 +712,27 @@ const std::vector<Key<WebConfig>> k_web_keys = {
          o.base_url = v->back() == '/' ? v->substr(0, v->size() - 1) : *v;
      }},
     {"from", [](Ctx& c, const toml::node& n, WebConfig& o) { read_from(c, n, o.from); }},
+    {"subscribe_per_client",
+     [](Ctx& c, const toml::node& n, WebConfig& o) {
+       int64_t v = o.subscribe_per_client;
+       read_int(c, n, "subscribe_per_client", 1, 100'000, v);
+       o.subscribe_per_client = static_cast<int>(v);
+     }},
+    {"mails_per_address",
+     [](Ctx& c, const toml::node& n, WebConfig& o) {
+       int64_t v = o.mails_per_address;
+       read_int(c, n, "mails_per_address", 1, 1000, v);
+       o.mails_per_address = static_cast<int>(v);
+     }},
+    {"confirm_expiry",
+     [](Ctx& c, const toml::node& n, WebConfig& o) {
+       int64_t ms = o.confirm_expiry_s * 1000;
+       read_duration(c, n, "confirm_expiry", ms);
+       if (ms < 3'600'000)
+         c.error(n, "'confirm_expiry' must be at least 1h");
+       else
+         o.confirm_expiry_s = ms / 1000;
+     }},
 };
 
 #undef STR

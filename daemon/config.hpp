@@ -79,6 +79,9 @@ struct TopicConfig {
 struct WebConfig {
   std::string base_url;  // "https://announce.example.org"; empty = no subscription pages
   std::string from;      // sender of subscriber mail; empty = [mail] from
+  int subscribe_per_client = 10;  // subscribe attempts an hour from one client address
+  int mails_per_address = 3;      // confirmation (or preferences) mails an hour to one address
+  int64_t confirm_expiry_s = 3 * 86'400;
   int line = 0;
 };
 

@@ -271,6 +271,13 @@ const std::vector<KeyDoc>& config_key_docs() {
       {"web", "from", "address", "[mail] from",
        "The sender of subscriber mail (confirmations, announcements to a topic's subscribers). "
        "Subscriber mail goes through a mail destination herald adds, named 'subscribers'."},
+      {"web", "subscribe_per_client", "number", "10",
+       "Subscribe attempts an hour from one client address; beyond, the page answers 429."},
+      {"web", "mails_per_address", "number", "3",
+       "Confirmation mails an hour to one address; beyond, the page answers the same and "
+       "sends nothing."},
+      {"web", "confirm_expiry", "duration", "3d",
+       "How long a confirmation link works (at least 1h)."},
   };
   return docs;
 }

@@ -172,6 +172,12 @@ class Pages {
   }
   json topic_choices(const std::vector<std::string>& chosen) const;
   json mode_choices(const std::string& chosen) const;
+  // How long a confirmation link works, in words: "3 days", "12 hours".
+  std::string expiry() const {
+    const int64_t t = m_limits.confirm_ttl_s;
+    const int64_t n = t % 86'400 == 0 ? t / 86'400 : (t + 3599) / 3600;
+    return std::to_string(n) + (t % 86'400 == 0 ? " day" : " hour") + (n == 1 ? "" : "s");
+  }
   // The CSRF secret from the store; empty while the store cannot answer.
   std::string secret() const;
   std::string csrf(const std::string& path) const;
@@ -202,6 +208,7 @@ InboundResponse Pages::page(int status, const std::string& set, const std::strin
                             json ctx) const {
   ctx["title"] = title;
   ctx["base_url"] = m_cfg.web.base_url;
+  ctx["expiry"] = expiry();
   auto body = m_templates.render("web", set, "html", ctx);
   InboundResponse r;
   r.status = status;
@@ -420,7 +427,7 @@ void Pages::subscribe(const InboundRequest& req, const Respond& respond) {
                       {{"confirm_url", m_cfg.web.base_url + "/confirm/" + token},
                        {"topics", topics},
                        {"branches", s.branches.empty() ? "all" : joined(s.branches, ", ")},
-                       {"expires_days", m_limits.confirm_ttl_s / 86'400}},
+                       {"expiry", expiry()}},
                       "subscription:confirm:" + token_hash(token).substr(0, 24));
   if (!q) return respond(unavailable("subscribe", q.error().message));
   spdlog::info("web: subscriber #{} pending; confirmation mail queued", s.id);
