@@ -16,7 +16,7 @@ const std::vector<SectionDoc>& config_section_docs() {
        "each release class gets (routes pick destinations by it; \"none\" = not announced)."},
       {"source", true,
        "A place events come from: a release feed (feed), a bug tracker polled over its REST API "
-       "(jira, github) or webhooks pushed to herald's HTTP server (jira-webhook, github-webhook, "
+       "(jira, github), an end-of-life schedule (eol) or webhooks pushed to herald's HTTP server (jira-webhook, github-webhook, "
        "gitlab-webhook). A failing source backs off; the others go on."},
       {"destination", true,
        "Where announcements and digests go, by kind: mail (recipients with the list headers and "
@@ -121,11 +121,13 @@ const std::vector<KeyDoc>& config_key_docs() {
        "The whole lookup's bound: past it the announcement goes out without the list."},
 
       {"source", "name", "string", "", "Required, unique; names the source in logs and metrics."},
-      {"source", "kind", "feed | jira | github | jira-webhook | github-webhook | gitlab-webhook",
+      {"source", "kind",
+       "feed | jira | github | eol | jira-webhook | github-webhook | gitlab-webhook",
        "", "Required. What the source is."},
       {"source", "url", "URL or path", "",
        "feed: the Atom or RSS feed, http(s)://, file:// or a path (relative to the "
-       "configuration file)."},
+       "configuration file). eol: the endoflife.date API v1 product URL, e.g. "
+       "https://endoflife.date/api/v1/products/rhel/ (polled with a conditional GET)."},
       {"source", "release_model", "lustre | generic", "generic",
        "feed: lustre reads versions, branch, class and LTS from tag titles (2.15.7, "
        "v2_15_0, 2.16.0-RC3); generic announces entries as they are."},
@@ -158,7 +160,16 @@ const std::vector<KeyDoc>& config_key_docs() {
        "jira, github: an API token, literally or as \"env:NAME\". Never logged."},
       {"source", "token_file", "path", "", "jira, github: a file holding the API token."},
       {"source", "path", "string", "",
-       "webhooks: the URL path herald takes this source's deliveries on, e.g. /hooks/jira."},
+       "webhooks: the URL path herald takes this source's deliveries on, e.g. /hooks/jira. eol: "
+       "an endoflife.date product file (relative to the configuration file), e.g. "
+       "lustre-eol.md; give path or url."},
+      {"source", "product", "string", "",
+       "eol: required. The product's name in the notices' keys and tags, e.g. lustre, rhel."},
+      {"source", "points", "list of days 1-3650", "[180, 90, 30, 7]",
+       "eol: an eol.upcoming notice is sent this many days before a cycle's EOL date, and "
+       "eol.reached on the day; each once per cycle, point and date."},
+      {"source", "timezone", "IANA time zone", "UTC",
+       "eol: a notice is due at local midnight of its day in this zone."},
       {"source", "secret", "secret", "",
        "webhooks: the HMAC key (github, jira) or token (gitlab), literally or as \"env:NAME\"."},
       {"source", "secret_file", "path", "", "webhooks: a file holding the secret."},
