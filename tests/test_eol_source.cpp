@@ -4,6 +4,7 @@
 // FakeClock stepped across months; the API is served by a real local HTTP
 // server (herald's own) with ETag and 304.
 #include <catch2/catch.hpp>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "adapters/sources/source.hpp"
 #include "daemon/config.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/render.hpp"
 #include "daemon/store.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/config_errors.hpp"
@@ -484,5 +486,61 @@ product = "has space"
     CHECK(e.find(f + ":9: [[source]] 'b' (eol) needs one of 'path'") != std::string::npos);
     CHECK(e.find(f + ":12: [[source]] 'b' (eol) 'product' must not hold ':' or white space") !=
           std::string::npos);
+  }
+}
+
+TEST_CASE("eol source: every channel renders its notices with the upgrade path",
+          "[eol][eol_source][render]") {
+  Harness h(utc(2026, 8, 1));
+  h.write(k_lustre);
+  h.poll();
+  h.run_until(utc(2027, 3, 2));  // ... T-30
+  h.write(replaced(k_lustre, "eol: 2027-03-31", "eol: 2027-04-30"));
+  h.poll();                      // changed
+  h.run_until(utc(2027, 5, 1));  // ... reached
+  std::map<std::string, const Event*> by_kind;
+  for (const auto& e : h.announced) by_kind[e.kind] = &e;
+  REQUIRE(by_kind.size() == 3);
+
+  auto t = Templates::load(test::source_dir() + "/templates", "");
+  REQUIRE(t);
+  DestinationConfig dest;
+  dest.subject_prefix = "[lustre-announce]";
+  for (const auto& [kind, e] : by_kind) {
+    INFO(kind);
+    const auto ctx = mail_context(*e, dest);
+    auto mail = t->render_mail(kind, ctx);
+    REQUIRE(mail);
+    CHECK(mail->subject == "[lustre-announce] " + e->title);
+    for (const std::string* body : {&mail->text, &mail->html}) {
+      CHECK(body->find(e->title) != std::string::npos);
+      CHECK(body->find("Lustre 2.15.8, the latest release of 2.15, the newest long-term support "
+                       "branch") != std::string::npos);
+      CHECK(body->find("Sent by herald") != std::string::npos);
+    }
+    const bool supported = kind != "eol.reached";
+    CHECK((mail->text.find("Until then: Lustre 2.12.9, the latest release of 2.12.") !=
+           std::string::npos) == supported);
+    if (kind == "eol.changed") {
+      CHECK(mail->text.find("End of life:    2027-04-30") != std::string::npos);
+      CHECK(mail->text.find("Before:         2027-03-31") != std::string::npos);
+    }
+    for (const char* channel : {"slack", "discord", "teams", "mattermost", "matrix"}) {
+      INFO(channel);
+      CHECK(t->origin(std::string(channel) + "/" + kind + ".text").find(kind) != std::string::npos);
+      auto text = t->render(channel, kind, "text", ctx);
+      REQUIRE(text);
+      CHECK(text->find("the latest release of 2.15, the newest long-term support branch") !=
+            std::string::npos);
+      CHECK(text->find("End of life:") != std::string::npos);
+    }
+    for (const char* channel : {"slack", "discord", "teams"}) {
+      auto title = t->render(channel, kind, "title", ctx);
+      REQUIRE(title);
+      CHECK(*title == e->title);
+    }
+    auto html = t->render("matrix", kind, "html", ctx);
+    REQUIRE(html);
+    CHECK(html->find("<b>" + e->title + "</b>") != std::string::npos);
   }
 }

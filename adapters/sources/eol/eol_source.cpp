@@ -96,6 +96,20 @@ std::optional<Product> from_snapshot(const std::string& cursor) {
   }
 }
 
+// A support date for people: the day, or what false and true mean.
+std::string display(const DateField& f) {
+  switch (f.state) {
+    case State::day:
+      return f.text();
+    case State::over:
+      return "reached (the day was not published)";
+    case State::undecided:
+    case State::absent:
+      return "not decided yet";
+  }
+  return "";
+}
+
 class EolSource final : public Source {
  public:
   EolSource(SourceConfig sc, const Clock& clock, std::unique_ptr<HttpTransport> http)
@@ -202,7 +216,10 @@ class EolSource final : public Source {
         e.time = now;
         e.severity = "medium";
         e.title = display_name(product) + " " + one_line(c.name) + " has reached end of life";
-        if (changed) e.attributes["previous_eol"] = it->second.text();
+        if (changed) {
+          e.attributes["previous_eol"] = it->second.text();
+          e.attributes["previous_eol_display"] = display(it->second);
+        }
         e.summary = summary(e);
         out.events.push_back(std::move(e));
         out.announce.push_back(changed);
@@ -262,6 +279,7 @@ class EolSource final : public Source {
     e.time = now;
     e.severity = "low";
     e.attributes["previous_eol"] = from;
+    e.attributes["previous_eol_display"] = display(old);
     const std::string name = display_name(product) + " " + one_line(c.name);
     if (from == "false")
       e.title = name + ": end of life set to " + to;
@@ -299,6 +317,7 @@ class EolSource final : public Source {
     a["cycle"] = cycle;
     a["lts"] = c.lts;
     a["eol"] = c.eol.text();
+    a["eol_display"] = display(c.eol);
     a["timezone"] = m_sc.timezone;
     if (!c.release_date.empty()) a["release_date"] = c.release_date;
     if (c.eoas.state != State::absent) a["eoas"] = c.eoas.text();
