@@ -195,6 +195,39 @@ std::string day_value(const Scalar& s, std::string_view key, int line) {
       line, "'" + std::string(key) + "' must be a date YYYY-MM-DD, not '" + one_line(s.text) + "'"};
 }
 
+// Whether s is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    unsigned cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1, cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3, cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 struct RawLine {
   int number = 0;
   size_t indent = 0;
@@ -253,6 +286,7 @@ class ProductFileParser {
       std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
       ++number;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (!valid_utf8(line)) throw ParseError{number, "not UTF-8 text"};
       RawLine l;
       l.number = number;
       size_t indent = line.find_first_not_of(' ');
