@@ -277,6 +277,10 @@ TEST_CASE("eol schedule: malformed product files are refused with their line", "
   CHECK(error_of("just some words\n") == "line 1: expected 'key: value'");
   CHECK(error_of("releases:\n  - releaseCycle: \"caf\xc3\xa9\"\n  - releaseCycle: \"\xc3(\"\n") ==
         "line 3: not UTF-8 text");
+  CHECK(error_of(std::string("releases:\n  - releaseCycle: \"1\0\"\n", 33)) ==
+        "line 2: a control character (YAML allows none but tab)");
+  CHECK(error_of("releases:\n  - releaseCycle: \"1\\n2\"\n") ==
+        "line 2: 'releaseCycle' must be one line of text");
 
   std::string big = "releases:\n";
   while (big.size() <= eol::k_max_schedule_size) big += "# padding padding padding padding\n";

@@ -13,9 +13,14 @@
 // names its line.
 #include "adapters/sources/eol/schedule.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <stdexcept>
+#include <variant>
 
 #include "daemon/util.hpp"
 
@@ -287,6 +292,9 @@ class ProductFileParser {
       ++number;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (!valid_utf8(line)) throw ParseError{number, "not UTF-8 text"};
+      for (char ch : line)
+        if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\t') || ch == 0x7F)
+          throw ParseError{number, "a control character (YAML allows none but tab)"};
       RawLine l;
       l.number = number;
       size_t indent = line.find_first_not_of(' ');
@@ -412,7 +420,10 @@ class ProductFileParser {
              key == "latest" || key == "latestReleaseDate";
     }
     if (key == "releaseCycle") {
-      if (v.text.find_first_of("\r\n") != std::string::npos || trim(v.text).empty())
+      const bool control = std::any_of(v.text.begin(), v.text.end(), [](char ch) {
+        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F;
+      });
+      if (control || trim(v.text).empty())
         throw ParseError{line, "'releaseCycle' must be one line of text"};
       c.name = v.text;
       have_cycle = true;
