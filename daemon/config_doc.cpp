@@ -133,7 +133,9 @@ const std::vector<KeyDoc>& config_key_docs() {
        "v2_15_0, 2.16.0-RC3); generic announces entries as they are."},
       {"source", "changelog", "list of paths or URLs", "",
        "feed (lustre): lustre/ChangeLog files searched in order for a release's kernels, "
-       "distributions, e2fsprogs and ZFS versions."},
+       "distributions, e2fsprogs and ZFS versions. eol (rhel, sles, ubuntu, fedora, openeuler): "
+       "the ChangeLogs whose support matrix names, in each notice, the Lustre branches built "
+       "for that distribution release."},
       {"source", "project", "string", "lustre", "The project tag of the source's events."},
       {"source", "interval", "duration", "15m",
        "Time between polls (at least 10s), jittered +-10%; failures back off from 30s."},

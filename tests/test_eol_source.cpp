@@ -470,6 +470,13 @@ points = [30, 0, 30]
 name = "b"
 kind = "eol"
 product = "has space"
+
+[[source]]
+name = "c"
+kind = "eol"
+path = "lustre-eol.md"
+product = "lustre"
+changelog = ["ChangeLog"]
 )",
                           dir.file("herald.toml"));
     const std::string e = test::config_errors(r);
@@ -485,6 +492,8 @@ product = "has space"
     CHECK(e.find(f + ":7: 'points' lists 30 twice") != std::string::npos);
     CHECK(e.find(f + ":9: [[source]] 'b' (eol) needs one of 'path'") != std::string::npos);
     CHECK(e.find(f + ":12: [[source]] 'b' (eol) 'product' must not hold ':' or white space") !=
+          std::string::npos);
+    CHECK(e.find(f + ":19: [[source]] 'c' (eol) 'changelog' cross-references a distribution") !=
           std::string::npos);
   }
 }

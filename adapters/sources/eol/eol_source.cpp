@@ -29,6 +29,8 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/sources/eol/schedule.hpp"
+#include "adapters/sources/eol/support_matrix.hpp"
+#include "adapters/sources/lustre/release.hpp"
 #include "adapters/sources/source.hpp"
 #include "daemon/util.hpp"
 
@@ -121,6 +123,7 @@ class EolSource final : public Source {
       m_zone = nullptr;
     }
     m_points = m_sc.points;
+    m_family = eol::distro_family(m_sc.product);
     std::sort(m_points.begin(), m_points.end(), std::greater<>());
   }
 
@@ -160,11 +163,32 @@ class EolSource final : public Source {
       product = std::move(*parsed);
     }
     out.cursor = snapshot(product).dump();
+    if (!m_family.empty() && !m_sc.changelogs.empty()) m_matrix = load_matrix(out.warnings);
     notices(product, previous, m_clock.now(), out);
     return out;
   }
 
  private:
+  // The support matrix of every configured ChangeLog. One that cannot be fetched is a
+  // warning: the notices go out without what it would have said.
+  std::vector<eol::BranchSupport> load_matrix(std::vector<std::string>& warnings) {
+    std::vector<lustre::ChangeLogRelease> all;
+    for (const auto& location : m_sc.changelogs) {
+      std::string url = location;
+      if (url.find("://") == std::string::npos) url = "file://" + url;
+      HttpRequest req = source_request(m_sc, url);
+      req.max_body = std::max<int64_t>(m_sc.max_size, 16 * 1024 * 1024);
+      auto resp = fetch(*m_http, req);
+      if (!resp) {
+        warnings.push_back("ChangeLog " + redact_url(location) + ": " + resp.error().message);
+        continue;
+      }
+      auto releases = lustre::parse_changelog(resp->body);
+      all.insert(all.end(), releases.begin(), releases.end());
+    }
+    return eol::support_matrix(all);
+  }
+
   // The instant local midnight begins `days` (since 1970-01-01) in the source's zone; a
   // midnight that daylight saving skips is the instant the day begins.
   int64_t local_midnight(int64_t days) const {
@@ -308,9 +332,11 @@ class EolSource final : public Source {
     const std::string cycle = one_line(c.name);
     e.tags = {{"project", m_sc.project},
               {"product", m_sc.product},
-              {"branch", cycle},
+              {"cycle", cycle},
               {"lts", c.lts ? "yes" : "no"},
               {"audience", "eol"}};
+    // In the project's own schedule (Lustre's) a cycle is a branch, as subscribers filter by.
+    if (m_sc.product == m_sc.project) e.tags["branch"] = cycle;
     auto& a = e.attributes;
     a["product"] = m_sc.product;
     a["product_name"] = display_name(product);
@@ -328,22 +354,57 @@ class EolSource final : public Source {
       a["upgrade_lts_release"] = newest_lts->latest;
     }
     if (still_supported && !c.latest.empty()) a["upgrade_branch_release"] = c.latest;
+    if (!m_family.empty() && !m_sc.changelogs.empty()) {
+      // The Lustre branches built for this distribution release, for servers and clients.
+      nlohmann::json servers = nlohmann::json::array(), clients = nlohmann::json::array();
+      std::string branches;
+      for (const auto& b : m_matrix) {
+        const bool server = eol::lists_cycle(b.server_distros, b.server_kernels, m_family, cycle);
+        const bool client = eol::lists_cycle(b.client_distros, b.client_kernels, m_family, cycle);
+        if (server) servers.push_back(b.branch);
+        if (client) clients.push_back(b.branch);
+        if (server || client) branches += (branches.empty() ? "" : " ") + b.branch;
+      }
+      a["distro"] = m_family + " " + cycle;
+      a["lustre_server_branches"] = servers;
+      a["lustre_client_branches"] = clients;
+      a["lustre_server_list"] = join(servers);
+      a["lustre_client_list"] = join(clients);
+      if (!branches.empty()) e.tags["lustre_branches"] = branches;
+    }
     return e;
+  }
+
+  static std::string join(const nlohmann::json& list) {
+    std::string out;
+    for (const auto& v : list) out += (out.empty() ? "" : ", ") + v.get<std::string>();
+    return out;
   }
 
   // The plain-text body shared by every channel's default rendering.
   static std::string summary(const Event& e) {
     const auto& a = e.attributes;
-    std::string s;
-    if (a.contains("upgrade_lts_release"))
-      s += "Upgrade path: " + a["upgrade_lts_release"].get<std::string>() +
-           ", the latest release of " + a["upgrade_lts_branch"].get<std::string>() +
-           ", the newest long-term support branch.";
-    if (a.contains("upgrade_branch_release")) {
-      if (!s.empty()) s += "\n";
-      s += "Until then, " + a["upgrade_branch_release"].get<std::string>() +
-           " is the latest release of " + a["cycle"].get<std::string>() + ".";
+    std::vector<std::string> lines;
+    if (a.contains("distro")) {
+      const std::string distro = a["distro"].get<std::string>();
+      const std::string servers = a["lustre_server_list"].get<std::string>();
+      const std::string clients = a["lustre_client_list"].get<std::string>();
+      if (servers.empty() && clients.empty())
+        lines.push_back("No Lustre branch of the ChangeLogs is built for " + distro + ".");
+      else
+        lines.push_back("Lustre branches built for " + distro + ": servers " +
+                        (servers.empty() ? "none" : servers) + "; clients " +
+                        (clients.empty() ? "none" : clients) + ".");
     }
+    if (a.contains("upgrade_lts_release"))
+      lines.push_back("Upgrade path: " + a["upgrade_lts_release"].get<std::string>() +
+                      ", the latest release of " + a["upgrade_lts_branch"].get<std::string>() +
+                      ", the newest long-term support branch.");
+    if (a.contains("upgrade_branch_release"))
+      lines.push_back("Until then, " + a["upgrade_branch_release"].get<std::string>() +
+                      " is the latest release of " + a["cycle"].get<std::string>() + ".");
+    std::string s;
+    for (const auto& l : lines) s += (s.empty() ? "" : "\n") + l;
     return s;
   }
 
@@ -351,7 +412,9 @@ class EolSource final : public Source {
   const Clock& m_clock;
   std::unique_ptr<HttpTransport> m_http;
   const date::time_zone* m_zone = nullptr;
-  std::vector<int64_t> m_points;  // largest first
+  std::vector<int64_t> m_points;             // largest first
+  std::string m_family;                      // the ChangeLog's name of the product ("RHEL"), or ""
+  std::vector<eol::BranchSupport> m_matrix;  // from the ChangeLogs, read on each poll
 };
 
 }  // namespace
@@ -365,7 +428,7 @@ SourceKind eol_source_kind() {
   SourceKind k;
   k.kind = "eol";
   k.summary = "An end-of-life schedule (endoflife.date product file or API), polled";
-  k.keys = {"path", "url", "product", "points", "timezone"};
+  k.keys = {"path", "url", "product", "points", "timezone", "changelog"};
   k.check = [](const SourceConfig& sc, const Config&) {
     std::vector<std::pair<std::string, std::string>> out;
     if (sc.path.empty() == sc.url.empty())
@@ -377,6 +440,11 @@ SourceKind eol_source_kind() {
       out.emplace_back("", "(eol) needs a 'product' (its name in event keys, e.g. \"lustre\")");
     else if (sc.product.find_first_of(": \t\r\n") != std::string::npos)
       out.emplace_back("product", "(eol) 'product' must not hold ':' or white space");
+    if (!sc.changelogs.empty() && eol::distro_family(sc.product).empty())
+      out.emplace_back("changelog",
+                       "(eol) 'changelog' cross-references a distribution (product rhel, sles, "
+                       "ubuntu, fedora or openeuler), not '" +
+                           sc.product + "'");
     try {
       date::locate_zone(sc.timezone);
     } catch (const std::exception&) {

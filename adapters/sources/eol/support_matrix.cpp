@@ -1,0 +1,73 @@
+// The support matrix: per branch, the newest released ChangeLog block's primary
+// server and client distributions, as lustre::parse_changelog reads them.
+#include "adapters/sources/eol/support_matrix.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "daemon/util.hpp"
+
+namespace herald::eol {
+
+std::vector<BranchSupport> support_matrix(const std::vector<lustre::ChangeLogRelease>& releases) {
+  struct Newest {
+    lustre::Version version;
+    const lustre::ChangeLogRelease* block;
+  };
+  std::map<std::pair<int, int>, Newest> by_branch;
+  for (const auto& rel : releases) {
+    if (rel.date.empty() || starts_with_icase(rel.date, "TBD")) continue;
+    auto v = lustre::parse_version(rel.version);
+    if (!v || v->major != 2 || v->cls != lustre::ReleaseClass::ga || v->patch >= 50) continue;
+    auto [it, added] = by_branch.try_emplace({v->major, v->minor}, Newest{*v, &rel});
+    if (!added && lustre::release_precedes(it->second.version, *v)) it->second = {*v, &rel};
+  }
+  std::vector<BranchSupport> out;
+  for (auto it = by_branch.rbegin(); it != by_branch.rend(); ++it) {
+    const auto& rel = *it->second.block;
+    BranchSupport b;
+    b.branch = it->second.version.branch();
+    b.release = it->second.version.text();
+    b.date = rel.date;
+    b.server_distros = rel.server_distros;
+    b.client_distros = rel.client_distros;
+    b.server_kernels = rel.server_kernels;
+    b.client_kernels = rel.client_kernels;
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+std::string distro_family(std::string_view product) {
+  static const std::map<std::string, std::string, std::less<>> k_families = {
+      {"rhel", "RHEL"},     {"sles", "SLES"},           {"ubuntu", "Ubuntu"},
+      {"fedora", "Fedora"}, {"openeuler", "openEuler"},
+  };
+  auto it = k_families.find(to_lower(product));
+  return it == k_families.end() ? "" : it->second;
+}
+
+bool lists_cycle(const std::vector<std::string>& distros, const std::vector<std::string>& kernels,
+                 std::string_view family, std::string_view cycle) {
+  if (family.empty() || cycle.empty()) return false;
+  auto has = [&](const std::string& d) {
+    return std::find(distros.begin(), distros.end(), d) != distros.end();
+  };
+  if (family != "SLES") return has(std::string(family) + " " + std::string(cycle));
+  // SLES cycles are "15.7" (15 SP7); the distribution list says "SLES 15", the kernels the SP.
+  const size_t dot = cycle.find('.');
+  const std::string major(cycle.substr(0, dot));
+  const std::string sp = dot == std::string_view::npos ? "0" : std::string(cycle.substr(dot + 1));
+  if (!has("SLES " + major)) return false;
+  if (sp == "0") return true;
+  for (const auto& k : kernels) {
+    const std::string compact = to_lower(k);
+    for (const std::string& form :
+         {"sles" + major + " sp" + sp + ")", "sles " + major + " sp" + sp + ")",
+          "sles" + major + "sp" + sp + ")"})
+      if (compact.find(form) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace herald::eol
