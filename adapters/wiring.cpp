@@ -11,6 +11,7 @@
 #include "adapters/sinks/teams/teams.hpp"
 #include "adapters/sinks/webhook/webhook.hpp"
 #include "adapters/sources/eol/eol_source.hpp"
+#include "adapters/sources/eol/support_page.hpp"
 #include "adapters/sources/feed/feed_source.hpp"
 #include "adapters/sources/github/github_source.hpp"
 #include "adapters/sources/jira/jira_source.hpp"
@@ -36,6 +37,7 @@ void register_adapters() {
   register_source_kind(eol_source_kind());
   for (auto& kind : webhook::webhook_source_kinds()) register_source_kind(std::move(kind));
   register_inbound_routes(webhook::add_api_routes);
+  register_inbound_routes(eol::add_support_routes);
   register_release_context(lustre::announcement_context);
 }
 

@@ -45,59 +45,6 @@ using State = DateField::State;
 
 constexpr int64_t k_day = 86'400;
 
-nlohmann::json snapshot(const Product& p) {
-  nlohmann::json cycles = nlohmann::json::array();
-  for (const auto& c : p.cycles)
-    cycles.push_back({{"name", c.name},
-                      {"releaseDate", c.release_date},
-                      {"eoas", c.eoas.text()},
-                      {"eol", c.eol.text()},
-                      {"eoes", c.eoes.text()},
-                      {"lts", c.lts},
-                      {"latest", c.latest},
-                      {"latestReleaseDate", c.latest_date}});
-  return {{"title", p.title}, {"cycles", std::move(cycles)}};
-}
-
-DateField date_from_text(const std::string& t) {
-  DateField f;
-  if (t == "false") {
-    f.state = State::undecided;
-  } else if (t == "true") {
-    f.state = State::over;
-  } else if (auto d = eol::parse_day(t)) {
-    f.state = State::day;
-    f.days = *d;
-  }
-  return f;
-}
-
-// The schedule kept in a cursor; nullopt when there is none or it cannot be read.
-std::optional<Product> from_snapshot(const std::string& cursor) {
-  if (cursor.empty()) return std::nullopt;
-  auto j = nlohmann::json::parse(cursor, nullptr, false);
-  if (!j.is_object() || !j.contains("cycles") || !j["cycles"].is_array()) return std::nullopt;
-  try {
-    Product p;
-    p.title = j.value("title", "");
-    for (const auto& c : j["cycles"]) {
-      Cycle cy;
-      cy.name = c.at("name").get<std::string>();
-      cy.release_date = c.value("releaseDate", "");
-      cy.eoas = date_from_text(c.value("eoas", ""));
-      cy.eol = date_from_text(c.value("eol", ""));
-      cy.eoes = date_from_text(c.value("eoes", ""));
-      cy.lts = c.value("lts", false);
-      cy.latest = c.value("latest", "");
-      cy.latest_date = c.value("latestReleaseDate", "");
-      p.cycles.push_back(std::move(cy));
-    }
-    return p;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-}
-
 // A support date for people: the day, or what false and true mean.
 std::string display(const DateField& f) {
   switch (f.state) {
@@ -135,7 +82,7 @@ class EolSource final : public Source {
     const std::string& file = m_sc.file.empty() ? m_sc.path : m_sc.file;
     HttpRequest req = source_request(m_sc, from_api ? m_sc.url : "file://" + file);
     req.max_body = std::min<int64_t>(m_sc.max_size, eol::k_max_schedule_size);
-    std::optional<Product> previous = from_snapshot(state.cursor);
+    std::optional<Product> previous = eol::product_from_cursor(state.cursor);
     if (from_api && previous) {  // without the schedule kept, a 304 would leave nothing to read
       req.etag = state.etag;
       req.last_modified = state.last_modified;
@@ -162,8 +109,12 @@ class EolSource final : public Source {
       }
       product = std::move(*parsed);
     }
-    out.cursor = snapshot(product).dump();
-    if (!m_family.empty() && !m_sc.changelogs.empty()) m_matrix = load_matrix(out.warnings);
+    nlohmann::json cursor = eol::to_json(product);
+    if (!m_family.empty() && !m_sc.changelogs.empty()) {
+      m_matrix = load_matrix(out.warnings);
+      cursor["matrix"] = eol::to_json(m_matrix);  // for the support page
+    }
+    out.cursor = cursor.dump();
     notices(product, previous, m_clock.now(), out);
     return out;
   }

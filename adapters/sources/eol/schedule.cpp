@@ -581,4 +581,56 @@ Expected<Product> parse_api_v1(std::string_view json_text) {
   }
 }
 
+nlohmann::json to_json(const Product& p) {
+  nlohmann::json cycles = nlohmann::json::array();
+  for (const auto& c : p.cycles)
+    cycles.push_back({{"name", c.name},
+                      {"releaseDate", c.release_date},
+                      {"eoas", c.eoas.text()},
+                      {"eol", c.eol.text()},
+                      {"eoes", c.eoes.text()},
+                      {"lts", c.lts},
+                      {"latest", c.latest},
+                      {"latestReleaseDate", c.latest_date}});
+  return {{"title", p.title}, {"cycles", std::move(cycles)}};
+}
+
+static DateField date_from_text(const std::string& t) {
+  DateField f;
+  if (t == "false") {
+    f.state = DateField::State::undecided;
+  } else if (t == "true") {
+    f.state = DateField::State::over;
+  } else if (auto d = eol::parse_day(t)) {
+    f.state = DateField::State::day;
+    f.days = *d;
+  }
+  return f;
+}
+
+std::optional<Product> product_from_cursor(const std::string& cursor) {
+  if (cursor.empty()) return std::nullopt;
+  auto j = nlohmann::json::parse(cursor, nullptr, false);
+  if (!j.is_object() || !j.contains("cycles") || !j["cycles"].is_array()) return std::nullopt;
+  try {
+    Product p;
+    p.title = j.value("title", "");
+    for (const auto& c : j["cycles"]) {
+      Cycle cy;
+      cy.name = c.at("name").get<std::string>();
+      cy.release_date = c.value("releaseDate", "");
+      cy.eoas = date_from_text(c.value("eoas", ""));
+      cy.eol = date_from_text(c.value("eol", ""));
+      cy.eoes = date_from_text(c.value("eoes", ""));
+      cy.lts = c.value("lts", false);
+      cy.latest = c.value("latest", "");
+      cy.latest_date = c.value("latestReleaseDate", "");
+      p.cycles.push_back(std::move(cy));
+    }
+    return p;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace herald::eol

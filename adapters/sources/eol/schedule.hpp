@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,5 +63,10 @@ Expected<Product> parse_product_file(std::string_view text);
 // Parses an endoflife.date API v1 product answer ({"result": {"releases": [...]}}).
 // Errors are bad_input naming the release and the field.
 Expected<Product> parse_api_v1(std::string_view json_text);
+
+// The schedule as an eol source keeps it in its cursor ({"title", "cycles": [...]}), and
+// back from a cursor; nullopt when the cursor is empty or not of that shape.
+nlohmann::json to_json(const Product& p);
+std::optional<Product> product_from_cursor(const std::string& cursor);
 
 }  // namespace herald::eol

@@ -70,4 +70,37 @@ bool lists_cycle(const std::vector<std::string>& distros, const std::vector<std:
   return false;
 }
 
+nlohmann::json to_json(const std::vector<BranchSupport>& matrix) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& b : matrix)
+    out.push_back({{"branch", b.branch},
+                   {"release", b.release},
+                   {"date", b.date},
+                   {"server_distros", b.server_distros},
+                   {"client_distros", b.client_distros},
+                   {"server_kernels", b.server_kernels},
+                   {"client_kernels", b.client_kernels}});
+  return out;
+}
+
+std::vector<BranchSupport> matrix_from_json(const nlohmann::json& j) {
+  std::vector<BranchSupport> out;
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    try {
+      BranchSupport b;
+      b.branch = e.at("branch").get<std::string>();
+      b.release = e.at("release").get<std::string>();
+      b.date = e.value("date", "");
+      b.server_distros = e.at("server_distros").get<std::vector<std::string>>();
+      b.client_distros = e.at("client_distros").get<std::vector<std::string>>();
+      b.server_kernels = e.at("server_kernels").get<std::vector<std::string>>();
+      b.client_kernels = e.at("client_kernels").get<std::vector<std::string>>();
+      out.push_back(std::move(b));
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  return out;
+}
+
 }  // namespace herald::eol

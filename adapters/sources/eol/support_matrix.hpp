@@ -2,6 +2,7 @@
 // lustre/ChangeLog, and which branches a distribution release concerns.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,5 +33,11 @@ std::string distro_family(std::string_view product);
 // (SLES 15.0: no service pack named).
 bool lists_cycle(const std::vector<std::string>& distros, const std::vector<std::string>& kernels,
                  std::string_view family, std::string_view cycle);
+
+// The matrix as JSON (a list of {branch, release, date, server_distros, client_distros,
+// server_kernels, client_kernels}), as an eol source keeps it in its cursor, and back
+// (entries that are not of that shape are skipped).
+nlohmann::json to_json(const std::vector<BranchSupport>& matrix);
+std::vector<BranchSupport> matrix_from_json(const nlohmann::json& j);
 
 }  // namespace herald::eol
