@@ -10,6 +10,7 @@
 #include "adapters/sinks/slack/slack.hpp"
 #include "adapters/sinks/teams/teams.hpp"
 #include "adapters/sinks/webhook/webhook.hpp"
+#include "adapters/sources/eol/announce.hpp"
 #include "adapters/sources/eol/eol_source.hpp"
 #include "adapters/sources/eol/support_page.hpp"
 #include "adapters/sources/feed/feed_source.hpp"
@@ -39,6 +40,7 @@ void register_adapters() {
   register_inbound_routes(webhook::add_api_routes);
   register_inbound_routes(eol::add_support_routes);
   register_release_context(lustre::announcement_context);
+  register_release_context(eol::announcement_context);
 }
 
 }  // namespace herald

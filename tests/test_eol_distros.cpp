@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/sources/eol/announce.hpp"
 #include "adapters/sources/eol/support_matrix.hpp"
 #include "adapters/sources/lustre/release.hpp"
 #include "adapters/sources/source.hpp"
@@ -132,4 +133,58 @@ TEST_CASE("eol distributions: SLES service packs are told apart by the kernels",
   CHECK_FALSE(eol::lists_cycle(distros, kernels, "RHEL", "8"));
   CHECK(eol::distro_family("rhel") == "RHEL");
   CHECK(eol::distro_family("debian").empty());
+}
+
+TEST_CASE("eol distributions: a release announcement lists its distributions near or past EOL",
+          "[eol][distros][announce]") {
+  Config cfg;
+  for (const char* product : {"rhel", "sles", "ubuntu"}) {
+    SourceConfig sc;
+    sc.name = std::string(product) + "-eol";
+    sc.kind = "eol";
+    sc.product = product;
+    sc.path = test::fixtures_dir() + "/eol/" + product + ".md";
+    cfg.sources.push_back(sc);
+  }
+  Event e;
+  e.kind = "release.published";
+  e.key = "release:lustre:2.15.9";
+  e.title = "Lustre 2.15.9";
+  e.time = utc(2027, 1, 15);
+  e.attributes = {{"version", "2.15.9"},
+                  {"branch", "2.15"},
+                  {"server_distros", {"RHEL 8"}},
+                  {"server_kernels", {"4.18.0-553.82.1.el8 (RHEL8.10)"}},
+                  {"client_distros", {"RHEL 9", "SLES 15", "Ubuntu 22.04"}},
+                  {"client_kernels",
+                   {"5.14.0-611.7.1.el9 (RHEL9.7)", "6.4.0-150600.23.73 (SLES15 SP6)",
+                    "5.15.0-88 (Ubuntu 22.04)"}}};
+  const json ctx = eol::announcement_context(e, cfg);
+  CHECK(ctx["distro_eol"] == json::parse(R"([
+      {"distro": "SLES 15 SP6", "role": "clients", "eol": "2025-12-31", "status": "past",
+       "is_past": true},
+      {"distro": "Ubuntu 22.04", "role": "clients", "eol": "2027-04-01", "status": "near",
+       "is_past": false}])"));
+
+  auto t = Templates::load(test::source_dir() + "/templates", "");
+  REQUIRE(t);
+  json full = mail_context(e, DestinationConfig{});
+  full.update(ctx);
+  auto mail = t->render_mail("release.published", full);
+  REQUIRE(mail);
+  CHECK(mail->text.find("Distributions near or past their end of life:\n"
+                        "  SLES 15 SP6 (clients): end of life since 2025-12-31\n"
+                        "  Ubuntu 22.04 (clients): end of life on 2027-04-01\n") !=
+        std::string::npos);
+  CHECK(mail->html.find("<li>Ubuntu 22.04 (clients): end of life on 2027-04-01</li>") !=
+        std::string::npos);
+
+  SECTION("every distribution supported: no section") {
+    e.time = utc(2024, 1, 15);  // before SLES 15 SP6's and Ubuntu 22.04's ends
+    CHECK(eol::announcement_context(e, cfg).empty());
+    json plain = mail_context(e, DestinationConfig{});
+    auto m = t->render_mail("release.published", plain);
+    REQUIRE(m);
+    CHECK(m->text.find("end of life") == std::string::npos);
+  }
 }

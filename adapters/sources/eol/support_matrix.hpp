@@ -34,6 +34,20 @@ std::string distro_family(std::string_view product);
 bool lists_cycle(const std::vector<std::string>& distros, const std::vector<std::string>& kernels,
                  std::string_view family, std::string_view cycle);
 
+// One distribution release of a branch's list, as the schedules name it.
+struct DistroRow {
+  std::string label;                 // "RHEL 9", "SLES 15 SP6"
+  std::string family;                // "RHEL"
+  std::string cycle;                 // the schedule's cycle: "9", "15.6"
+  std::vector<std::string> kernels;  // of that list, built for it
+};
+
+// A list's distributions ("RHEL 9", "Ubuntu 22.04"; "SLES 15" once per service pack its
+// kernels name, newest first) with their kernels; "vanilla" and other one-word names are not
+// distributions and are left out.
+std::vector<DistroRow> distro_rows(const std::vector<std::string>& distros,
+                                   const std::vector<std::string>& kernels);
+
 // The matrix as JSON (a list of {branch, release, date, server_distros, client_distros,
 // server_kernels, client_kernels}), as an eol source keeps it in its cursor, and back
 // (entries that are not of that shape are skipped).

@@ -70,60 +70,6 @@ std::string status_of(const DateField& eol, int64_t today) {
   }
 }
 
-// "5.14.0-503.40.1.el9 (RHEL9.5)" -> "rhel9.5": the last parenthesis, lower case, no spaces.
-std::string kernel_label(const std::string& kernel) {
-  const size_t open = kernel.rfind('('), close = kernel.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open) return "";
-  std::string out;
-  for (char c : kernel.substr(open + 1, close - open - 1))
-    if (c != ' ') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-struct DistroRow {
-  std::string label;   // "RHEL 9", "SLES 15 SP6"
-  std::string family;  // "RHEL"
-  std::string cycle;   // the schedule's cycle: "9", "15.6"
-  std::vector<std::string> kernels;
-};
-
-// A branch's distributions of one role, with their kernels.
-std::vector<DistroRow> distro_rows(const std::vector<std::string>& distros,
-                                   const std::vector<std::string>& kernels) {
-  std::vector<DistroRow> rows;
-  for (const auto& d : distros) {
-    const size_t space = d.find(' ');
-    if (space == std::string::npos) continue;  // "vanilla": no distribution
-    const std::string family = d.substr(0, space), version = d.substr(space + 1);
-    std::string key;
-    for (char c : d)
-      if (c != ' ') key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (family == "SLES") {
-      // One row per service pack the kernels name ("sles15sp6").
-      std::map<int, std::vector<std::string>> sps;
-      for (const auto& k : kernels) {
-        const std::string l = kernel_label(k);
-        if (l.rfind(key + "sp", 0) != 0) continue;
-        const std::string sp = l.substr(key.size() + 2);
-        if (!sp.empty() && std::all_of(sp.begin(), sp.end(), ::isdigit))
-          sps[std::stoi(sp)].push_back(k);
-      }
-      for (auto it = sps.rbegin(); it != sps.rend(); ++it)
-        rows.push_back({d + " SP" + std::to_string(it->first), family,
-                        version + "." + std::to_string(it->first), it->second});
-      continue;
-    }
-    DistroRow row{d, family, version, {}};
-    for (const auto& k : kernels) {
-      const std::string l = kernel_label(k);
-      if (l == key || (l.rfind(key, 0) == 0 && l.size() > key.size() && l[key.size()] == '.'))
-        row.kernels.push_back(k);
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
