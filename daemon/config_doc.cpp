@@ -27,7 +27,8 @@ const std::vector<SectionDoc>& config_section_docs() {
        "route it matches; all conditions given must hold."},
       {"http", false,
        "herald's HTTP server: webhook paths of the webhook sources, POST /api/v1/events, "
-       "GET /healthz and GET /metrics (Prometheus)."},
+       "GET /healthz, GET /metrics (Prometheus), and GET /support (the support matrix page) "
+       "when an eol source reads a changelog."},
       {"digest", true,
        "A digest: the tracker events of a window, filtered and grouped, sent as one message per "
        "destination on a cron schedule in a named time zone."},

@@ -169,7 +169,11 @@ TEST_CASE("eol support page: /support.json and /support from the stored schedule
   CHECK(h.find("<td>2025-12-31</td><td>past end of life</td>") != std::string::npos);
 
   // A picture of the page, for a reader of the test's output (when Chromium is there).
-  const std::string artefact = std::filesystem::current_path().string() + "/support-page.png";
+  // ctest runs in the build folder; a run from the checkout writes to the temporary folder.
+  auto where = std::filesystem::current_path();
+  if (std::filesystem::equivalent(where, test::source_dir()))
+    where = std::filesystem::temp_directory_path();
+  const std::string artefact = (where / "support-page.png").string();
   if (std::filesystem::exists("/usr/bin/chromium")) {
     const std::string html = dir.write("support.html", h);
     const std::string cmd =
