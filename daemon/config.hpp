@@ -36,9 +36,9 @@ struct SourceConfig {
   std::string file;    // eol: path resolved against the configuration's folder
   std::string secret;  // HMAC key (github, jira) or token (gitlab); secret
   // End-of-life schedules (eol).
-  std::string product;                         // e.g. "lustre", "rhel"; in event keys
+  std::string product;                             // e.g. "lustre", "rhel"; in event keys
   std::vector<int64_t> points = {180, 90, 30, 7};  // days before the EOL date
-  std::string timezone = "UTC";                // whose midnight a notice is due at
+  std::string timezone = "UTC";                    // whose midnight a notice is due at
   int line = 0;        // where it was defined, for messages
 };
 

@@ -16,8 +16,9 @@ const std::vector<SectionDoc>& config_section_docs() {
        "each release class gets (routes pick destinations by it; \"none\" = not announced)."},
       {"source", true,
        "A place events come from: a release feed (feed), a bug tracker polled over its REST API "
-       "(jira, github), an end-of-life schedule (eol) or webhooks pushed to herald's HTTP server (jira-webhook, github-webhook, "
-       "gitlab-webhook). A failing source backs off; the others go on."},
+       "(jira, github), an end-of-life schedule (eol) or webhooks pushed to herald's HTTP server "
+       "(jira-webhook, github-webhook, gitlab-webhook). A failing source backs off; the others "
+       "go on."},
       {"destination", true,
        "Where announcements and digests go, by kind: mail (recipients with the list headers and "
        "subject prefix of that audience), webhook (signed JSON, Standard Webhooks), slack, "
@@ -123,8 +124,8 @@ const std::vector<KeyDoc>& config_key_docs() {
 
       {"source", "name", "string", "", "Required, unique; names the source in logs and metrics."},
       {"source", "kind",
-       "feed | jira | github | eol | jira-webhook | github-webhook | gitlab-webhook",
-       "", "Required. What the source is."},
+       "feed | jira | github | eol | jira-webhook | github-webhook | gitlab-webhook", "",
+       "Required. What the source is."},
       {"source", "url", "URL or path", "",
        "feed: the Atom or RSS feed, http(s)://, file:// or a path (relative to the "
        "configuration file). eol: the endoflife.date API v1 product URL, e.g. "
