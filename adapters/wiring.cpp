@@ -10,6 +10,9 @@
 #include "adapters/sinks/slack/slack.hpp"
 #include "adapters/sinks/teams/teams.hpp"
 #include "adapters/sinks/webhook/webhook.hpp"
+#include "adapters/sources/eol/announce.hpp"
+#include "adapters/sources/eol/eol_source.hpp"
+#include "adapters/sources/eol/support_page.hpp"
 #include "adapters/sources/feed/feed_source.hpp"
 #include "adapters/sources/github/github_source.hpp"
 #include "adapters/sources/jira/jira_source.hpp"
@@ -32,9 +35,12 @@ void register_adapters() {
   register_source_kind(feed_source_kind());
   register_source_kind(jira_source_kind());
   register_source_kind(github_source_kind());
+  register_source_kind(eol_source_kind());
   for (auto& kind : webhook::webhook_source_kinds()) register_source_kind(std::move(kind));
   register_inbound_routes(webhook::add_api_routes);
+  register_inbound_routes(eol::add_support_routes);
   register_release_context(lustre::announcement_context);
+  register_release_context(eol::announcement_context);
 }
 
 }  // namespace herald

@@ -657,7 +657,7 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
   std::vector<std::string> sources;
   for (const auto& s : d.cfg.sources) sources.push_back(s.name);
   add_ops_routes(*side.server, *d.store, metrics, sources);
-  add_inbound_routes(*side.server, d.cfg, InboundEnv{*side.writer, metrics, clock});
+  add_inbound_routes(*side.server, d.cfg, InboundEnv{*side.writer, metrics, clock, d.store.get()});
   if (!d.cfg.web.base_url.empty()) {
     Pipeline* pipeline = d.pipeline.get();
     SubscriptionLimits limits;

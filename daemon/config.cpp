@@ -437,9 +437,34 @@ const std::vector<Key<SourceConfig>> k_source_keys = {
      [](Ctx& c, const toml::node& n, SourceConfig& o) {
        read_secret_file(c, n, "password_file", o.auth_secret);
      }},
-    {"path", STR(path)},
+    {"path",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_string(c, n, "path", o.path);
+       o.file = c.path(o.path);
+     }},
     {"secret",
      [](Ctx& c, const toml::node& n, SourceConfig& o) { read_secret(c, n, "secret", o.secret); }},
+    {"product", STR(product)},
+    {"points",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       const auto* a = n.as_array();
+       if (!a) {
+         c.error(n, "'points' must be a list of days such as [180, 90, 30, 7]");
+         return;
+       }
+       std::vector<int64_t> points;
+       for (const auto& el : *a) {
+         int64_t v = -1;
+         read_int(c, el, "points", 1, 3650, v);
+         if (v < 0) continue;
+         if (std::find(points.begin(), points.end(), v) != points.end())
+           c.error(el, "'points' lists " + std::to_string(v) + " twice");
+         else
+           points.push_back(v);
+       }
+       o.points = std::move(points);
+     }},
+    {"timezone", STR(timezone)},
     {"secret_file", [](Ctx& c, const toml::node& n,
                        SourceConfig& o) { read_secret_file(c, n, "secret_file", o.secret); }},
     {"url",

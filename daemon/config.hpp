@@ -11,7 +11,7 @@ namespace herald {
 
 struct SourceConfig {
   std::string name;
-  std::string kind;  // feed | jira | github | jira-webhook | github-webhook | gitlab-webhook
+  std::string kind;  // feed | jira | github | eol | jira-webhook | github-webhook | gitlab-webhook
   std::string url;   // http(s):// or file://
   int64_t interval_ms = 15 * 60'000;
   int64_t timeout_ms = 30'000;
@@ -32,8 +32,13 @@ struct SourceConfig {
   std::string auth_user;    // basic auth user (jira); empty = token or anonymous
   std::string auth_secret;  // password or token (secret), never logged
   // Webhook sources: where they are posted and how they are verified.
-  std::string path;    // e.g. "/hooks/jira"
+  std::string path;    // e.g. "/hooks/jira"; eol: the product file as written
+  std::string file;    // eol: path resolved against the configuration's folder
   std::string secret;  // HMAC key (github, jira) or token (gitlab); secret
+  // End-of-life schedules (eol).
+  std::string product;                             // e.g. "lustre", "rhel"; in event keys
+  std::vector<int64_t> points = {180, 90, 30, 7};  // days before the EOL date
+  std::string timezone = "UTC";                    // whose midnight a notice is due at
   int line = 0;        // where it was defined, for messages
 };
 

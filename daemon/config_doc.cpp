@@ -16,8 +16,9 @@ const std::vector<SectionDoc>& config_section_docs() {
        "each release class gets (routes pick destinations by it; \"none\" = not announced)."},
       {"source", true,
        "A place events come from: a release feed (feed), a bug tracker polled over its REST API "
-       "(jira, github) or webhooks pushed to herald's HTTP server (jira-webhook, github-webhook, "
-       "gitlab-webhook). A failing source backs off; the others go on."},
+       "(jira, github), an end-of-life schedule (eol) or webhooks pushed to herald's HTTP server "
+       "(jira-webhook, github-webhook, gitlab-webhook). A failing source backs off; the others "
+       "go on."},
       {"destination", true,
        "Where announcements and digests go, by kind: mail (recipients with the list headers and "
        "subject prefix of that audience), webhook (signed JSON, Standard Webhooks), slack, "
@@ -27,7 +28,8 @@ const std::vector<SectionDoc>& config_section_docs() {
        "route it matches; all conditions given must hold."},
       {"http", false,
        "herald's HTTP server: webhook paths of the webhook sources, POST /api/v1/events, "
-       "GET /healthz and GET /metrics (Prometheus)."},
+       "GET /healthz, GET /metrics (Prometheus), and GET /support (the support matrix page) "
+       "when an eol source reads a changelog."},
       {"digest", true,
        "A digest: the tracker events of a window, filtered and grouped, sent as one message per "
        "destination on a cron schedule in a named time zone."},
@@ -121,17 +123,21 @@ const std::vector<KeyDoc>& config_key_docs() {
        "The whole lookup's bound: past it the announcement goes out without the list."},
 
       {"source", "name", "string", "", "Required, unique; names the source in logs and metrics."},
-      {"source", "kind", "feed | jira | github | jira-webhook | github-webhook | gitlab-webhook",
-       "", "Required. What the source is."},
+      {"source", "kind",
+       "feed | jira | github | eol | jira-webhook | github-webhook | gitlab-webhook", "",
+       "Required. What the source is."},
       {"source", "url", "URL or path", "",
        "feed: the Atom or RSS feed, http(s)://, file:// or a path (relative to the "
-       "configuration file)."},
+       "configuration file). eol: the endoflife.date API v1 product URL, e.g. "
+       "https://endoflife.date/api/v1/products/rhel/ (polled with a conditional GET)."},
       {"source", "release_model", "lustre | generic", "generic",
        "feed: lustre reads versions, branch, class and LTS from tag titles (2.15.7, "
        "v2_15_0, 2.16.0-RC3); generic announces entries as they are."},
       {"source", "changelog", "list of paths or URLs", "",
        "feed (lustre): lustre/ChangeLog files searched in order for a release's kernels, "
-       "distributions, e2fsprogs and ZFS versions."},
+       "distributions, e2fsprogs and ZFS versions. eol (rhel, sles, ubuntu, fedora, openeuler): "
+       "the ChangeLogs whose support matrix names, in each notice, the Lustre branches built "
+       "for that distribution release."},
       {"source", "project", "string", "lustre", "The project tag of the source's events."},
       {"source", "interval", "duration", "15m",
        "Time between polls (at least 10s), jittered +-10%; failures back off from 30s."},
@@ -158,7 +164,16 @@ const std::vector<KeyDoc>& config_key_docs() {
        "jira, github: an API token, literally or as \"env:NAME\". Never logged."},
       {"source", "token_file", "path", "", "jira, github: a file holding the API token."},
       {"source", "path", "string", "",
-       "webhooks: the URL path herald takes this source's deliveries on, e.g. /hooks/jira."},
+       "webhooks: the URL path herald takes this source's deliveries on, e.g. /hooks/jira. eol: "
+       "an endoflife.date product file (relative to the configuration file), e.g. "
+       "lustre-eol.md; give path or url."},
+      {"source", "product", "string", "",
+       "eol: required. The product's name in the notices' keys and tags, e.g. lustre, rhel."},
+      {"source", "points", "list of days 1-3650", "[180, 90, 30, 7]",
+       "eol: an eol.upcoming notice is sent this many days before a cycle's EOL date, and "
+       "eol.reached on the day; each once per cycle, point and date."},
+      {"source", "timezone", "IANA time zone", "UTC",
+       "eol: a notice is due at local midnight of its day in this zone."},
       {"source", "secret", "secret", "",
        "webhooks: the HMAC key (github, jira) or token (gitlab), literally or as \"env:NAME\"."},
       {"source", "secret_file", "path", "", "webhooks: a file holding the secret."},

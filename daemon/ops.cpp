@@ -56,7 +56,8 @@ std::unique_ptr<Store> open_existing(const Config& cfg, const char* command) {
 
 // Sample events for kinds that have no stored event yet. The release is the real 2.15.8
 // event herald derives from the bundled sample feed and ChangeLog (config/sample/); the
-// tracker events follow LU-18123 of tests/fixtures/tracker/jira_search_page_v2.json.
+// tracker events follow LU-18123 of tests/fixtures/tracker/jira_search_page_v2.json; the EOL
+// notice is the one tests/test_eol_source.cpp sees for a 2.12 ending on 2027-03-31.
 const std::map<std::string, const char*>& sample_events() {
   static const std::map<std::string, const char*> samples = {
       {"release.published", R"json({"attributes":{"author":"lustre","branch":"2.15",
@@ -88,6 +89,15 @@ const std::map<std::string, const char*>& sample_events() {
 "status":"Resolved","type":"Bug"},"time":1764699568,
 "title":"LU-18123: ldlm: lock cancel races with client eviction",
 "url":"https://jira.whamcloud.com/browse/LU-18123"})json"},
+      {"eol.upcoming", R"json({"attributes":{"cycle":"2.12","days_left":30,"eol":"2027-03-31",
+"eol_display":"2027-03-31","latest":"2.12.9","lts":true,"point_days":30,"product":"lustre",
+"product_name":"Lustre","release_date":"2018-12-21","timezone":"UTC",
+"upgrade_branch_release":"2.12.9","upgrade_lts_branch":"2.15","upgrade_lts_release":"2.15.8"},
+"key":"sample:eol:lustre:2.12:T-30:2027-03-31","kind":"eol.upcoming","severity":"low",
+"source":"sample","summary":"Upgrade path: 2.15.8, the latest release of 2.15, the newest long-term support branch.\nUntil then, 2.12.9 is the latest release of 2.12.",
+"tags":{"audience":"eol","branch":"2.12","cycle":"2.12","lts":"yes","product":"lustre",
+"project":"lustre"},"time":1803859200,
+"title":"Lustre 2.12 reaches end of life on 2027-03-31, in 30 days","url":""})json"},
   };
   return samples;
 }

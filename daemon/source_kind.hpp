@@ -28,12 +28,14 @@ namespace herald {
 class HttpServer;
 class IngestWriter;
 class Metrics;
+class Store;
 
 // What the inbound routes of pushed sources may use; each outlives the server.
 struct InboundEnv {
   IngestWriter& writer;
   Metrics& metrics;
   const Clock& clock;
+  Store* store = nullptr;  // for pages that read what sources stored (GET /support)
 };
 
 struct SourceKind {

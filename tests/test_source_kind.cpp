@@ -43,7 +43,7 @@ to = ["list"]
 
 TEST_CASE("source kinds: the adapters register every kind, polled or pushed", "[source_kind]") {
   const auto names = source_kinds();
-  for (const char* polled : {"feed", "jira", "github"}) {
+  for (const char* polled : {"feed", "jira", "github", "eol"}) {
     INFO(polled);
     const SourceKind* k = source_kind(polled);
     REQUIRE(k);
@@ -79,8 +79,8 @@ url = "https://example.org/tags.atom"
   const std::string all = config_errors(r);
   INFO(all);
   CHECK_FALSE(r.config);
-  CHECK(all.find("h.toml:12: 'kind' must be one of feed, github, github-webhook, gitlab-webhook, "
-                 "jira, jira-webhook") != std::string::npos);
+  CHECK(all.find("h.toml:12: 'kind' must be one of eol, feed, github, github-webhook, "
+                 "gitlab-webhook, jira, jira-webhook") != std::string::npos);
   CHECK(all.find(", not 'rss'\n") != std::string::npos);
   // The kind is left unset, so the source is also said to need one; no kind's checks run.
   CHECK(has(all, "h.toml:10: [[source]] 'tags' needs a 'kind' (feed)"));

@@ -50,9 +50,16 @@ tags = ["audience=testing"]
 name = "all-releases"
 title = "Every release"
 kinds = ["release.published"]
+[[topic]]
+name = "eol"
+title = "End-of-life notices"
+kinds = ["eol.upcoming", "eol.reached", "eol.changed"]
 [[route]]
 kinds = ["release.published"]
 to = ["topic:releases", "topic:testing", "topic:all-releases"]
+[[route]]
+kinds = ["eol.upcoming", "eol.reached", "eol.changed"]
+to = ["topic:eol"]
 )";
 
 struct Fixture {
@@ -367,4 +374,32 @@ TEST_CASE("fan-out: digest subscribers get one mail a period, once, across a res
   mails = f.mails();
   CHECK(mails["week@example.org"].find("Lustre 2.15.8 released") != std::string::npos);
   CHECK(mails["week@example.org"].find("Lustre 2.16.0-RC1 released") != std::string::npos);
+}
+
+TEST_CASE("fan-out: a Lustre EOL notice reaches the subscribers of its branch",
+          "[subscriptions][fanout][eol]") {
+  Fixture f;
+  f.add("b215@example.org", "confirmed", {"eol"}, {"2.15"});
+  f.add("b216@example.org", "confirmed", {"eol"}, {"2.16"});
+  f.add("all@example.org", "confirmed", {"eol", "releases"});
+  f.add("rel@example.org", "confirmed", {"releases"});
+  Event e;
+  e.key = "eol:lustre:2.15:T-30:2027-06-30";
+  e.kind = "eol.upcoming";
+  e.source = "lustre-eol";
+  e.title = "Lustre 2.15 reaches its end of life in 30 days";
+  e.tags = {{"project", "lustre"}, {"branch", "2.15"}};
+  REQUIRE(f.store->events().insert_events({e}, f.clock.now()));
+  auto r = f.route();
+  CHECK(r.render_failures == 0);
+  auto mails = f.mails();
+  CHECK(mails.size() == 2);
+  CHECK(mails.count("b215@example.org"));
+  CHECK(mails.count("all@example.org"));
+  for (const auto& [address, m] : mails) {
+    INFO(address);
+    CHECK(m.find("Lustre 2.15 reaches its end of life in 30 days") != std::string::npos);
+    CHECK(m.find("you subscribed to End-of-life notices") != std::string::npos);
+    CHECK(m.find("List-Unsubscribe-Post: List-Unsubscribe=One-Click") != std::string::npos);
+  }
 }

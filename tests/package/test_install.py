@@ -49,7 +49,7 @@ class Install(unittest.TestCase):
         return os.path.join(self.prefix, *parts)
 
     def test_files_are_in_their_fhs_places(self):
-        for p in ["bin/herald", "share/herald/demo.toml",
+        for p in ["bin/herald", "share/herald/demo.toml", "share/herald/lustre-eol.md",
                   "share/herald/templates/mail/release.published.text.mustache",
                   "share/herald/templates/mail/default.subject.mustache",
                   "share/herald/sample/lustre-release-tags.atom",
