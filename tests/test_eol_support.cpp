@@ -168,20 +168,25 @@ TEST_CASE("eol support page: /support.json and /support from the stored schedule
   CHECK(h.find("<td>2027-04-01</td><td>end of life within 90 days</td>") != std::string::npos);
   CHECK(h.find("<td>2025-12-31</td><td>past end of life</td>") != std::string::npos);
 
-  // A picture of the page, for a reader of the test's output (when Chromium is there).
-  // ctest runs in the build folder; a run from the checkout writes to the temporary folder.
+  // A picture of the page in headless Chromium (a test dependency: scripts/setup-deps.sh
+  // test), saved beside the browser test's under artifacts/support/. ctest runs in the
+  // build folder; a run from the checkout writes to the temporary folder.
   auto where = std::filesystem::current_path();
   if (std::filesystem::equivalent(where, test::source_dir()))
     where = std::filesystem::temp_directory_path();
+  where /= "artifacts/support";
+  std::filesystem::create_directories(where);
   const std::string artefact = (where / "support-page.png").string();
-  if (std::filesystem::exists("/usr/bin/chromium")) {
-    const std::string html = dir.write("support.html", h);
-    const std::string cmd =
-        "/usr/bin/chromium --headless --no-sandbox --disable-gpu "
-        "--hide-scrollbars --window-size=1000,2400 --screenshot=" +
-        artefact + " file://" + html + " >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0) CHECK(std::filesystem::file_size(artefact) > 1000);
-  }
+  std::filesystem::remove(artefact);
+  REQUIRE(std::filesystem::exists("/usr/bin/chromium"));
+  const std::string html = dir.write("support.html", h);
+  const std::string cmd =
+      "/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+      "--hide-scrollbars --window-size=1000,2400 --screenshot=" +
+      artefact + " file://" + html + " >/dev/null 2>&1";
+  CHECK(std::system(cmd.c_str()) == 0);
+  REQUIRE(std::filesystem::exists(artefact));
+  CHECK(std::filesystem::file_size(artefact) > 1000);
   server.stop(std::chrono::milliseconds(100));
   writer.stop();
 }
