@@ -101,6 +101,20 @@ TEST_CASE("eol support page: /support.json and /support from the stored schedule
   CHECK(j_resp.content_type.rfind("application/json", 0) == 0);
   const json data = json::parse(j_resp.body);
   CHECK(data["generated_at"] == "2027-01-15T00:00:00Z");
+  // The answer validates against the published schema (docs/support.schema.json), checked by
+  // an independent validator (python3-jsonschema).
+  auto validates = [&](const std::string& name, const std::string& text) {
+    const std::string cmd = "/usr/bin/python3 -c 'import json, sys, jsonschema; "
+                            "jsonschema.validate(json.load(open(sys.argv[1])), "
+                            "json.load(open(sys.argv[2])))' " +
+                            dir.write(name, text) + " " + test::source_dir() +
+                            "/docs/support.schema.json 2>/dev/null";
+    return std::system(cmd.c_str()) == 0;
+  };
+  CHECK(validates("support.json", j_resp.body));
+  json broken = data;
+  broken["branches"][0]["servers"][0]["status"] = "fine";
+  CHECK_FALSE(validates("broken.json", broken.dump()));  // the check can fail
 
   // Maintained: the newest branch and the LTS branches not past their end of life
   // (2.10's is `true` in the Lustre schedule).
