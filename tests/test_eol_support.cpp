@@ -104,11 +104,11 @@ TEST_CASE("eol support page: /support.json and /support from the stored schedule
   // The answer validates against the published schema (docs/support.schema.json), checked by
   // an independent validator (python3-jsonschema).
   auto validates = [&](const std::string& name, const std::string& text) {
-    const std::string cmd = "/usr/bin/python3 -c 'import json, sys, jsonschema; "
-                            "jsonschema.validate(json.load(open(sys.argv[1])), "
-                            "json.load(open(sys.argv[2])))' " +
-                            dir.write(name, text) + " " + test::source_dir() +
-                            "/docs/support.schema.json 2>/dev/null";
+    const std::string cmd =
+        "/usr/bin/python3 -c 'import json, sys, jsonschema; "
+        "jsonschema.validate(json.load(open(sys.argv[1])), "
+        "json.load(open(sys.argv[2])))' " +
+        dir.write(name, text) + " " + test::source_dir() + "/docs/support.schema.json 2>/dev/null";
     return std::system(cmd.c_str()) == 0;
   };
   CHECK(validates("support.json", j_resp.body));
