@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/sources/lustre/release.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
 #include "daemon/event.hpp"
@@ -33,6 +34,12 @@ class Source {
 
 // A GET of url with the source's limits: timeouts, body size, redirects.
 HttpRequest source_request(const SourceConfig& sc, std::string url);
+
+// The releases of every ChangeLog the source names (`changelog`: paths or
+// URLs), in configuration order. One that cannot be fetched is a warning:
+// what it would have said is left out.
+std::vector<lustre::ChangeLogRelease> load_changelogs(const SourceConfig& sc, HttpTransport& http,
+                                                      std::vector<std::string>& warnings);
 
 // Builds the poller for a [[source]] entry through its kind's entry in the
 // table (daemon/source_kind.hpp); nullptr for kinds that are only pushed to

@@ -123,21 +123,7 @@ class EolSource final : public Source {
   // The support matrix of every configured ChangeLog. One that cannot be fetched is a
   // warning: the notices go out without what it would have said.
   std::vector<eol::BranchSupport> load_matrix(std::vector<std::string>& warnings) {
-    std::vector<lustre::ChangeLogRelease> all;
-    for (const auto& location : m_sc.changelogs) {
-      std::string url = location;
-      if (url.find("://") == std::string::npos) url = "file://" + url;
-      HttpRequest req = source_request(m_sc, url);
-      req.max_body = std::max<int64_t>(m_sc.max_size, 16 * 1024 * 1024);
-      auto resp = fetch(*m_http, req);
-      if (!resp) {
-        warnings.push_back("ChangeLog " + redact_url(location) + ": " + resp.error().message);
-        continue;
-      }
-      auto releases = lustre::parse_changelog(resp->body);
-      all.insert(all.end(), releases.begin(), releases.end());
-    }
-    return eol::support_matrix(all);
+    return eol::support_matrix(load_changelogs(m_sc, *m_http, warnings));
   }
 
   // The instant local midnight begins `days` (since 1970-01-01) in the source's zone; a

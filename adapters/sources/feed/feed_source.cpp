@@ -88,7 +88,7 @@ class FeedSource final : public Source {
         e.attributes["is_dev"] = v->cls == lustre::ReleaseClass::dev;
         announce = audience != "none";
         if (announce && !m_sc.changelogs.empty()) {
-          if (!changelog) changelog = load_changelog(out.warnings);
+          if (!changelog) changelog = load_changelogs(m_sc, *m_http, out.warnings);
           if (auto rel = lustre::find_release(*changelog, v->text())) enrich(e, *rel);
         }
         const bool new_branch = v->patch == 0 && v->build == 0;
@@ -113,25 +113,6 @@ class FeedSource final : public Source {
  private:
   HttpRequest request(const std::string& url) const { return source_request(m_sc, url); }
 
-  // Every configured ChangeLog's releases, in configuration order. One that
-  // cannot be fetched is a warning: the announcement goes out without it.
-  std::vector<lustre::ChangeLogRelease> load_changelog(std::vector<std::string>& warnings) {
-    std::vector<lustre::ChangeLogRelease> all;
-    for (const auto& location : m_sc.changelogs) {
-      std::string url = location;
-      if (url.find("://") == std::string::npos) url = "file://" + url;
-      HttpRequest req = request(url);
-      req.max_body = std::max<int64_t>(m_sc.max_size, 16 * 1024 * 1024);
-      auto resp = fetch(*m_http, req);
-      if (!resp) {
-        warnings.push_back("ChangeLog " + redact_url(location) + ": " + resp.error().message);
-        continue;
-      }
-      auto releases = lustre::parse_changelog(resp->body);
-      all.insert(all.end(), releases.begin(), releases.end());
-    }
-    return all;
-  }
 
   // The latest GA release of v's branch before v, among the feed's entries and the
   // ChangeLogs' blocks (the feed holds only the newest tags; a branch's ChangeLog lists
