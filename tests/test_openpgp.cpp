@@ -135,6 +135,11 @@ std::string take_apart(const herald::test::TempDir& dir, const std::string& mess
                "/tests/tools/check_signed_mail.py " + path + " " + dir.path());
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
+  // And the composer's own rules hold: CRLF, 7-bit, lines <= 998 octets, no defects.
+  auto mime =
+      run("/usr/bin/python3 " + herald::test::source_dir() + "/tests/tools/check_mime.py " + path);
+  INFO(mime.output);
+  CHECK(mime.exit_code == 0);
   return r.output;
 }
 
@@ -259,6 +264,14 @@ TEST_CASE("openpgp: signing errors say what is wrong", "[openpgp]") {
     CHECK(message.error().kind == herald::ErrorKind::permanent);
     CHECK(message.error().message.find("no secret key for \"nobody@example.org\"") !=
           std::string::npos);
+  }
+  SECTION("a user id matching one key signs like its fingerprint") {
+    OpenPgpSigner signer({k.home(), "security@example.org"});
+    auto signature = signer.sign_detached("text\r\n");
+    INFO((signature ? "" : signature.error().message));
+    REQUIRE(signature);
+    CHECK(signature->armored.starts_with("-----BEGIN PGP SIGNATURE-----"));
+    CHECK(signature->micalg.starts_with("pgp-sha"));
   }
   SECTION("a GnuPG home that does not exist") {
     OpenPgpSigner signer({k.home() + "/missing", k.fingerprint()});
