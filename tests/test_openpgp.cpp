@@ -273,6 +273,20 @@ TEST_CASE("openpgp: signing errors say what is wrong", "[openpgp]") {
     CHECK(signature->armored.starts_with("-----BEGIN PGP SIGNATURE-----"));
     CHECK(signature->micalg.starts_with("pgp-sha"));
   }
+  SECTION("an expired key, and a user id matching two keys") {
+    auto gen = k.gpg(
+        "--pinentry-mode loopback --passphrase '' --quick-gen-key "
+        "'herald expired <expired@example.org>' ed25519 sign seconds=1");
+    INFO(gen.output);
+    REQUIRE(gen.exit_code == 0);
+    run("sleep 2");
+    auto expired = OpenPgpSigner({k.home(), "expired@example.org"}).clearsign("text\n");
+    REQUIRE_FALSE(expired);
+    CHECK(expired.error().message.find("cannot sign (expired)") != std::string::npos);
+    auto ambiguous = OpenPgpSigner({k.home(), "example.org"}).clearsign("text\n");
+    REQUIRE_FALSE(ambiguous);
+    CHECK(ambiguous.error().message.find("matches 2 secret keys") != std::string::npos);
+  }
   SECTION("a GnuPG home that does not exist") {
     OpenPgpSigner signer({k.home() + "/missing", k.fingerprint()});
     auto signature = signer.sign_detached("text\r\n");
