@@ -12,14 +12,15 @@ build_pkgs=(
   libcurl4-openssl-dev libmicrohttpd-dev libmimetic-dev libsqlite3-dev
   libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev libpugixml-dev
   libtomlplusplus-dev libkainjow-mustache-dev libssl-dev libsystemd-dev
-  libhowardhinnant-date-dev
+  libhowardhinnant-date-dev libgpgme-dev
 )
 # clang and its runtime libraries build the libFuzzer targets (scripts/fuzz.sh);
 # debhelper, lintian, dpkg-dev and fakeroot build and check the .deb.
+# gnupg makes the throwaway signing keys of the OpenPGP tests (tests/test_openpgp.cpp).
 # chromium, chromium-driver and python3-selenium run the browser test of the
 # subscription pages (tests/e2e/test_subscribe_browser.py); a font for its screenshots.
 test_pkgs=( python3 python3-aiosmtpd python3-jsonschema curl sqlite3 clang libclang-rt-14-dev debhelper lintian dpkg-dev
-  fakeroot chromium chromium-driver python3-selenium fonts-dejavu-core )
+  fakeroot chromium chromium-driver python3-selenium fonts-dejavu-core gnupg )
 bench_pkgs=( postfix rss2email wrk time prometheus-alertmanager nginx-light )
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

@@ -484,3 +484,23 @@ TEST_CASE("mail_message: Python's email package accepts the message", "[mail_mes
         std::string::npos);
   CHECK(output.find("\"problems\": []") != std::string::npos);
 }
+
+TEST_CASE("mail_message: quoted_printable keeps risky line starts and line ends from transports",
+          "[mail_message]") {
+  using herald::mail::quoted_printable;
+  CHECK(quoted_printable("From here\n") == "=46rom here\r\n");
+  CHECK(quoted_printable("-- \n") == "=2D-=20\r\n");
+  CHECK(quoted_printable(".\n") == "=2E\r\n");
+  CHECK(quoted_printable("a=b M\xc3\xbcller\r\nend") == "a=3Db M=C3=BCller\r\nend");
+  CHECK(quoted_printable("Fromage\n") == "Fromage\r\n");
+
+  const std::string long_line(2000, 'x');
+  auto encoded = quoted_printable(long_line + "\n");
+  size_t start = 0;
+  for (size_t eol; (eol = encoded.find("\r\n", start)) != std::string::npos; start = eol + 2)
+    CHECK(eol - start <= 76);
+  std::string joined;
+  for (char c : encoded)
+    if (c != '=' && c != '\r' && c != '\n') joined += c;
+  CHECK(joined == long_line);
+}

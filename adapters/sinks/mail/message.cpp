@@ -390,49 +390,11 @@ Expected<std::string> render_list_id(std::string_view value) {
   return name.empty() ? id : phrase(name) + " " + id;
 }
 
-}  // namespace
-
-Expected<Address> parse_address(std::string_view text) {
-  if (has_cr_lf_nul(text)) return bad_input("address contains CR, LF or NUL");
-  auto t = trim(text);
-  Address a;
-  auto lt = t.rfind('<');
-  if (lt == std::string::npos) {
-    a.email = t;
-  } else {
-    if (t.back() != '>') return bad_input("address: text after '>'");
-    a.email = trim(std::string_view(t).substr(lt + 1, t.size() - lt - 2));
-    auto display = trim(std::string_view(t).substr(0, lt));
-    if (display.size() >= 2 && display.front() == '"' && display.back() == '"') {
-      std::string unquoted;
-      for (size_t i = 1; i + 1 < display.size(); ++i) {
-        if (display[i] == '\\' && i + 2 < display.size()) ++i;
-        unquoted += display[i];
-      }
-      display = unquoted;
-    }
-    if (!valid_utf8(display)) return bad_input("address: display name is not UTF-8");
-    a.display = display;
-  }
-  if (auto problem = addr_spec_problem(a.email))
-    return bad_input("address: " + *problem + " \"" + one_line(a.email) + "\"");
-  return a;
-}
-
-std::string message_id_for(std::string_view idempotency_key, std::string_view domain) {
-  return "<" + sha256_hex(idempotency_key).substr(0, 32) + "@" + std::string(domain) + ">";
-}
-
-std::string encode_header_text(std::string_view utf8) {
-  if (!needs_encoding(utf8)) return std::string(utf8);
-  return join(encoded_words(utf8, WordContext::text), "\r\n ");
-}
-
-Expected<std::string> compose(const MessageSpec& spec) {
+// Every field of the top-level header but the Content-* ones, checked and
+// encoded; the same for every body.
+Status add_headers(const MessageSpec& spec, mimetic::Header& h) {
   if (has_cr_lf_nul(spec.subject)) return bad_input("Subject: contains CR, LF or NUL");
   if (!valid_utf8(spec.subject)) return bad_input("Subject: not valid UTF-8");
-  if (!valid_utf8(spec.text_body)) return bad_input("text body: not valid UTF-8");
-  if (!valid_utf8(spec.html_body)) return bad_input("HTML body: not valid UTF-8");
   if (spec.to.empty()) return bad_input("To: no recipient");
   if (spec.idempotency_key.empty()) return bad_input("Message-ID: empty idempotency key");
 
@@ -449,8 +411,6 @@ Expected<std::string> compose(const MessageSpec& spec) {
   if (addr_spec_problem("x@" + domain))
     return bad_input("Message-ID: invalid domain \"" + one_line(domain) + "\"");
 
-  mimetic::MimeEntity root;
-  auto& h = root.header();
   auto add = [&h](const std::string& name, const std::string& value) {
     h.push_back(mimetic::Field(name, value));
   };
@@ -493,6 +453,54 @@ Expected<std::string> compose(const MessageSpec& spec) {
     add(name, header_text(value));
   }
 
+  return ok_status();
+}
+
+}  // namespace
+
+Expected<Address> parse_address(std::string_view text) {
+  if (has_cr_lf_nul(text)) return bad_input("address contains CR, LF or NUL");
+  auto t = trim(text);
+  Address a;
+  auto lt = t.rfind('<');
+  if (lt == std::string::npos) {
+    a.email = t;
+  } else {
+    if (t.back() != '>') return bad_input("address: text after '>'");
+    a.email = trim(std::string_view(t).substr(lt + 1, t.size() - lt - 2));
+    auto display = trim(std::string_view(t).substr(0, lt));
+    if (display.size() >= 2 && display.front() == '"' && display.back() == '"') {
+      std::string unquoted;
+      for (size_t i = 1; i + 1 < display.size(); ++i) {
+        if (display[i] == '\\' && i + 2 < display.size()) ++i;
+        unquoted += display[i];
+      }
+      display = unquoted;
+    }
+    if (!valid_utf8(display)) return bad_input("address: display name is not UTF-8");
+    a.display = display;
+  }
+  if (auto problem = addr_spec_problem(a.email))
+    return bad_input("address: " + *problem + " \"" + one_line(a.email) + "\"");
+  return a;
+}
+
+std::string message_id_for(std::string_view idempotency_key, std::string_view domain) {
+  return "<" + sha256_hex(idempotency_key).substr(0, 32) + "@" + std::string(domain) + ">";
+}
+
+std::string encode_header_text(std::string_view utf8) {
+  if (!needs_encoding(utf8)) return std::string(utf8);
+  return join(encoded_words(utf8, WordContext::text), "\r\n ");
+}
+
+Expected<std::string> compose(const MessageSpec& spec) {
+  if (!valid_utf8(spec.text_body)) return bad_input("text body: not valid UTF-8");
+  if (!valid_utf8(spec.html_body)) return bad_input("HTML body: not valid UTF-8");
+  mimetic::MimeEntity root;
+  auto& h = root.header();
+  if (auto st = add_headers(spec, h); !st) return st.error();
+
   if (spec.html_body.empty()) {
     mimetic::ContentType ct("text", "plain");
     ct.param("charset", "utf-8");
@@ -514,6 +522,77 @@ Expected<std::string> compose(const MessageSpec& spec) {
   if (auto st = write_entity(root, out); !st) return st.error();
   out += k_crlf;
   if (auto problem = wire_problem(out)) return bad_input("composed message: " + *problem);
+  return out;
+}
+
+Expected<std::string> compose(const MessageSpec& spec, const PrebuiltBody& body) {
+  if (!spec.text_body.empty() || !spec.html_body.empty())
+    return bad_input("prebuilt body: the spec's text and HTML bodies must be empty");
+  if (has_cr_lf_nul(body.content_type) || has_cr_lf_nul(body.transfer_encoding))
+    return bad_input("prebuilt body: Content-Type or Content-Transfer-Encoding has CR, LF or NUL");
+  mimetic::MimeEntity root;
+  auto& h = root.header();
+  if (auto st = add_headers(spec, h); !st) return st.error();
+  h.push_back(mimetic::Field("Content-Type", body.content_type));
+  if (!body.transfer_encoding.empty())
+    h.push_back(mimetic::Field("Content-Transfer-Encoding", body.transfer_encoding));
+
+  // Written here rather than by write_entity: the body's bytes are final (a
+  // signature covers them) and are not to be walked as a tree.
+  std::string out;
+  for (const auto& field : h) {
+    auto folded = fold_field(field.name(), field.value());
+    if (!folded) return folded.error();
+    out += *folded;
+  }
+  out += k_crlf;
+  out += body.bytes;
+  if (!out.ends_with(k_crlf)) out += k_crlf;
+  if (auto problem = wire_problem(out)) return bad_input("composed message: " + *problem);
+  return out;
+}
+
+bool is_valid_utf8(std::string_view text) { return valid_utf8(text); }
+
+std::string quoted_printable(std::string_view text) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  constexpr size_t k_qp_line = 76;  // RFC 2045 6.7 (5), including a soft break's "="
+  std::string out;
+  size_t col = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    const bool terminated = eol != text.npos;
+    std::string_view line = text.substr(pos, (terminated ? eol : text.size()) - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = terminated ? eol + 1 : text.size();
+    col = 0;
+    for (size_t i = 0; i < line.size(); ++i) {
+      auto c = static_cast<unsigned char>(line[i]);
+      const bool last = i + 1 == line.size();
+      // At the start of an output line, "From " (mbox), "-" (boundaries, dash
+      // escapes) and "." (SMTP) are encoded so no transport touches them.
+      const bool line_start = col == 0;
+      const bool risky_start =
+          line_start && (c == '-' || c == '.' || line.substr(i).starts_with("From "));
+      const bool literal =
+          !risky_start && ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last));
+      std::string token = literal ? std::string(1, static_cast<char>(c))
+                                  : std::string{'=', k_hex[c >> 4], k_hex[c & 0x0f]};
+      // A soft break leaves room for its "=", and never leaves a space at a line's end.
+      const size_t room = last ? k_qp_line : k_qp_line - 1;
+      if (col + token.size() > room) {
+        out += "=\r\n";
+        col = 0;
+        if (c == '-' || c == '.' || line.substr(i).starts_with("From ")) {
+          token = std::string{'=', k_hex[c >> 4], k_hex[c & 0x0f]};
+        }
+      }
+      out += token;
+      col += token.size();
+    }
+    if (terminated) out += k_crlf;
+  }
   return out;
 }
 

@@ -57,4 +57,27 @@ std::string encode_header_text(std::string_view utf8);
 // there is HTML. bad_input if any header value or address has CR, LF or NUL.
 Expected<std::string> compose(const MessageSpec& spec);
 
+// A body made elsewhere, such as a signed one: its Content-Type and
+// Content-Transfer-Encoding values (the latter may be empty) and its wire
+// bytes (CRLF line ends, 7-bit, lines <= 998 octets).
+struct PrebuiltBody {
+  std::string content_type;
+  std::string transfer_encoding;
+  std::string bytes;
+};
+
+// As compose(spec), with the headers of spec and body's bytes written
+// unchanged after them (CRLF added when they do not end in one). bad_input
+// when spec has a text or HTML body, or the result is not 7-bit CRLF mail.
+Expected<std::string> compose(const MessageSpec& spec, const PrebuiltBody& body);
+
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool is_valid_utf8(std::string_view text);
+
+// Quoted-printable (RFC 2045 6.7) of text, LF or CRLF line ends becoming
+// CRLF hard breaks, output lines of at most 76 octets. Besides "=" and 8-bit
+// octets, it encodes whitespace at a line's end, and "-", "." and "From " at
+// an output line's start, so that the encoded text passes any MTA unchanged.
+std::string quoted_printable(std::string_view text);
+
 }  // namespace herald::mail
