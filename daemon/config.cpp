@@ -760,6 +760,63 @@ const std::vector<Key<WebConfig>> k_web_keys = {
      }},
 };
 
+const std::vector<Key<AdminConfig>> k_admin_keys = {
+    {"name", STR(name)},
+    {"token_file",
+     [](Ctx& c, const toml::node& n, AdminConfig& o) {
+       read_secret_file(c, n, "token_file", o.token);
+       if (!o.token.empty() && o.token.size() < 32)
+         c.error(n, "'token_file': the token is " + std::to_string(o.token.size()) +
+                        " characters; use at least 32 (e.g. openssl rand -hex 32)");
+     }},
+    {"may",
+     [](Ctx& c, const toml::node& n, AdminConfig& o) {
+       std::vector<std::string> given;
+       read_strings(c, n, "may", given);
+       for (const auto& g : given)
+         if (g != "draft" && g != "approve" && g != "publish" && g != "patches" && g != "read") {
+           c.error(n, "'may': unknown action '" + g +
+                          "' (draft, approve, publish, patches, read)");
+           return;
+         }
+       o.may = std::move(given);
+     }},
+};
+
+const std::vector<Key<SecurityConfig>> k_security_keys = {
+    {"prefix",
+     [](Ctx& c, const toml::node& n, SecurityConfig& o) {
+       read_string(c, n, "prefix", o.prefix);
+       const bool fine = !o.prefix.empty() && o.prefix.size() <= 16 &&
+                         std::all_of(o.prefix.begin(), o.prefix.end(), [](char ch) {
+                           return std::isupper(static_cast<unsigned char>(ch)) ||
+                                  std::isdigit(static_cast<unsigned char>(ch)) || ch == '-';
+                         });
+       if (!fine)
+         c.error(n, "'prefix' must be 1 to 16 upper-case letters, digits or '-', such as OSFS-SA");
+     }},
+    {"approvals",
+     [](Ctx& c, const toml::node& n, SecurityConfig& o) {
+       int64_t v = o.approvals;
+       read_int(c, n, "approvals", 1, 5, v);
+       o.approvals = static_cast<int>(v);
+     }},
+    {"topic", STR(topic)},
+    {"to", LIST(to)},
+    {"max_embargo",
+     [](Ctx& c, const toml::node& n, SecurityConfig& o) {
+       int64_t ms = o.max_embargo_s * 1000;
+       read_duration(c, n, "max_embargo", ms);
+       o.max_embargo_s = ms / 1000;
+     }},
+    {"priority",
+     [](Ctx& c, const toml::node& n, SecurityConfig& o) {
+       int64_t v = o.priority;
+       read_int(c, n, "priority", 1, 1000, v);
+       o.priority = static_cast<int>(v);
+     }},
+};
+
 #undef STR
 #undef BOOL
 #undef DUR
@@ -991,6 +1048,38 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
     sub.line = web_line;
     cfg.destinations.push_back(std::move(sub));
   }
+  std::set<std::string> admin_names, admin_tokens;
+  for (const auto& a : cfg.admins) {
+    if (a.name.empty()) c.error_at(a.line, "[[admin]] needs a 'name'");
+    else if (!admin_names.insert(a.name).second)
+      c.error_at(c.line_of(a.line, "name"), "duplicate admin name '" + a.name + "'");
+    if (a.token.empty())
+      c.error_at(a.line, "[[admin]] '" + a.name + "' needs a 'token_file'");
+    else if (!admin_tokens.insert(a.token).second)
+      c.error_at(c.line_of(a.line, "token_file"),
+                 "[[admin]] '" + a.name + "' has the token of another admin");
+  }
+  if (const int sec = c.section_line("security"); sec) {
+    const int to_line = c.line_of(sec, "to");
+    for (const auto& t : cfg.security.to)
+      if (!dests.count(t))
+        c.error_at(to_line, "[security] sends to unknown destination '" + t + "'");
+    if (cfg.admins.empty())
+      c.error_at(sec, "[security] is set but there is no [[admin]] to draft and approve notices");
+    if (!cfg.security.topic.empty() && !topic_names.empty() &&
+        !topic_names.count(cfg.security.topic))
+      c.error_at(c.line_of(sec, "topic"),
+                 "[security] topic '" + cfg.security.topic + "' is not a [[topic]]");
+    const auto approvers = std::count_if(cfg.admins.begin(), cfg.admins.end(), [](const auto& a) {
+      return std::find(a.may.begin(), a.may.end(), "approve") != a.may.end();
+    });
+    if (!cfg.admins.empty() && approvers < cfg.security.approvals)
+      c.error_at(c.line_of(sec, "approvals"),
+                 "[security] approvals = " + std::to_string(cfg.security.approvals) + " but only " +
+                     std::to_string(approvers) + " [[admin]] may approve");
+    if (cfg.security.max_embargo_s <= 0 || cfg.security.max_embargo_s > 90 * 86'400)
+      c.error_at(c.line_of(sec, "max_embargo"), "[security] max_embargo must be within 90d");
+  }
   if (cfg.delivery.backoff_initial_ms > cfg.delivery.backoff_max_ms) {
     const int table = c.section_line("delivery");
     int line = c.key_line(table, "backoff_initial");
@@ -1061,11 +1150,16 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
       read_array_of_tables(c, node, key, k_topic_keys, cfg.topics);
     else if (key == "web")
       read_section(c, node, key, k_web_keys, cfg.web);
+    else if (key == "admin")
+      read_array_of_tables(c, node, key, k_admin_keys, cfg.admins);
+    else if (key == "security")
+      read_section(c, node, key, k_security_keys, cfg.security);
     else {
       static const std::vector<Key<int>> k_sections = {
           {"herald", {}}, {"mail", {}},        {"delivery", {}}, {"lustre", {}},
           {"source", {}}, {"destination", {}}, {"route", {}},    {"http", {}},
-          {"digest", {}}, {"topic", {}},       {"web", {}}};
+          {"digest", {}}, {"topic", {}},       {"web", {}},      {"admin", {}},
+          {"security", {}}};
       c.error(node, "unknown section '" + std::string(key) + "'" + suggestion(key, k_sections));
     }
   }
@@ -1123,8 +1217,8 @@ ConfigResult load_config(const std::string& path) {
 }
 
 std::vector<std::string> config_sections() {
-  return {"herald", "mail", "delivery", "lustre", "source", "destination",
-          "route",  "http", "digest",   "topic",  "web"};
+  return {"herald", "mail",  "delivery", "lustre", "source", "destination", "route",
+          "http",   "digest", "topic",   "web",    "admin",  "security"};
 }
 
 std::vector<std::string> config_keys(const std::string& section) {
@@ -1139,6 +1233,8 @@ std::vector<std::string> config_keys(const std::string& section) {
   if (section == "digest") return names(k_digest_keys);
   if (section == "topic") return names(k_topic_keys);
   if (section == "web") return names(k_web_keys);
+  if (section == "admin") return names(k_admin_keys);
+  if (section == "security") return names(k_security_keys);
   return {};
 }
 

@@ -90,6 +90,26 @@ struct WebConfig {
   int line = 0;
 };
 
+// An admin of the security notices and the patch list: the admin API takes
+// their bearer token (from a secret file) and lets them do what `may` names.
+struct AdminConfig {
+  std::string name;
+  std::string token;  // read from token_file; at least 32 characters
+  // draft (create, revise, withdraw), approve, publish, patches, read (show, list, log).
+  std::vector<std::string> may = {"draft", "approve", "publish", "patches", "read"};
+  int line = 0;
+};
+
+// Security notices: their ids, the approval rule, where a published one goes.
+struct SecurityConfig {
+  std::string prefix = "OSFS-SA";  // advisory ids PREFIX-YYYY-NNN
+  int approvals = 1;               // distinct admins; with 2 or more, never the author
+  std::string topic = "security";  // subscribers of this topic get every published notice
+  std::vector<std::string> to;     // destinations (the list, chat channels)
+  int64_t max_embargo_s = 14 * 86'400;
+  int priority = 100;  // deliveries of a notice are claimed before those of a lower priority
+};
+
 struct DestinationConfig {
   std::string name;
   std::string kind = "mail";
@@ -192,6 +212,8 @@ struct Config {
   std::vector<DigestConfig> digests;
   std::vector<TopicConfig> topics;
   WebConfig web;
+  std::vector<AdminConfig> admins;
+  SecurityConfig security;
 
   const DestinationConfig* destination(const std::string& name) const;
 };

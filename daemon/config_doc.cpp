@@ -39,6 +39,13 @@ const std::vector<SectionDoc>& config_section_docs() {
       {"web", false,
        "herald's subscription pages (/subscribe, /confirm, /preferences, /unsubscribe), served "
        "by the [http] server; links in subscriber mail start with base_url."},
+      {"admin", true,
+       "An admin of the security notices and the critical-patch list. The admin API "
+       "(/api/v1/admin/..., on the [http] server) and `herald notice` take the admin's bearer "
+       "token; tokens are compared in constant time."},
+      {"security", false,
+       "Security notices: advisory ids, how many admins approve, the longest embargo, and where "
+       "a published notice goes (ahead of every other delivery)."},
   };
   return docs;
 }
@@ -293,6 +300,33 @@ const std::vector<KeyDoc>& config_key_docs() {
        "sends nothing."},
       {"web", "confirm_expiry", "duration", "3d",
        "How long a confirmation link works (at least 1h)."},
+
+      {"admin", "name", "string", "",
+       "Who the admin is: the audit log, approvals and the notice's author name them."},
+      {"admin", "token_file", "path", "",
+       "A file holding the admin's bearer token (at least 32 characters; openssl rand -hex 32). "
+       "Keep it readable by herald and the admin only."},
+      {"admin", "may", "list of draft | approve | publish | patches | read", "all five",
+       "What the admin may do: draft (create, revise, withdraw notices), approve, publish, "
+       "patches (propose and approve changes to the critical-patch list), read (show, list, "
+       "the audit log). Anything else answers 403."},
+
+      {"security", "prefix", "string", "OSFS-SA",
+       "Advisory ids are PREFIX-YYYY-NNN, numbered in sequence within each year; a revision "
+       "adds -2, -3."},
+      {"security", "approvals", "number", "1",
+       "How many distinct admins approve a notice before it may be published. With 2 or more, "
+       "the author's own approval does not count (the two-person rule)."},
+      {"security", "topic", "string", "security",
+       "The [[topic]] whose confirmed subscribers get every published notice (their branch "
+       "filters are not applied: a security notice goes to all of them)."},
+      {"security", "to", "list of destination names", "",
+       "Where a published notice goes besides the topic's subscribers: the list, chat channels."},
+      {"security", "max_embargo", "duration", "14d",
+       "The longest embargo a notice may be given (at most 90d)."},
+      {"security", "priority", "number", "100",
+       "The outbox priority of a notice's deliveries: they are claimed before every delivery "
+       "of a lower priority (announcements and digests have 0)."},
   };
   return docs;
 }
