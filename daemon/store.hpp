@@ -1,7 +1,7 @@
 // The store: SQLite in WAL mode, one database owner (daemon/store/database)
 // and a small store per concept over it: events, source state, the outbox
 // (messages and one delivery per message x recipient), digests and
-// destination state, subscribers.
+// destination state, subscribers, the audit log of admin actions, notices.
 // Invariant: an event is inserted in the same transaction that advances its
 // source's cursor, and outbox rows in the same transaction that marks the
 // event routed. All methods are thread-safe (one connection, one mutex) and
@@ -15,6 +15,7 @@
 #include <string>
 
 #include "daemon/expected.hpp"
+#include "daemon/store/audit.hpp"
 #include "daemon/store/database.hpp"
 #include "daemon/store/destinations.hpp"
 #include "daemon/store/digests.hpp"
@@ -41,6 +42,7 @@ class Store {
   DigestStore& digests() { return m_digests; }
   DestinationStore& destinations() { return m_destinations; }
   SubscriberStore& subscribers() { return m_subscribers; }
+  AuditStore& audit() { return m_audit; }
   Database& database() { return *m_db; }
 
   Expected<int> schema_version() const { return m_db->schema_version(); }
@@ -57,7 +59,8 @@ class Store {
         m_outbox(*m_db),
         m_digests(*m_db),
         m_destinations(*m_db),
-        m_subscribers(*m_db) {}
+        m_subscribers(*m_db),
+        m_audit(*m_db) {}
 
   std::unique_ptr<Database> m_db;
   EventStore m_events;
@@ -66,6 +69,7 @@ class Store {
   DigestStore m_digests;
   DestinationStore m_destinations;
   SubscriberStore m_subscribers;
+  AuditStore m_audit;
 };
 
 inline Expected<std::unique_ptr<Store>> Store::open(const std::string& path) {

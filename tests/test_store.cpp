@@ -390,7 +390,7 @@ TEST_CASE("store: a schema-3 outbox migrates to messages and deliveries with its
   auto opened = Store::open(dir.file("h.db"));
   REQUIRE(opened);
   auto& store = **opened;
-  CHECK(*store.schema_version() == 6);  // 4: messages and deliveries; 5: the claim index; 6: subscribers
+  CHECK(*store.schema_version() == k_schema_version);  // 4: messages and deliveries; 5: the claim index; 6: subscribers; 7: notices
   auto rows = *store.outbox().outbox_rows("", 100);
   REQUIRE(rows.size() == 7);  // 1 + 3 + 2 + 1 deliveries
   std::map<std::string, OutboxRow> by_key;

@@ -159,5 +159,5 @@ TEST_CASE("the web secret is made once and kept across a reopen", "[subscription
   }
   auto store = *Store::open(dir.file("h.db"));
   CHECK(*store->subscribers().web_secret() == first);
-  CHECK(*store->schema_version() == 6);
+  CHECK(*store->schema_version() == k_schema_version);
 }

@@ -254,6 +254,50 @@ CREATE TABLE web_secret(
   secret TEXT NOT NULL
 );
 )sql",
+    // 7: security notices (one row per revision; the fields as JSON), their
+    // numbers per prefix and year, the admins' approvals, and the audit log
+    // of every admin action.
+    R"sql(
+CREATE TABLE notices(
+  id INTEGER PRIMARY KEY,
+  advisory TEXT NOT NULL,               -- OSFS-SA-2026-001
+  revision INTEGER NOT NULL,            -- 1, 2, ...: OSFS-SA-2026-001-2
+  state TEXT NOT NULL DEFAULT 'draft'
+    CHECK(state IN ('draft','approved','scheduled','published','discarded')),
+  withdrawn INTEGER NOT NULL DEFAULT 0,
+  body TEXT NOT NULL,                   -- JSON: severity, title, summary, details, cves, ...
+  author TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  embargo_until INTEGER NOT NULL DEFAULT 0,  -- 0: none
+  publish_at INTEGER NOT NULL DEFAULT 0,     -- when a scheduled notice goes out
+  published_at INTEGER NOT NULL DEFAULT 0,
+  published_by TEXT NOT NULL DEFAULT '',
+  UNIQUE(advisory, revision)
+);
+CREATE INDEX notices_due ON notices(publish_at) WHERE state = 'scheduled';
+CREATE TABLE notice_numbers(
+  prefix TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  last INTEGER NOT NULL,
+  PRIMARY KEY(prefix, year)
+) WITHOUT ROWID;
+CREATE TABLE notice_approvals(
+  notice_id INTEGER NOT NULL REFERENCES notices(id) ON DELETE CASCADE,
+  admin TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY(notice_id, admin)
+) WITHOUT ROWID;
+CREATE TABLE audit_log(
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  admin TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_subject ON audit_log(subject);
+)sql",
 };
 
 }  // namespace
