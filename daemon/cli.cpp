@@ -30,12 +30,14 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "daemon/admin/client.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/ingest.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/notices/api.hpp"
 #include "daemon/ops.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
@@ -86,6 +88,16 @@ Usage:
       Subscribers of the topics; safe while herald runs. An address added or
       imported is confirmed. remove --erase also deletes what the outbox sent
       to it. import reads address,topics,branches,mode lines.
+  herald notice list | show ID | log [ID]
+  herald notice create FILE.json [--embargo TIME]
+  herald notice approve ID | publish ID [--embargo TIME]
+  herald notice revise ID FILE.json [--reason TEXT] | withdraw ID --reason TEXT
+      Security notices (OSFS-SA-YYYY-NNN), through the running daemon's admin
+      API with an admin's token: --token-file FILE (or $HERALD_ADMIN_TOKEN_FILE)
+      and --url http://HOST:PORT (or $HERALD_URL; default: [http] listen of
+      --config). FILE.json holds the notice's fields ("-" reads stdin); see
+      herald notice --help. A notice goes out once approved by [security]
+      approvals admins and published, at once or when its embargo ends.
   herald destination list [--config FILE]
       Destinations, and for a disabled one since when and why.
   herald destination enable NAME [--config FILE]
@@ -554,15 +566,6 @@ int cmd_destination(const Args& a) {
 }
 
 // "2026-01-31T12:00:00Z" or Unix seconds.
-std::optional<int64_t> parse_date_option(const std::string& text) {
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
-    return std::atoll(text.c_str());
-  std::tm tm{};
-  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (!end || *end) return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm));
-}
-
 int cmd_ops(const Args& a) {
   const size_t wanted = a.command == "status" ? 0 : 1;
   if (a.positional.size() != wanted)
@@ -668,14 +671,25 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
         *side.server, d.cfg, *d.store, pipeline->templates(), clock,
         [pipeline] { pipeline->deliverer().wake(); }, limits);
   }
+  if (!d.cfg.admins.empty())
+    // A scheduled notice wakes the loop as pushed events do: it is published
+    // and routed on the pass that follows.
+    add_notice_routes(*side.server, d.cfg, *d.store, clock, [&ctl] {
+      {
+        std::lock_guard lock(ctl.mutex);
+        ctl.ingested = true;
+      }
+      ctl.wake.notify_all();
+    });
   if (auto s = side.server->start(); !s) {
     spdlog::critical("http: {}", s.error().message);
     side.stop();
     return std::nullopt;
   }
-  spdlog::info("http: listening on {} (webhooks, {}{}/healthz, /metrics)", side.server->address(),
-               http.api_token.empty() ? "" : "/api/v1/events, ",
-               d.cfg.web.base_url.empty() ? "" : "/subscribe, ");
+  spdlog::info("http: listening on {} (webhooks, {}{}{}/healthz, /metrics)",
+               side.server->address(), http.api_token.empty() ? "" : "/api/v1/events, ",
+               d.cfg.web.base_url.empty() ? "" : "/subscribe, ",
+               d.cfg.admins.empty() ? "" : "/api/v1/admin/, ");
   return side;
 }
 
@@ -740,6 +754,7 @@ int cmd_run(const Args& a) {
   if (a.once) {
     RunReport rep;
     daemon->pipeline->poll_sources(true, rep);
+    daemon->pipeline->publish_notices(rep);
     daemon->pipeline->route_pending(rep);
     daemon->pipeline->run_digests(rep);
     daemon->pipeline->deliver_due(rep);
@@ -850,6 +865,7 @@ int cmd_run(const Args& a) {
     ctl.ingested = false;
     const auto pass_started = std::chrono::steady_clock::now();
     daemon->pipeline->poll_sources(false, rep);
+    daemon->pipeline->publish_notices(rep);
     daemon->pipeline->route_pending(rep);
     daemon->pipeline->run_digests(rep);
     if (rep.deliveries_created || retiring.size() != retired) daemon->pipeline->deliverer().wake();
@@ -889,6 +905,8 @@ int cli_main(int argc, char** argv) {
   Args a;
   a.config = default_config();
   std::vector<std::string> args(argv + 1, argv + argc);
+  // Admin commands talk to the running daemon and parse their own options.
+  if (!args.empty() && args[0] == "notice") return admin_cli_main(args);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& s = args[i];
     auto value = [&](const char* name) -> std::optional<std::string> {
@@ -939,7 +957,7 @@ int cli_main(int argc, char** argv) {
     } else if (s == "--date") {
       auto v = value("--date");
       if (!v) return 2;
-      a.date = parse_date_option(*v);
+      a.date = parse_utc_time(*v);
       if (!a.date) return usage_error("--date: '" + *v + "' is not RFC 3339 or Unix seconds");
     } else if (s == "--older-than") {
       auto v = value("--older-than");

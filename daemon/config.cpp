@@ -1088,7 +1088,9 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
   }
   // Without an input herald would start, poll nothing and send nothing: a
   // configuration that watches nothing is a mistake, not a valid no-op.
-  const bool event_api = !cfg.http.listen.empty() && !cfg.http.api_token.empty();
+  // Admins relaying notices through the admin API are an input too.
+  const bool event_api =
+      !cfg.http.listen.empty() && (!cfg.http.api_token.empty() || !cfg.admins.empty());
   if (empty_file)
     c.error_at(0,
                "the configuration is empty; it needs at least one [[source]] to watch (see the "
@@ -1096,7 +1098,7 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
   else if (cfg.sources.empty() && !event_api)
     c.error_at(0,
                "nothing to watch: no [[source]] (feed, jira, github or a webhook), and no [http] "
-               "listen with api_token for the event API");
+               "listen with api_token for the event API or [[admin]]s for notices");
 }
 
 }  // namespace

@@ -27,6 +27,8 @@
 
 #include "daemon/digest.hpp"
 
+#include "daemon/admin/security_routing.hpp"
+
 #include "daemon/destination.hpp"
 #include "daemon/pipeline.hpp"
 
@@ -302,6 +304,7 @@ nlohmann::json item_json(const DigestItem& item, const date::time_zone* zone) {
 }  // namespace
 
 bool digest_matches(const DigestConfig& digest, const Event& e) {
+  if (security_routed(e.kind)) return false;  // sent at once, ahead of everything
   if (!digest.kinds.empty() &&
       std::find(digest.kinds.begin(), digest.kinds.end(), e.kind) == digest.kinds.end())
     return false;

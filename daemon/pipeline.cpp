@@ -3,6 +3,9 @@
 // completes.
 #include "daemon/pipeline.hpp"
 
+#include "daemon/admin/security_routing.hpp"
+#include "daemon/notices/notice.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -159,7 +162,10 @@ void Pipeline::route_pending(RunReport& report) {
     for (const auto& se : events) {
       ids.push_back(se.id);
       std::optional<nlohmann::json> release;  // links and tickets of a release, made once
-      for (const auto& dname : route_event(se.event, m_cfg.routes)) {
+      const bool security = security_routed(se.event.kind);
+      const int priority = security ? m_cfg.security.priority : 0;
+      for (const auto& dname :
+           security ? security_destinations(m_cfg) : route_event(se.event, m_cfg.routes)) {
         if (dname.rfind(k_topic_prefix, 0) == 0) {
           if (!release) release = release_context(se.event, m_cfg);
           if (!confirmed) {
@@ -171,7 +177,7 @@ void Pipeline::route_pending(RunReport& report) {
             confirmed = std::move(*subs);
           }
           auto s = route_to_topic(se.event, dname.substr(std::string(k_topic_prefix).size()),
-                                  *confirmed, *release, now, deliveries, report);
+                                  *confirmed, *release, now, priority, deliveries, report);
           if (!s) {
             spdlog::error("routing: event {} to {}: {}", se.event.key, dname, s.error().message);
             return;
@@ -188,6 +194,7 @@ void Pipeline::route_pending(RunReport& report) {
                         delivery.error().message);
           continue;
         }
+        delivery->priority = priority;
         deliveries.push_back(std::move(*delivery));
       }
     }
@@ -202,15 +209,18 @@ void Pipeline::route_pending(RunReport& report) {
 
 Status Pipeline::route_to_topic(const Event& e, const std::string& topic_name,
                                 const std::vector<Subscriber>& confirmed,
-                                const nlohmann::json& release, int64_t now,
+                                const nlohmann::json& release, int64_t now, int priority,
                                 std::vector<NewDelivery>& out, RunReport& report) {
   const TopicConfig* topic = nullptr;
   for (const auto& t : m_cfg.topics)
     if (t.name == topic_name) topic = &t;
   const DestinationConfig* dest = m_cfg.destination(k_subscriber_destination);
   if (!topic || !dest) return ok_status();  // check-config rejects this; a reload race at worst
-  if (!topic_carries(*topic, e)) return ok_status();
-  const auto audience = topic_audience(confirmed, *topic, e);
+  // [security] names its topic for notices, which go to every subscriber of
+  // it at once, whatever their mode: a notice is never held for a digest.
+  const bool security = security_routed(e.kind);
+  if (!security && !topic_carries(*topic, e)) return ok_status();
+  const auto audience = topic_audience(confirmed, *topic, e, security ? "" : "immediate");
   if (audience.empty()) return ok_status();
   nlohmann::json context = mail_context(e, *dest);
   context.update(release);
@@ -235,6 +245,7 @@ Status Pipeline::route_to_topic(const Event& e, const std::string& topic_name,
             {"preferences_url", m_cfg.web.base_url + "/preferences/" + (*tokens)[i]}}});
     Status stored = ok_status();
     auto rendered = render_personal_for(in, recipients, [&](NewDelivery d) -> Status {
+      d.priority = priority;
       out.push_back(std::move(d));
       ++made;
       if (out.size() < k_fanout_batch) return ok_status();
@@ -278,8 +289,36 @@ void Pipeline::run_digests(RunReport& report) {
   if (m_subscriber_digests) m_subscriber_digests->run_due(report);
 }
 
+void Pipeline::publish_notices(RunReport& report) {
+  const int64_t now = m_clock.now();
+  auto due = m_store.notices().due(now);
+  if (!due) {  // published on a later pass
+    spdlog::error("notices: cannot read the notices due: {}", due.error().message);
+    return;
+  }
+  for (auto& n : *due) {
+    n.published_at = now;
+    auto published = m_store.notices().publish(n, notice_event(n), now);
+    if (!published) {
+      spdlog::error("notice {}: could not be published now: {}", n.name(),
+                    published.error().message);
+      continue;
+    }
+    if (!*published) continue;  // another herald process published it
+    ++report.new_events;
+    spdlog::info("notice {}: published ({})", n.name(),
+                 n.embargo_until ? "its embargo ended" : "approved and released");
+  }
+}
+
 int64_t Pipeline::next_wakeup() {
   int64_t next = m_clock.now() + 3600;
+  // An embargo ends on time: the loop wakes for it.
+  auto notice = m_store.notices().next_due();
+  if (!notice)
+    next = std::min(next, m_clock.now() + 5);
+  else if (*notice)
+    next = std::min(next, **notice);
   if (m_digests) next = std::min(next, m_digests->next_due());
   if (m_subscriber_digests) next = std::min(next, m_subscriber_digests->next_due());
   for (const auto& src : m_sources) {

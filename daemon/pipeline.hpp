@@ -42,6 +42,9 @@ class Pipeline {
   // Polls every source that is due, or all of them in a one-shot run (once,
   // `run --once`). A failing source is recorded and backed off; the others go on.
   void poll_sources(bool once, RunReport& report);
+  // Publishes the security notices whose time has come (approved, and their
+  // embargo over): each becomes an event for route_pending.
+  void publish_notices(RunReport& report);
   // Routes and renders every unrouted event into outbox rows.
   void route_pending(RunReport& report);
   // Collects and commits every digest window that is due into outbox rows.
@@ -66,7 +69,8 @@ class Pipeline {
   static constexpr size_t k_fanout_batch = 500;  // personal copies held at once
   Status route_to_topic(const Event& e, const std::string& topic,
                         const std::vector<Subscriber>& confirmed, const nlohmann::json& release,
-                        int64_t now, std::vector<NewDelivery>& out, RunReport& report);
+                        int64_t now, int priority, std::vector<NewDelivery>& out,
+                        RunReport& report);
 
   Config m_cfg;
   Templates m_templates;

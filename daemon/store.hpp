@@ -20,6 +20,7 @@
 #include "daemon/store/destinations.hpp"
 #include "daemon/store/digests.hpp"
 #include "daemon/store/events.hpp"
+#include "daemon/store/notices.hpp"
 #include "daemon/store/outbox.hpp"
 #include "daemon/store/sources.hpp"
 #include "daemon/store/subscribers.hpp"
@@ -43,6 +44,7 @@ class Store {
   DestinationStore& destinations() { return m_destinations; }
   SubscriberStore& subscribers() { return m_subscribers; }
   AuditStore& audit() { return m_audit; }
+  NoticeStore& notices() { return m_notices; }
   Database& database() { return *m_db; }
 
   Expected<int> schema_version() const { return m_db->schema_version(); }
@@ -60,7 +62,8 @@ class Store {
         m_digests(*m_db),
         m_destinations(*m_db),
         m_subscribers(*m_db),
-        m_audit(*m_db) {}
+        m_audit(*m_db),
+        m_notices(*m_db) {}
 
   std::unique_ptr<Database> m_db;
   EventStore m_events;
@@ -70,6 +73,7 @@ class Store {
   DestinationStore m_destinations;
   SubscriberStore m_subscribers;
   AuditStore m_audit;
+  NoticeStore m_notices;
 };
 
 inline Expected<std::unique_ptr<Store>> Store::open(const std::string& path) {

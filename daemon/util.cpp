@@ -5,6 +5,8 @@
 #include <openssl/rand.h>
 
 #include <cctype>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -260,6 +262,16 @@ std::string html_escape(std::string_view s) {
     }
   }
   return out;
+}
+
+std::optional<int64_t> parse_utc_time(const std::string& text) {
+  if (!text.empty() && text.size() <= 18 &&
+      text.find_first_not_of("0123456789") == std::string::npos)
+    return std::atoll(text.c_str());
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
 }
 
 }  // namespace herald

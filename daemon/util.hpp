@@ -22,6 +22,8 @@ std::optional<int64_t> parse_duration_ms(std::string_view s);
 // "1MiB", "512KiB", "10MB", "4096" -> bytes. nullopt if malformed.
 std::optional<int64_t> parse_size(std::string_view s);
 
+// "2026-01-31T12:00:00Z" (RFC 3339 in UTC) or Unix seconds -> Unix seconds.
+std::optional<int64_t> parse_utc_time(const std::string& text);
 // Unix seconds -> "2025-12-02T18:19:20Z".
 std::string format_rfc3339(int64_t t);
 // Unix seconds -> "Tue, 02 Dec 2025 18:19:20 +0000" (RFC 5322 Date).

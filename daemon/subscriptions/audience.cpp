@@ -20,7 +20,16 @@ bool branch_filter_takes(const Subscriber& s, const Event& e) {
   if (s.branches.empty()) return true;
   auto it = e.tags.find("branch");
   if (it == e.tags.end() || it->second.empty()) return true;
-  return std::find(s.branches.begin(), s.branches.end(), it->second) != s.branches.end();
+  // "2.15 2.16": news for each of them (a security notice's affected branches).
+  std::string_view rest = it->second;
+  while (!rest.empty()) {
+    const auto sp = rest.find(' ');
+    const std::string_view b = rest.substr(0, sp);
+    if (!b.empty() && std::find(s.branches.begin(), s.branches.end(), b) != s.branches.end())
+      return true;
+    rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+  }
+  return false;
 }
 
 std::vector<Subscriber> topic_audience(const std::vector<Subscriber>& subscribers,
@@ -28,7 +37,7 @@ std::vector<Subscriber> topic_audience(const std::vector<Subscriber>& subscriber
                                        const std::string& mode) {
   std::vector<Subscriber> out;
   for (const auto& s : subscribers)
-    if (s.state == "confirmed" && s.mode == mode &&
+    if (s.state == "confirmed" && (mode.empty() || s.mode == mode) &&
         std::find(s.topics.begin(), s.topics.end(), topic.name) != s.topics.end() &&
         branch_filter_takes(s, e))
       out.push_back(s);

@@ -19,11 +19,12 @@ inline constexpr const char* k_topic_prefix = "topic:";
 bool topic_carries(const TopicConfig& topic, const Event& e);
 
 // Whether a subscriber's branch filter takes the event: no filter, an event
-// without a branch tag (news for every branch), or its branch listed.
+// without a branch tag (news for every branch), or one of its branch tag's
+// space-separated branches listed.
 bool branch_filter_takes(const Subscriber& s, const Event& e);
 
 // The subscribers of `subscribers` (read as confirmed) who chose the topic,
-// receive mail in `mode`, and whose branch filter takes the event.
+// receive mail in `mode` ("" = any mode), and whose branch filter takes the event.
 std::vector<Subscriber> topic_audience(const std::vector<Subscriber>& subscribers,
                                        const TopicConfig& topic, const Event& e,
                                        const std::string& mode = "immediate");

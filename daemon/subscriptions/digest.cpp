@@ -1,5 +1,7 @@
 #include "daemon/subscriptions/digest.hpp"
 
+#include "daemon/admin/security_routing.hpp"
+
 #include <date/date.h>
 #include <spdlog/spdlog.h>
 
@@ -84,7 +86,9 @@ Status SubscriberDigests::run_mode(const std::string& mode, int64_t now, RunRepo
   std::vector<std::vector<const TopicConfig*>> event_topics;
   for (const auto& se : *events) {
     std::vector<const TopicConfig*> topics;
-    for (const auto& to : route_event(se.event, m_cfg.routes)) {
+    // Security notices went to every subscriber at once: never again in a digest.
+    for (const auto& to : security_routed(se.event.kind) ? std::vector<std::string>{}
+                                                         : route_event(se.event, m_cfg.routes)) {
       if (to.rfind(k_topic_prefix, 0) != 0) continue;
       const std::string topic = to.substr(std::string(k_topic_prefix).size());
       for (const auto& t : m_cfg.topics)
