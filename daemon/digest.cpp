@@ -302,6 +302,7 @@ nlohmann::json item_json(const DigestItem& item, const date::time_zone* zone) {
 }  // namespace
 
 bool digest_matches(const DigestConfig& digest, const Event& e) {
+  if (is_proposal_kind(e.kind)) return false;  // held for an admin, as in routing
   if (!digest.kinds.empty() &&
       std::find(digest.kinds.begin(), digest.kinds.end(), e.kind) == digest.kinds.end())
     return false;
