@@ -14,6 +14,7 @@
 #include "adapters/sources/eol/eol_source.hpp"
 #include "adapters/sources/eol/support_page.hpp"
 #include "adapters/sources/feed/feed_source.hpp"
+#include "adapters/sources/gerrit/gerrit_source.hpp"
 #include "adapters/sources/github/github_source.hpp"
 #include "adapters/sources/jira/jira_source.hpp"
 #include "adapters/sources/lustre/announce.hpp"
@@ -38,6 +39,7 @@ void register_adapters() {
   register_source_kind(github_source_kind());
   register_source_kind(eol_source_kind());
   register_source_kind(osv_source_kind());
+  register_source_kind(gerrit_source_kind());
   for (auto& kind : webhook::webhook_source_kinds()) register_source_kind(std::move(kind));
   register_inbound_routes(webhook::add_api_routes);
   register_inbound_routes(eol::add_support_routes);
