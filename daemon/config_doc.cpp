@@ -127,8 +127,7 @@ const std::vector<KeyDoc>& config_key_docs() {
       {"source", "kind",
        "feed | jira | github | eol | osv | gerrit | jira-webhook | github-webhook | "
        "gitlab-webhook",
-       "",
-       "Required. What the source is."},
+       "", "Required. What the source is."},
       {"source", "url", "URL or path", "",
        "feed: the Atom or RSS feed, http(s)://, file:// or a path (relative to the "
        "configuration file). eol: the endoflife.date API v1 product URL, e.g. "

@@ -122,9 +122,9 @@ TEST_CASE("gerrit source: the fixture over HTTP; a merged change with a hashtag 
   REQUIRE(server.queries.size() == 4);
   CHECK(server.offsets == std::vector<std::string>{"", "5", "", "5"});
   // A window of one interval (15 min) before now on the first poll.
-  for (const auto& [q, branch] : {std::pair{server.queries[0], "stable-3.0"},
-                                  std::pair{server.queries[1], "stable-3.0"},
-                                  std::pair{server.queries[2], "master"}}) {
+  for (const auto& [q, branch] :
+       {std::pair{server.queries[0], "stable-3.0"}, std::pair{server.queries[1], "stable-3.0"},
+        std::pair{server.queries[2], "master"}}) {
     INFO(q);
     const std::string sep = q.find('+') != std::string::npos ? "+" : " ";
     CHECK(q == std::string("status:merged") + sep + "branch:" + branch + sep +

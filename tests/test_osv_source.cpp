@@ -16,6 +16,7 @@
 #include "daemon/router.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/config_errors.hpp"
+#include "tests/support/fake_http.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -201,8 +202,8 @@ TEST_CASE("osv: a record of bad shape is refused naming the field", "[osv]") {
 TEST_CASE("osv source: packages filter the records of a directory, case-insensitively",
           "[osv][osv_source]") {
   test::TempDir dir;
-  for (const char* name : {"CVE-2018-5407.json", "GHSA-9v2f-6vcg-3hgv.json",
-                           "RHSA-2022_0216.json", "SUSE-FU-2022_0444-1.json"})
+  for (const char* name : {"CVE-2018-5407.json", "GHSA-9v2f-6vcg-3hgv.json", "RHSA-2022_0216.json",
+                           "SUSE-FU-2022_0444-1.json"})
     dir.write(name, fixture(name));
   SECTION("no list: every record") {
     auto out = poll_once(osv_config(dir.path()));
@@ -372,8 +373,7 @@ TEST_CASE("proposals: the router sends them nowhere, whatever the rules", "[osv]
   CHECK_FALSE(is_proposal_kind("release.published"));
 }
 
-TEST_CASE("proposals: the pipeline stores an advisory and creates no delivery",
-          "[osv][pipeline]") {
+TEST_CASE("proposals: the pipeline stores an advisory and creates no delivery", "[osv][pipeline]") {
   test::TempDir dir;
   std::filesystem::create_directory(dir.file("osv"));
   dir.write("osv/CVE-2018-5407.json", fixture("CVE-2018-5407.json"));
@@ -422,4 +422,43 @@ to = ["discuss"]
   clock.advance(2 * 86'400);
   p.run_digests(r);
   CHECK((*(*store)->outbox().outbox_rows("", 10)).empty());
+}
+
+TEST_CASE("osv source: a URL answering the OSV API's vulns, then 304", "[osv][osv_source]") {
+  test::FakeHttp http;
+  const std::string body = "{\"vulns\": [" + fixture("CVE-2018-5407.json") + ", " +
+                           fixture("GHSA-9v2f-6vcg-3hgv.json") + "]}";
+  http.answer(200, body);
+  http.answer(304);
+  SourceConfig sc;
+  sc.name = "osv";
+  sc.kind = "osv";
+  sc.url = "https://osv.example.org/query?package=openssl";
+  sc.packages = {"openssl"};
+  FakeClock clock(1'767'225'600);
+  auto source = make_source(sc, Config{}, clock, http.factory());
+  auto first = source->poll(SourceState{});
+  REQUIRE(first);
+  REQUIRE(first->events.size() == 1);
+  CHECK(first->events[0].key == "osv:CVE-2018-5407:2024-05-29T23:34:56Z");
+
+  SourceState state;
+  state.etag = "\"v1\"";  // as the transport reads it from the answer
+  state.content_hash = first->content_hash;
+  auto second = source->poll(state);
+  REQUIRE(second);
+  CHECK(second->unchanged);
+  CHECK(second->events.empty());
+  auto requests = http.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[0].etag.empty());
+  CHECK(requests[1].etag == "\"v1\"");
+  CHECK(test::header_value(requests[0], "Accept") == "application/json");
+
+  SECTION("a body that is not OSV fails the poll naming the URL, not its query") {
+    http.answer(200, "[1, 2");
+    auto bad = source->poll(SourceState{});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.rfind("https://osv.example.org/query: malformed JSON", 0) == 0);
+  }
 }

@@ -184,7 +184,8 @@ class GerritSource final : public Source {
                 tracker::truncate_utf8(subject, k_max_title_bytes);
     std::string tags;
     for (const auto& t : hashtags) tags += (tags.empty() ? "" : " ") + t;
-    e.tags = {{"branch", change_branch}, {"project", tracker::clean_line(project)},
+    e.tags = {{"branch", change_branch},
+              {"project", tracker::clean_line(project)},
               {"change_id", change_id}};
     if (!tags.empty()) e.tags["hashtags"] = tracker::truncate_utf8(tags, k_max_tag_bytes);
     if (!topic.empty()) e.tags["topic"] = tracker::truncate_utf8(topic, k_max_tag_bytes);
@@ -252,8 +253,9 @@ SourceKind gerrit_source_kind() {
                        "(gerrit) needs 'branches' (the maintenance branches queried, e.g. "
                        "[\"b2_15\"])");
     if (sc.hashtags.empty() && sc.topics.empty())
-      out.emplace_back("hashtags", "(gerrit) needs 'hashtags' or 'topics' (what makes a merged change "
-                           "a candidate); both are empty");
+      out.emplace_back("hashtags",
+                       "(gerrit) needs 'hashtags' or 'topics' (what makes a merged change "
+                       "a candidate); both are empty");
     for (const auto& b : sc.branches)
       if (trim(b).empty()) out.emplace_back("branches", "(gerrit) 'branches' lists an empty name");
     return out;

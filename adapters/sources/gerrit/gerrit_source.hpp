@@ -21,8 +21,7 @@ Expected<std::vector<nlohmann::json>> parse_gerrit_changes(std::string_view body
 
 // The poller of one kind = "gerrit" source, with the one transport it keeps.
 std::unique_ptr<Source> make_gerrit_source(const SourceConfig& sc, const Config& cfg,
-                                           const Clock& clock,
-                                           std::unique_ptr<HttpTransport> http);
+                                           const Clock& clock, std::unique_ptr<HttpTransport> http);
 
 // The "gerrit" entry of the source kind table (adapters/wiring.cpp registers it).
 SourceKind gerrit_source_kind();

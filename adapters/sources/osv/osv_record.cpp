@@ -72,7 +72,8 @@ struct Reader {
     const json* a = array(obj, name, path);
     if (!a) return;
     for (size_t i = 0; i < a->size(); ++i) {
-      if (!(*a)[i].is_string()) return fail(path + "[" + std::to_string(i) + "]", "must be a string");
+      if (!(*a)[i].is_string())
+        return fail(path + "[" + std::to_string(i) + "]", "must be a string");
       out.push_back((*a)[i].get<std::string>());
     }
   }
@@ -240,8 +241,9 @@ Expected<Record> parse_record(const json& j) {
     }
   }
   if (!rd.first_error.empty())
-    return bad_input((r.id.empty() ? std::string("record") : "record " + tracker::clean_line(r.id)) +
-                     ": " + rd.first_error);
+    return bad_input(
+        (r.id.empty() ? std::string("record") : "record " + tracker::clean_line(r.id)) + ": " +
+        rd.first_error);
   if (r.id.find_first_of(" \t\r\n") != std::string::npos)
     return bad_input("record: 'id' must not hold white space");
   return r;
@@ -322,7 +324,8 @@ Event advisory_event(const Record& r, const std::string& source,
   e.summary = tracker::clean_text(r.details, k_max_details_bytes);
   for (const char* wanted : {"ADVISORY", "WEB"}) {
     for (const auto& ref : r.references)
-      if (ref.type == wanted && (ref.url.rfind("https://", 0) == 0 || ref.url.rfind("http://", 0) == 0)) {
+      if (ref.type == wanted &&
+          (ref.url.rfind("https://", 0) == 0 || ref.url.rfind("http://", 0) == 0)) {
         e.url = tracker::clean_line(ref.url);
         break;
       }
@@ -331,7 +334,8 @@ Event advisory_event(const Record& r, const std::string& source,
   std::string severity = label_severity(r.severity_label);
   if (severity.empty())
     for (const auto& v : r.cvss)
-      if (auto s = severity_from_cvss3(v); severity_rank(s) > severity_rank(severity) || severity.empty())
+      if (auto s = severity_from_cvss3(v);
+          severity_rank(s) > severity_rank(severity) || severity.empty())
         severity = s;
   e.severity = severity.empty() ? "medium" : severity;
 
@@ -343,8 +347,9 @@ Event advisory_event(const Record& r, const std::string& source,
   std::vector<std::string> names;
   for (const auto& a : r.affected) {
     if (a.name.empty()) continue;
-    const bool wanted = packages.empty() || std::any_of(packages.begin(), packages.end(),
-                                                        [&a](const auto& p) { return iequals(p, a.name); });
+    const bool wanted =
+        packages.empty() || std::any_of(packages.begin(), packages.end(),
+                                        [&a](const auto& p) { return iequals(p, a.name); });
     const std::string name = tracker::clean_line(a.name);
     if (wanted && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   }
