@@ -170,7 +170,7 @@ TEST_CASE("gerrit source: a merged change whose topic is listed is proposed, wit
     "submitted": "2025-03-01 09:59:00.000000000"},
    {"project": "fs/lustre-release", "branch": "b2_15", "_number": 51235, "subject": "LU-1x",
     "status": "MERGED", "topic": "other", "hashtags": ["x"]},
-   {"branch": "b2_15", "status": "MERGED"}])");
+   {"branch": "b2_15", "status": "MERGED", "_more_changes": "yes"}])");
   SourceConfig sc;
   sc.name = "review";
   sc.kind = "gerrit";

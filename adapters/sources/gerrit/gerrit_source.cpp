@@ -111,12 +111,14 @@ class GerritSource final : public Source {
         bool more = false;
         for (size_t i = 0; i < changes->size(); ++i) {
           const json& c = (*changes)[i];
+          more = false;  // said by the last change of a page only
           if (!c.is_object()) {
             out.warnings.push_back("branch " + branch + ": change " + std::to_string(offset + i) +
                                    " of the answer is not an object; skipped");
             continue;
           }
-          more = c.value("_more_changes", false);
+          auto flag = c.find("_more_changes");  // not c.value(): a string there would throw
+          more = flag != c.end() && flag->is_boolean() && flag->get<bool>();
           const std::string updated = gerrit_second(string_of(c, "updated"));
           if (!updated.empty() && updated > newest) newest = updated;
           take(c, branch, offset + i, now, taken, out);
