@@ -14,9 +14,11 @@
 #include "adapters/sources/eol/eol_source.hpp"
 #include "adapters/sources/eol/support_page.hpp"
 #include "adapters/sources/feed/feed_source.hpp"
+#include "adapters/sources/gerrit/gerrit_source.hpp"
 #include "adapters/sources/github/github_source.hpp"
 #include "adapters/sources/jira/jira_source.hpp"
 #include "adapters/sources/lustre/announce.hpp"
+#include "adapters/sources/osv/osv_source.hpp"
 #include "adapters/sources/webhook/webhook.hpp"
 #include "daemon/destination.hpp"
 #include "daemon/source_kind.hpp"
@@ -36,6 +38,8 @@ void register_adapters() {
   register_source_kind(jira_source_kind());
   register_source_kind(github_source_kind());
   register_source_kind(eol_source_kind());
+  register_source_kind(osv_source_kind());
+  register_source_kind(gerrit_source_kind());
   for (auto& kind : webhook::webhook_source_kinds()) register_source_kind(std::move(kind));
   register_inbound_routes(webhook::add_api_routes);
   register_inbound_routes(eol::add_support_routes);

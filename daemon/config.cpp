@@ -25,6 +25,7 @@
 
 #include "daemon/data_dir.hpp"
 #include "daemon/destination.hpp"
+#include "daemon/event.hpp"
 #include "daemon/expected.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/schedule.hpp"
@@ -496,8 +497,16 @@ const std::vector<Key<SourceConfig>> k_source_keys = {
      [](Ctx& c, const toml::node& n, SourceConfig& o) {
        read_choice(c, n, "release_model", {"lustre", "generic"}, o.release_model);
      }},
-    {"project", STR(project)},
+    {"project",
+     [](Ctx& c, const toml::node& n, SourceConfig& o) {
+       read_string(c, n, "project", o.project);
+       o.project_set = true;
+     }},
     {"max_age", DUR("max_age", max_age_ms)},
+    {"packages", LIST(packages)},
+    {"branches", LIST(branches)},
+    {"hashtags", LIST(hashtags)},
+    {"topics", LIST(topics)},
     {"changelog",
      [](Ctx& c, const toml::node& n, SourceConfig& o) {
        read_strings(c, n, "changelog", o.changelogs);
@@ -969,6 +978,19 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
     if (d.max_connections == 0)
       d.max_connections = d.kind == "mail" ? cfg.mail.max_connections : kind->default_connections;
   }
+  // Proposals wait for an admin (daemon/event.hpp): a rule that would send them is a mistake.
+  const auto held = [&c](const std::vector<std::string>& kinds, int table_line,
+                         const std::string& what) {
+    for (const auto& k : kinds)
+      if (is_proposal_kind(k))
+        c.error_at(c.line_of(table_line, "kinds"),
+                   what + " names '" + k +
+                       "': security.advisory and patch.candidate events are proposals held "
+                       "for an admin; they are never routed");
+  };
+  for (const auto& r : cfg.routes) held(r.kinds, r.line, "[[route]]");
+  for (const auto& d : cfg.digests) held(d.kinds, d.line, "[[digest]] '" + d.name + "'");
+  for (const auto& t : cfg.topics) held(t.kinds, t.line, "[[topic]] '" + t.name + "'");
   for (const auto& r : cfg.routes) {
     const int to_line = c.line_of(r.line, "to");
     if (r.to.empty()) c.error_at(to_line, "[[route]] needs 'to' (destination names)");

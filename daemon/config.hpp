@@ -11,7 +11,7 @@ namespace herald {
 
 struct SourceConfig {
   std::string name;
-  std::string kind;  // feed | jira | github | eol | jira-webhook | github-webhook | gitlab-webhook
+  std::string kind;  // feed | jira | github | eol | osv | gerrit | *-webhook (source_kind.hpp)
   std::string url;   // http(s):// or file://
   int64_t interval_ms = 15 * 60'000;
   int64_t timeout_ms = 30'000;
@@ -20,6 +20,7 @@ struct SourceConfig {
   long max_redirects = 5;
   std::string release_model;  // "lustre" (versions from titles) or "generic"
   std::string project = "lustre";
+  bool project_set = false;  // `project` was written (gerrit: a filter only when it was)
   int64_t max_age_ms =
       0;  // entries older than this at first sight are recorded, not announced; 0 = no limit
   std::vector<std::string> changelogs;  // lustre/ChangeLog files or URLs, searched in order
@@ -39,6 +40,11 @@ struct SourceConfig {
   std::string product;                             // e.g. "lustre", "rhel"; in event keys
   std::vector<int64_t> points = {180, 90, 30, 7};  // days before the EOL date
   std::string timezone = "UTC";                    // whose midnight a notice is due at
+  // Watches that propose (osv, gerrit): what a record or a change must carry to be taken.
+  std::vector<std::string> packages;  // osv: affected package names; empty = all
+  std::vector<std::string> branches;  // gerrit: the branches queried
+  std::vector<std::string> hashtags;  // gerrit: a change carrying one of them is a candidate
+  std::vector<std::string> topics;    // gerrit: ... and so is one whose topic is listed
   int line = 0;        // where it was defined, for messages
 };
 

@@ -16,9 +16,10 @@ const std::vector<SectionDoc>& config_section_docs() {
        "each release class gets (routes pick destinations by it; \"none\" = not announced)."},
       {"source", true,
        "A place events come from: a release feed (feed), a bug tracker polled over its REST API "
-       "(jira, github), an end-of-life schedule (eol) or webhooks pushed to herald's HTTP server "
-       "(jira-webhook, github-webhook, gitlab-webhook). A failing source backs off; the others "
-       "go on."},
+       "(jira, github), an end-of-life schedule (eol), a watch that proposes to an admin (osv "
+       "advisories, gerrit merged changes: stored, never routed) or webhooks pushed to herald's "
+       "HTTP server (jira-webhook, github-webhook, gitlab-webhook). A failing source backs off; "
+       "the others go on."},
       {"destination", true,
        "Where announcements and digests go, by kind: mail (recipients with the list headers and "
        "subject prefix of that audience), webhook (signed JSON, Standard Webhooks), slack, "
@@ -131,12 +132,16 @@ const std::vector<KeyDoc>& config_key_docs() {
 
       {"source", "name", "string", "", "Required, unique; names the source in logs and metrics."},
       {"source", "kind",
-       "feed | jira | github | eol | jira-webhook | github-webhook | gitlab-webhook", "",
-       "Required. What the source is."},
+       "feed | jira | github | eol | osv | gerrit | jira-webhook | github-webhook | "
+       "gitlab-webhook",
+       "", "Required. What the source is."},
       {"source", "url", "URL or path", "",
        "feed: the Atom or RSS feed, http(s)://, file:// or a path (relative to the "
        "configuration file). eol: the endoflife.date API v1 product URL, e.g. "
-       "https://endoflife.date/api/v1/products/rhel/ (polled with a conditional GET)."},
+       "https://endoflife.date/api/v1/products/rhel/ (polled with a conditional GET). osv: "
+       "OSV records (one, an array, or the OSV API's {\"vulns\": [...]}), with a conditional "
+       "GET; give path or url. gerrit: required, the server's base URL, e.g. "
+       "https://review.whamcloud.com."},
       {"source", "release_model", "lustre | generic", "generic",
        "feed: lustre reads versions, branch, class and LTS from tag titles (2.15.7, "
        "v2_15_0, 2.16.0-RC3); generic announces entries as they are."},
@@ -145,7 +150,9 @@ const std::vector<KeyDoc>& config_key_docs() {
        "distributions, e2fsprogs and ZFS versions. eol (rhel, sles, ubuntu, fedora, openeuler): "
        "the ChangeLogs whose support matrix names, in each notice, the Lustre branches built "
        "for that distribution release."},
-      {"source", "project", "string", "lustre", "The project tag of the source's events."},
+      {"source", "project", "string", "lustre",
+       "The project tag of the source's events. gerrit: when set, the Gerrit project queried "
+       "(e.g. fs/lustre-release); unset = every project."},
       {"source", "interval", "duration", "15m",
        "Time between polls (at least 10s), jittered +-10%; failures back off from 30s."},
       {"source", "max_age", "duration", "",
@@ -162,7 +169,7 @@ const std::vector<KeyDoc>& config_key_docs() {
        "jira: the search; herald adds the updated cursor and the order."},
       {"source", "api", "v2 | v3", "v2",
        "jira: v2 (/rest/api/2/search) or Jira Cloud's v3 (/rest/api/3/search/jql)."},
-      {"source", "page_size", "integer 1-1000", "50", "jira, github: items per page."},
+      {"source", "page_size", "integer 1-1000", "50", "jira, github, gerrit: items per page."},
       {"source", "repo", "owner/name", "", "github: the repository (required)."},
       {"source", "username", "string", "",
        "jira: basic auth user, with password_file; without it a token is sent as a bearer token."},
@@ -173,7 +180,8 @@ const std::vector<KeyDoc>& config_key_docs() {
       {"source", "path", "string", "",
        "webhooks: the URL path herald takes this source's deliveries on, e.g. /hooks/jira. eol: "
        "an endoflife.date product file (relative to the configuration file), e.g. "
-       "lustre-eol.md; give path or url."},
+       "lustre-eol.md; give path or url. osv: a record file or a directory of *.json records "
+       "(relative to the configuration file)."},
       {"source", "product", "string", "",
        "eol: required. The product's name in the notices' keys and tags, e.g. lustre, rhel."},
       {"source", "points", "list of days 1-3650", "[180, 90, 30, 7]",
@@ -181,6 +189,19 @@ const std::vector<KeyDoc>& config_key_docs() {
        "eol.reached on the day; each once per cycle, point and date."},
       {"source", "timezone", "IANA time zone", "UTC",
        "eol: a notice is due at local midnight of its day in this zone."},
+      {"source", "packages", "list of strings", "",
+       "osv: a record is proposed when one of its affected[].package.name is listed "
+       "(case-insensitive), e.g. [\"lustre\", \"kernel\"]; empty = every record."},
+      {"source", "branches", "list of strings", "",
+       "gerrit: required. The branches queried, one request each (GET "
+       "<url>/changes/?q=status:merged+branch:<b>[+project:<p>]+after:\"<cursor>\"), e.g. "
+       "[\"b2_15\", \"b2_16\"]."},
+      {"source", "hashtags", "list of strings", "",
+       "gerrit: a merged change carrying one of these hashtags (case-insensitive) is proposed "
+       "as a patch.candidate. hashtags or topics must list something."},
+      {"source", "topics", "list of strings", "",
+       "gerrit: a merged change whose topic is one of these (case-insensitive) is proposed as "
+       "a patch.candidate."},
       {"source", "secret", "secret", "",
        "webhooks: the HMAC key (github, jira) or token (gitlab), literally or as \"env:NAME\"."},
       {"source", "secret_file", "path", "", "webhooks: a file holding the secret."},
@@ -238,7 +259,9 @@ const std::vector<KeyDoc>& config_key_docs() {
        "mail: [mail] max_connections; webhook: 2; chat kinds: 1",
        "Sends in flight at once, each on its own reused connection."},
 
-      {"route", "kinds", "list of strings", "", "Event kinds taken; empty = any."},
+      {"route", "kinds", "list of strings", "",
+       "Event kinds taken; empty = any. security.advisory and patch.candidate are proposals "
+       "held for an admin and are never routed: naming them is an error."},
       {"route", "tags", "table of strings or lists", "",
        "Every tag named must have one of the values, e.g. { audience = \"release\" }."},
       {"route", "min_severity", "info | low | medium | high | critical", "",

@@ -304,7 +304,8 @@ nlohmann::json item_json(const DigestItem& item, const date::time_zone* zone) {
 }  // namespace
 
 bool digest_matches(const DigestConfig& digest, const Event& e) {
-  if (security_routed(e.kind)) return false;  // sent at once, ahead of everything
+  // Notices were sent at once, ahead of everything; proposals are held for an admin.
+  if (security_routed(e.kind) || is_proposal_kind(e.kind)) return false;
   if (!digest.kinds.empty() &&
       std::find(digest.kinds.begin(), digest.kinds.end(), e.kind) == digest.kinds.end())
     return false;

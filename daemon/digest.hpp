@@ -83,6 +83,7 @@ struct DigestContent {
 // Whether an event passes a digest's filter: kind listed, project listed, one of its
 // components listed, one of its labels listed (each when the list is not empty; tag values
 // are comma-joined, compared case-insensitively) and severity at least min_severity.
+// Proposals (is_proposal_kind) pass no digest.
 bool digest_matches(const DigestConfig& digest, const Event& e);
 
 // Filters `events` (as the store returns them, by id) and groups them into sections, then by

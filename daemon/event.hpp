@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,13 @@ struct Event {
   std::map<std::string, std::string> tags;  // branch, component, priority, class, ...
   nlohmann::json attributes = nlohmann::json::object();  // source specific
 };
+
+// Kinds that propose rather than announce (an advisory a watch found, a merged patch that
+// may deserve a notice): they are stored for an admin and never routed to a destination.
+// The one list of them; the router, the digests and the configuration checks ask here.
+inline bool is_proposal_kind(std::string_view kind) {
+  return kind == "security.advisory" || kind == "patch.candidate";
+}
 
 nlohmann::json to_json(const Event& e);
 Event event_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception on bad shape

@@ -1,5 +1,7 @@
 #include "daemon/router.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace herald {
@@ -26,6 +28,10 @@ static bool matches(const Event& e, const RouteConfig& r) {
 
 std::vector<std::string> route_event(const Event& e, const std::vector<RouteConfig>& routes) {
   std::vector<std::string> out;
+  if (is_proposal_kind(e.kind)) {  // the content waits for an admin: not even in the log
+    spdlog::info("event {} ({}) is a proposal held for an admin; not routed", e.key, e.kind);
+    return out;
+  }
   for (const auto& r : routes) {
     if (!matches(e, r)) continue;
     for (const auto& d : r.to)

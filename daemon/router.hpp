@@ -14,7 +14,8 @@ int severity_rank(const std::string& severity);
 
 // Destination names for an event, each once, in rule order. A rule matches
 // when the kind is listed (or no kinds are), every tag it names has one of
-// the listed values, and the severity is at least min_severity.
+// the listed values, and the severity is at least min_severity. Proposals
+// (is_proposal_kind) go nowhere, whatever the rules say.
 std::vector<std::string> route_event(const Event& e, const std::vector<RouteConfig>& routes);
 
 }  // namespace herald

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-8}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(feed_parser tracker_events event_api config cron changelog mail_composer eol)
+[ "${#targets[@]}" -gt 0 ] || targets=(feed_parser tracker_events event_api config cron changelog mail_composer eol osv)
 
 # The seeds of each target: real inputs from tests/fixtures, or written for it.
 seeds() {
@@ -22,6 +22,7 @@ seeds() {
     changelog) echo tests/fixtures/lustre ;;
     mail_composer) echo tests/fuzz/seeds/mail_composer ;;
     eol) echo tests/fixtures/eol tests/fuzz/seeds/eol ;;
+    osv) echo tests/fixtures/osv ;;
     *) echo "fuzz.sh: no target '$1'" >&2; exit 2 ;;
   esac
 }

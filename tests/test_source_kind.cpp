@@ -79,8 +79,8 @@ url = "https://example.org/tags.atom"
   const std::string all = config_errors(r);
   INFO(all);
   CHECK_FALSE(r.config);
-  CHECK(all.find("h.toml:12: 'kind' must be one of eol, feed, github, github-webhook, "
-                 "gitlab-webhook, jira, jira-webhook") != std::string::npos);
+  CHECK(all.find("h.toml:12: 'kind' must be one of eol, feed, gerrit, github, github-webhook, "
+                 "gitlab-webhook, jira, jira-webhook, osv") != std::string::npos);
   CHECK(all.find(", not 'rss'\n") != std::string::npos);
   // The kind is left unset, so the source is also said to need one; no kind's checks run.
   CHECK(has(all, "h.toml:10: [[source]] 'tags' needs a 'kind' (feed)"));

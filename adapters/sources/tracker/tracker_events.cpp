@@ -296,6 +296,8 @@ unsigned days_in_month(int64_t y, unsigned m) {
 
 // ------------------------------------------------------------------------ text
 
+}  // namespace
+
 // One line for a title: control characters become spaces, runs fold (herald::one_line).
 std::string clean_line(std::string_view s) {
   std::string t(s);
@@ -328,6 +330,8 @@ std::string clean_text(std::string_view s, size_t max) {
   }
   return truncate_utf8(trim(out), max);
 }
+
+namespace {
 
 std::string join(const std::vector<std::string>& items, std::string_view sep = ",") {
   std::string out;

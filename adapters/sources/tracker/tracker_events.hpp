@@ -77,6 +77,14 @@ std::optional<int64_t> parse_jira_time(std::string_view text);
 std::optional<int64_t> parse_jira_time_ms(std::string_view text);
 // Unix milliseconds -> "2018-12-19T09:36:15.507Z" ("...:15Z" when the milliseconds are 0).
 std::string canonical_time(int64_t ms);
+// Text from outside made safe for an event, shared by the sources that take it:
+// one line (control characters become spaces, runs fold) for a title or tag;
+std::string clean_line(std::string_view s);
+// at most max bytes, cut on a UTF-8 character boundary, "\u2026" marking a cut;
+std::string truncate_utf8(std::string s, size_t max);
+// plain multi-line text (CRLF to LF, other control characters but TAB dropped, trimmed)
+// of at most max bytes.
+std::string clean_text(std::string_view s, size_t max);
 // Jira priority name -> herald severity (see the table above); case-insensitive.
 std::string severity_from_priority(std::string_view priority);
 
