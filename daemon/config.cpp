@@ -885,7 +885,6 @@ void validate_openpgp(Ctx& c, Config& cfg) {
   auto& o = cfg.openpgp;
   o.enabled = true;
   o.line = table;
-  o.key_line = c.line_of(table, "key");
   std::error_code ec;
   if (o.gnupg_home.empty())
     c.error_at(table, "[openpgp] needs 'gnupg_home', the GnuPG home directory holding the key");

@@ -154,7 +154,6 @@ struct OpenPgpConfig {
   std::string form = "inline";  // inline (clear-signed text) | pgp-mime (RFC 3156)
   std::vector<std::string> kinds = {"security.notice", "patch.supported"};
   int line = 0;             // the [openpgp] header
-  int key_line = 0;         // the key's line (the header's when it is missing)
 };
 
 struct DeliveryConfig {
