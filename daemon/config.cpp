@@ -1172,7 +1172,7 @@ ConfigResult load_config(const std::string& path) {
 
 std::vector<std::string> config_sections() {
   return {"herald", "mail", "delivery", "lustre", "source", "destination",
-          "route",  "http", "digest",   "topic",  "web",      "openpgp"};
+          "route",  "http", "digest",   "topic",  "web",    "openpgp"};
 }
 
 std::vector<std::string> config_keys(const std::string& section) {

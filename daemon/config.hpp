@@ -148,12 +148,12 @@ struct MailConfig {
 // OpenPGP signatures on mail ([openpgp]; absent = nothing is signed): the
 // mails of events of these kinds are signed with one key of a GnuPG home.
 struct OpenPgpConfig {
-  bool enabled = false;     // the table is present
-  std::string gnupg_home;   // GnuPG home directory holding the secret key (no passphrase)
-  std::string key;          // fingerprint, or a user id matching exactly one secret key
+  bool enabled = false;         // the table is present
+  std::string gnupg_home;       // GnuPG home directory holding the secret key (no passphrase)
+  std::string key;              // fingerprint, or a user id matching exactly one secret key
   std::string form = "inline";  // inline (clear-signed text) | pgp-mime (RFC 3156)
   std::vector<std::string> kinds = {"security.notice", "patch.supported"};
-  int line = 0;             // the [openpgp] header
+  int line = 0;  // the [openpgp] header
 };
 
 struct DeliveryConfig {

@@ -51,8 +51,9 @@ Event withdrawal() {
 }
 
 std::string config_text(const std::string& openpgp, const std::string& smtp_url = "") {
-  std::string text = "[mail]\nfrom = \"Lustre security <security@example.org>\"\n"
-                     "domain = \"example.org\"\n";
+  std::string text =
+      "[mail]\nfrom = \"Lustre security <security@example.org>\"\n"
+      "domain = \"example.org\"\n";
   if (!smtp_url.empty()) text += "smtp_url = \"" + smtp_url + "\"\n";
   text += R"(
 [[source]]
@@ -103,9 +104,9 @@ struct Setup {
       const Event& e, const std::vector<PersonalRecipient>& rcpts) const {
     nlohmann::json ctx = mail_context(e, dest());
     ctx["topic"] = "Security notices";
-    return render_personal_for(
-        RenderInput{cfg, templates, dest(), e.kind, ctx, &e, delivery_key(dest(), e), 1'796'000'100},
-        rcpts);
+    return render_personal_for(RenderInput{cfg, templates, dest(), e.kind, ctx, &e,
+                                           delivery_key(dest(), e), 1'796'000'100},
+                               rcpts);
   }
 };
 
@@ -148,10 +149,10 @@ std::string without_cr(std::string s) {
 // A message taken apart and verified: what the signature covers, as gpg (or
 // for PGP/MIME the MIME decoder) gives it back, and what it does not cover.
 struct Verified {
-  std::string json;      // check_signed_mail.py's answer
-  std::string gpg;       // gpg's status output
-  bool good = false;     // a good signature by the test key
-  std::string text;      // the signed text, LF line ends
+  std::string json;           // check_signed_mail.py's answer
+  std::string gpg;            // gpg's status output
+  bool good = false;          // a good signature by the test key
+  std::string text;           // the signed text, LF line ends
   std::string unsigned_text;  // a personal copy's footer; empty without one
   std::string signature;      // the armored signature
 };
@@ -177,19 +178,20 @@ Verified verify(const std::string& message) {
     auto r = k.gpg("--status-fd 1 --output " + dir.file("verified.txt") + " --decrypt " +
                    dir.file("inline.txt"));
     v.gpg = r.output;
-    v.good = r.exit_code == 0 && r.output.find("[GNUPG:] VALIDSIG " + k.fingerprint()) !=
-                                     std::string::npos;
+    v.good = r.exit_code == 0 &&
+             r.output.find("[GNUPG:] VALIDSIG " + k.fingerprint()) != std::string::npos;
     v.text = without_cr(file_or_empty(dir.file("verified.txt")));
     auto body = without_cr(file_or_empty(dir.file("inline.txt")));
     auto from = body.find("-----BEGIN PGP SIGNATURE-----");
     auto to = body.find("-----END PGP SIGNATURE-----");
-    if (from != std::string::npos && to != std::string::npos) v.signature = body.substr(from, to - from);
+    if (from != std::string::npos && to != std::string::npos)
+      v.signature = body.substr(from, to - from);
   } else {
     auto r = k.gpg("--status-fd 1 --verify " + dir.file("signature.asc") + " " +
                    dir.file("signed_part.bin"));
     v.gpg = r.output;
-    v.good = r.exit_code == 0 && r.output.find("[GNUPG:] VALIDSIG " + k.fingerprint()) !=
-                                     std::string::npos;
+    v.good = r.exit_code == 0 &&
+             r.output.find("[GNUPG:] VALIDSIG " + k.fingerprint()) != std::string::npos;
     v.text = without_cr(file_or_empty(dir.file("signed_text.txt")));
     v.signature = file_or_empty(dir.file("signature.asc"));
   }
@@ -221,11 +223,12 @@ size_t count(const std::string& text, const std::string& what) {
 // What Debian's advisories have, in the notice's words.
 void check_advisory_shape(const std::string& text) {
   INFO(text);
-  CHECK(text.starts_with("-------------------------------------------------------------------------\n"
-                         "Lustre Security Advisory OSFS-SA-2026-001-1\n"
-                         "https://www.lustre.org/security/OSFS-SA-2026-001/\n"
-                         "2026-11-30\n"
-                         "-------------------------------------------------------------------------\n"));
+  CHECK(text.starts_with(
+      "-------------------------------------------------------------------------\n"
+      "Lustre Security Advisory OSFS-SA-2026-001-1\n"
+      "https://www.lustre.org/security/OSFS-SA-2026-001/\n"
+      "2026-11-30\n"
+      "-------------------------------------------------------------------------\n"));
   CHECK(text.find("\nPackage        : lustre\n") != std::string::npos);
   CHECK(text.find("\nCVE ID         : CVE-2026-1234\n") != std::string::npos);
   CHECK(text.find("\nSeverity       : high\n") != std::string::npos);
@@ -266,7 +269,8 @@ TEST_CASE("security notice: the subject and fields follow Debian's advisories",
     auto w = s.render(withdrawal());
     REQUIRE(w);
     CHECK(w->subject == "[SECURITY] [OSFS-SA-2026-001-2] WITHDRAWN: " + k_title);
-    RenderedMail m = *s.templates.render_mail("security.notice", mail_context(withdrawal(), s.dest()));
+    RenderedMail m =
+        *s.templates.render_mail("security.notice", mail_context(withdrawal(), s.dest()));
     INFO(m.text);
     CHECK(m.text.find("Lustre Security Advisory OSFS-SA-2026-001-2\n") != std::string::npos);
     CHECK(m.text.find("This advisory is WITHDRAWN: the flaw needs a patch") != std::string::npos);
@@ -474,8 +478,7 @@ TEST_CASE("security notice: [openpgp] errors cite file:line", "[openpgp][config]
   CHECK(errors_of("\n[openpgp]\nkey = \"" + fpr + "\"\n") ==
         file + ":16: [openpgp] needs 'gnupg_home', the GnuPG home directory holding the key\n");
   CHECK(errors_of("\n[openpgp]\ngnupg_home = \"" + home + "\"\nkey = \"" + fpr +
-                  "\"\nsign = true\n") ==
-        file + ":19: unknown key 'sign' in [openpgp]\n");
+                  "\"\nsign = true\n") == file + ":19: unknown key 'sign' in [openpgp]\n");
   // Looked up in the GnuPG home at load, so check-config and the start say so.
   CHECK(errors_of("\n[openpgp]\ngnupg_home = \"" + home + "\"\nkey = \"nobody@example.org\"\n") ==
         file + ":18: [openpgp] key cannot be used: OpenPGP: no secret key for " +

@@ -155,8 +155,7 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 // signed once; each copy adds its recipient's footer (mail/<set>.footer, else
 // mail/default.footer) outside the signed data, so every copy verifies.
 Status render_personal_signed(const RenderInput& in, const std::vector<PersonalRecipient>& rcpts,
-                              SignatureForm form,
-                              const std::function<Status(NewDelivery)>& emit) {
+                              SignatureForm form, const std::function<Status(NewDelivery)>& emit) {
   nlohmann::json ctx = in.context;
   for (const auto& [name, value] : rcpts.front().values) ctx.erase(name);
   auto rendered = in.templates.render_mail(in.set, ctx);

@@ -247,7 +247,8 @@ Expected<PrebuiltBody> sign_body(std::string_view text, const OpenPgpSigner& sig
 
   // RFC 3156 section 5: the signature covers the first part with its headers,
   // up to but not including the CRLF before the next boundary delimiter.
-  const std::string part = k_text_part_headers + std::string("\r\n") + quoted_printable(*normalized);
+  const std::string part =
+      k_text_part_headers + std::string("\r\n") + quoted_printable(*normalized);
   auto signature = signer.sign_detached(part);
   if (!signature) return signature.error();
   const std::string boundary = boundary_for("signed", boundary_seed);
