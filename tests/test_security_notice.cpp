@@ -361,9 +361,11 @@ TEST_CASE("security notice: personal copies are signed once, each footer outside
   const std::string form = GENERATE(as<std::string>{}, "inline", "pgp-mime");
   INFO("form = " << form);
   Setup s(openpgp_table(form), server.url());
-  // A title of its own, so that no earlier render of the same text is reused.
+  // A key of its own on every run (Catch runs the case once per section), so
+  // that no signature kept from an earlier run is reused.
+  static int runs = 0;
   Event e = notice();
-  e.title = k_title + " (" + form + ", personal)";
+  e.key += "/run-" + std::to_string(++runs);
   const std::vector<PersonalRecipient> rcpts = {
       {"ann@example.org",
        {{"unsubscribe_url", "https://announce.example.org/unsubscribe/TOKEN-ANN"},
@@ -384,6 +386,18 @@ TEST_CASE("security notice: personal copies are signed once, each footer outside
     REQUIRE(again);
     CHECK(OpenPgpSigner::signatures_made() - before == 1);
     CHECK(again->at(0).payload == copies->at(1).payload);
+  }
+
+  SECTION("a recipient without links gets the signed body with no footer") {
+    auto bare = s.render_personal(e, {{"cy@example.org", {}}});
+    REQUIRE(bare);
+    REQUIRE(bare->size() == 1);
+    CHECK(OpenPgpSigner::signatures_made() - before == 1);
+    auto v = verify(bare->at(0).payload);
+    INFO(v.json << v.gpg);
+    CHECK(v.good);
+    CHECK(v.json.find("\"footer\": false") != std::string::npos);
+    CHECK(v.unsigned_text.empty());
   }
 
   auto received = deliver(s, server, *copies);

@@ -180,7 +180,9 @@ Status render_personal_signed(const RenderInput& in, const std::vector<PersonalR
     auto spec = make_spec(in.cfg, in.dest, headers_only, in.key + "/" + r.address, in.now,
                           {r.address}, unsubscribe);
     if (!spec) return spec.error();
-    auto copy = with_footer(*body, own_footer, form, in.key);
+    // Without a footer (no links for this recipient) the copy is the signed body itself.
+    auto copy = trim(own_footer).empty() ? Expected<PrebuiltBody>(*body)
+                                         : with_footer(*body, own_footer, form, in.key);
     if (!copy) return copy.error();
     auto payload = compose(*spec, *copy);
     if (!payload) return payload.error();
