@@ -6,6 +6,9 @@
 // the signature; configuration errors with file:line.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,7 +18,9 @@
 #include "adapters/sinks/mail/transport.hpp"
 #include "daemon/config.hpp"
 #include "daemon/destination.hpp"
+#include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
+#include "daemon/store.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/config_errors.hpp"
 #include "tests/support/gnupg.hpp"
@@ -506,4 +511,119 @@ TEST_CASE("security notice: [openpgp] errors cite file:line", "[openpgp][config]
   auto absent = parse_config(config_text(""), file);
   REQUIRE(absent.config);
   CHECK_FALSE(absent.config->openpgp.enabled);
+}
+
+namespace {
+
+const char* k_pipeline_config = R"(
+[herald]
+database = "h.db"
+[mail]
+from = "Lustre security <security@example.org>"
+[[source]]
+name = "notices"
+kind = "feed"
+url = "http://127.0.0.1:9/feed"
+[http]
+listen = "127.0.0.1:0"
+[web]
+base_url = "https://announce.example.org"
+[[topic]]
+name = "security"
+title = "Lustre security notices"
+kinds = ["security.notice"]
+[[route]]
+kinds = ["security.notice"]
+to = ["topic:security"]
+)";
+
+// The pipeline of a configuration with a security topic and two confirmed
+// subscribers, the notice stored and not yet routed.
+struct Published {
+  TempDir dir;
+  FakeClock clock{1'796'000'100};
+  std::unique_ptr<Store> store;
+  std::optional<Config> cfg;
+
+  explicit Published(const std::string& form) {
+    dir.write("h.toml", std::string(k_pipeline_config) + openpgp_table(form));
+    auto r = load_config(dir.file("h.toml"));
+    INFO(herald::test::config_errors(r));
+    REQUIRE(r.config);
+    cfg = *r.config;
+    store = std::move(*Store::open(cfg->database));
+    for (const char* address : {"ann@example.org", "bob@example.org"}) {
+      Subscriber s;
+      s.address = address;
+      s.state = "confirmed";
+      s.topics = {"security"};
+      s.mode = "immediate";
+      s.subscribed_at = 1000;
+      REQUIRE(store->subscribers().add(s));
+    }
+    REQUIRE(store->events().insert_events({notice()}, clock.now()));
+  }
+
+  RunReport route() {
+    auto templates = Templates::load(cfg->bundled_templates, "");
+    REQUIRE(templates);
+    Pipeline pipeline(*cfg, std::move(*templates), *store, clock,
+                      [](const std::string&) { return nullptr; });
+    RunReport r;
+    pipeline.route_pending(r);
+    return r;
+  }
+
+  // recipient -> the payload stored in the outbox.
+  std::map<std::string, std::string> outbox() {
+    auto rows = store->outbox().outbox_rows("", 100);
+    REQUIRE(rows);
+    std::map<std::string, std::string> out;
+    for (const auto& row : *rows) {
+      auto p = store->outbox().outbox_payload(row.idempotency_key);
+      REQUIRE(p);
+      REQUIRE(*p);
+      out[row.recipient] = (*p)->payload;
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("security notice: routed to a topic's subscribers, each outbox copy verifies",
+          "[openpgp][security_notice][pipeline]") {
+  const std::string form = GENERATE(as<std::string>{}, "inline", "pgp-mime");
+  INFO("form = " << form);
+  Published p(form);
+  const uint64_t before = OpenPgpSigner::signatures_made();
+  auto report = p.route();
+  CHECK(report.render_failures == 0);
+  auto mails = p.outbox();
+  REQUIRE(mails.size() == 2);
+  CHECK(OpenPgpSigner::signatures_made() - before == 1);
+  for (const auto& [address, payload] : mails) {
+    INFO(address);
+    CHECK(header(payload, "Subject") == "[SECURITY] [OSFS-SA-2026-001-1] " + k_title);
+    auto v = verify(payload);
+    INFO(v.json << v.gpg);
+    CHECK(v.good);
+    CHECK(v.text.find("/unsubscribe/") == std::string::npos);
+    CHECK(v.unsigned_text.find("you subscribed to Lustre security notices.") != std::string::npos);
+    // The footer's link is the one of List-Unsubscribe.
+    auto list_unsubscribe = header(payload, "List-Unsubscribe");
+    REQUIRE(list_unsubscribe.size() > 2);
+    CHECK(v.unsigned_text.find("Unsubscribe: " +
+                               list_unsubscribe.substr(1, list_unsubscribe.size() - 2)) !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("security notice: when signing fails no outbox row is made and the run counts it",
+          "[openpgp][security_notice][pipeline]") {
+  Published p("inline");
+  p.cfg->openpgp.key = "nobody@example.org";  // as if the key was removed after the start
+  auto report = p.route();
+  CHECK(report.render_failures == 1);
+  CHECK(p.outbox().empty());
 }
