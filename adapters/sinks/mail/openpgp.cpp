@@ -11,6 +11,12 @@
 // breaks). For PGP/MIME the first part, headers included, is built in
 // canonical form (CRLF, quoted-printable with "From " and "-" at line starts
 // encoded), and exactly those bytes are signed detached (RFC 3156 section 5).
+//
+// A footer that differs per copy (a subscriber's links) goes outside the
+// signed data, so that one signature serves every copy: after the armored
+// signature in the inline body (quoted-printable works line by line, so the
+// signed bytes before it are unchanged), or as the second part of a
+// multipart/mixed around the untouched multipart/signed.
 #include "adapters/sinks/mail/openpgp.hpp"
 
 #include <gpgme.h>
