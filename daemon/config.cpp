@@ -355,6 +355,16 @@ const std::vector<Key<MailConfig>> k_mail_keys = {
     {"maildir", PATH(maildir)},
 };
 
+const std::vector<Key<OpenPgpConfig>> k_openpgp_keys = {
+    {"gnupg_home", PATH(gnupg_home)},
+    {"key", STR(key)},
+    {"form",
+     [](Ctx& c, const toml::node& n, OpenPgpConfig& o) {
+       read_choice(c, n, "form", {"inline", "pgp-mime"}, o.form);
+     }},
+    {"kinds", LIST(kinds)},
+};
+
 const std::vector<Key<DeliveryConfig>> k_delivery_keys = {
     {"max_age", DUR("max_age", max_age_ms)},
     {"backoff_initial", DUR("backoff_initial", backoff_initial_ms)},
@@ -934,6 +944,40 @@ void validate_lustre(Ctx& c, const toml::table& root, const Config& cfg) {
   }
 }
 
+// [openpgp]: present means signing, so the key and its GnuPG home are needed.
+void validate_openpgp(Ctx& c, Config& cfg) {
+  const int table = c.section_line("openpgp");
+  if (!table) return;
+  auto& o = cfg.openpgp;
+  o.enabled = true;
+  o.line = table;
+  std::error_code ec;
+  if (o.gnupg_home.empty())
+    c.error_at(table, "[openpgp] needs 'gnupg_home', the GnuPG home directory holding the key");
+  else if (!std::filesystem::is_directory(o.gnupg_home, ec))
+    c.error_at(c.line_of(table, "gnupg_home"),
+               "[openpgp] gnupg_home '" + o.gnupg_home + "' is not a directory");
+  if (o.key.empty())
+    c.error_at(table, "[openpgp] needs 'key', the signing key's fingerprint or a user id");
+}
+
+// Checks of the destination kinds that look outside the file (a signing key
+// in its GnuPG home), made on an otherwise valid configuration only: with
+// errors already found their answer changes nothing, and they cost a process.
+void validate_outside(Ctx& c, const Config& cfg) {
+  if (!c.errors.empty()) return;
+  for (const auto& name : destination_kinds()) {
+    const DestinationKind* kind = destination_kind(name);
+    if (!kind || !kind->check_config) continue;
+    for (const auto& [where, problem] : kind->check_config(cfg)) {
+      const auto dot = where.find('.');
+      const int table = c.section_line(where.substr(0, dot));
+      c.error_at(dot == std::string::npos ? table : c.line_of(table, where.substr(dot + 1)),
+                 problem);
+    }
+  }
+}
+
 void validate(Ctx& c, Config& cfg, bool empty_file) {
   std::set<std::string> names;
   for (auto& s : cfg.sources) {
@@ -1156,6 +1200,8 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
       read_section(c, node, key, k_herald_keys, cfg);
     else if (key == "mail")
       read_section(c, node, key, k_mail_keys, cfg.mail);
+    else if (key == "openpgp")
+      read_section(c, node, key, k_openpgp_keys, cfg.openpgp);
     else if (key == "delivery")
       read_section(c, node, key, k_delivery_keys, cfg.delivery);
     else if (key == "lustre")
@@ -1183,12 +1229,14 @@ ConfigResult parse_config(const std::string& text, const std::string& path) {
           {"herald", {}}, {"mail", {}},        {"delivery", {}}, {"lustre", {}},
           {"source", {}}, {"destination", {}}, {"route", {}},    {"http", {}},
           {"digest", {}}, {"topic", {}},       {"web", {}},      {"admin", {}},
-          {"security", {}}};
+          {"security", {}}, {"openpgp", {}}};
       c.error(node, "unknown section '" + std::string(key) + "'" + suggestion(key, k_sections));
     }
   }
   validate(c, cfg, root.empty());
   validate_lustre(c, root, cfg);
+  validate_openpgp(c, cfg);
+  validate_outside(c, cfg);
   // Whole-file problems (no line) first, then in file order.
   std::stable_sort(c.errors.begin(), c.errors.end(),
                    [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
@@ -1241,13 +1289,14 @@ ConfigResult load_config(const std::string& path) {
 }
 
 std::vector<std::string> config_sections() {
-  return {"herald", "mail",  "delivery", "lustre", "source", "destination", "route",
-          "http",   "digest", "topic",   "web",    "admin",  "security"};
+  return {"herald", "mail",   "delivery", "lustre", "source",   "destination", "route",
+          "http",   "digest", "topic",    "web",    "admin",    "security",    "openpgp"};
 }
 
 std::vector<std::string> config_keys(const std::string& section) {
   if (section == "herald") return names(k_herald_keys);
   if (section == "mail") return names(k_mail_keys);
+  if (section == "openpgp") return names(k_openpgp_keys);
   if (section == "delivery") return names(k_delivery_keys);
   if (section == "lustre") return names(k_lustre_keys);
   if (section == "source") return names(k_source_keys);

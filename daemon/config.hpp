@@ -171,6 +171,17 @@ struct MailConfig {
   std::string maildir = "var/Maildir";
 };
 
+// OpenPGP signatures on mail ([openpgp]; absent = nothing is signed): the
+// mails of events of these kinds are signed with one key of a GnuPG home.
+struct OpenPgpConfig {
+  bool enabled = false;         // the table is present
+  std::string gnupg_home;       // GnuPG home directory holding the secret key (no passphrase)
+  std::string key;              // fingerprint, or a user id matching exactly one secret key
+  std::string form = "inline";  // inline (clear-signed text) | pgp-mime (RFC 3156)
+  std::vector<std::string> kinds = {"security.notice", "patch.supported"};
+  int line = 0;  // the [openpgp] header
+};
+
 struct DeliveryConfig {
   int64_t max_age_ms = 5LL * 86'400'000;  // retry temporary failures this long, then dead
   int64_t backoff_initial_ms = 60'000;
@@ -209,6 +220,7 @@ struct Config {
   std::string log_format = "text";  // text | json
   std::string log_level = "info";
   MailConfig mail;
+  OpenPgpConfig openpgp;
   DeliveryConfig delivery;
   LustreConfig lustre;
   std::vector<SourceConfig> sources;

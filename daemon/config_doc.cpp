@@ -8,6 +8,11 @@ const std::vector<SectionDoc>& config_section_docs() {
       {"mail", false,
        "How mail leaves herald: an SMTP relay when smtp_url is set, else a Maildir. One "
        "connection per lane is reused across messages; each recipient is its own transaction."},
+      {"openpgp", false,
+       "OpenPGP signatures on mail: the mails of events of the listed kinds are signed with one "
+       "key of a GnuPG home, clear-signed inline (as Debian's advisories) or as PGP/MIME. "
+       "Signed mail is text only; a subscriber's footer stays outside the signature, which is "
+       "made once for every copy. Without this table nothing is signed."},
       {"delivery", false,
        "Retries of the outbox: temporary failures (4xx, 552, connection errors) are retried with "
        "exponential backoff and +-20% jitter until max_age, then the delivery is dead."},
@@ -93,6 +98,18 @@ const std::vector<KeyDoc>& config_key_docs() {
        "A slow or hung server holds up only its own destination's lanes."},
       {"mail", "maildir", "path", "var/Maildir",
        "The Maildir written when smtp_url is not set (tmp/, new/, cur/ are created)."},
+
+      {"openpgp", "gnupg_home", "path", "",
+       "Required. The GnuPG home directory holding the signing key; the key must have no "
+       "passphrase (herald never asks for one). Must be a directory."},
+      {"openpgp", "key", "string", "",
+       "Required. The signing key: its fingerprint, or a user id that matches exactly one secret "
+       "key. check-config and the start look it up and refuse a key that cannot sign."},
+      {"openpgp", "form", "inline | pgp-mime", "inline",
+       "inline: the text/plain body is the clear-signed text (gpg --verify on the body); "
+       "pgp-mime: multipart/signed with a detached signature (RFC 3156)."},
+      {"openpgp", "kinds", "list of strings", "[\"security.notice\", \"patch.supported\"]",
+       "Event kinds whose mails are signed; the mails of other kinds and digests are not."},
 
       {"delivery", "max_age", "duration", "5d",
        "How long a temporary failure is retried before the delivery is dead."},

@@ -63,6 +63,11 @@ struct DestinationKind {
   // Problems with a destination of this kind (missing or contradicting
   // keys), each naming its key; the loader cites the key's line.
   std::function<std::vector<std::pair<std::string, std::string>>(const DestinationConfig&)> check;
+  // Checks of the whole configuration that look outside the file (mail: the
+  // [openpgp] key is in its GnuPG home and can sign), made once it is
+  // otherwise valid. Each problem names "section.key" (or "section"); the
+  // loader cites that key's line, else the section's.
+  std::function<std::vector<std::pair<std::string, std::string>>(const Config&)> check_config;
   // The outbox rows (a message to its recipients) of one render.
   std::function<Expected<NewDelivery>(const RenderInput&)> render;
   // One message per recipient, the templates rendered once: each copy gets

@@ -244,12 +244,17 @@ nlohmann::json mail_context(const Event& e, const DestinationConfig& dest) {
   ctx["subject_prefix"] = dest.subject_prefix;
   ctx["herald_version"] = HERALD_VERSION;
   // Templates enter {{#attributes}} and test lists with {{#has_NAME}}: plain
-  // names, because dotted names cost a string split on every lookup.
+  // names, because dotted names cost a string split on every lookup. Strings
+  // get one too, since kainjow opens a section for an empty string.
+  ctx["has_url"] = !e.url.empty();
   auto& attrs = ctx["attributes"];
   if (attrs.is_object()) {
     nlohmann::json flags = nlohmann::json::object();
-    for (const auto& [k, v] : attrs.items())
+    for (const auto& [k, v] : attrs.items()) {
       if (v.is_array()) flags["has_" + k] = !v.empty();
+      if (v.is_string() && !attrs.contains("has_" + k))
+        flags["has_" + k] = !v.get_ref<const std::string&>().empty();
+    }
     attrs.update(flags);
   }
   return ctx;

@@ -1,8 +1,6 @@
 // OpenPGP-signed mail: a throwaway GnuPG home with an Ed25519 key, messages
 // composed in both forms, taken apart by Python's email package
 // (tests/tools/check_signed_mail.py) and verified by gpg itself.
-#include <sys/wait.h>
-
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
@@ -12,31 +10,17 @@
 
 #include "adapters/sinks/mail/message.hpp"
 #include "adapters/sinks/mail/openpgp.hpp"
+#include "tests/support/gnupg.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using herald::mail::compose_signed;
 using herald::mail::OpenPgpSigner;
 using herald::mail::SignatureForm;
+using herald::test::keyring;
+using herald::test::run;
 
 namespace {
-
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-RunResult run(const std::string& command) {
-  RunResult r;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((command + " 2>&1").c_str(), "r"), pclose);
-  if (!pipe) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) r.output.append(buf, n);
-  int status = pclose(pipe.release());
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -48,42 +32,6 @@ std::string read_file(const std::string& path) {
 std::string without_cr(std::string s) {
   std::erase(s, '\r');
   return s;
-}
-
-// A GnuPG home with one passphrase-less signing key; its gpg-agent is
-// stopped at the end.
-class TestKeyring {
- public:
-  TestKeyring() {
-    auto r = run("gpg --batch --homedir " + m_dir.path() +
-                 " --pinentry-mode loopback --passphrase '' --quick-gen-key "
-                 "'herald test <security@example.org>' ed25519 sign never");
-    if (r.exit_code != 0) throw std::runtime_error("gpg --quick-gen-key failed: " + r.output);
-    auto list = run("gpg --batch --homedir " + m_dir.path() + " --with-colons --list-secret-keys");
-    std::istringstream lines(list.output);
-    for (std::string line; std::getline(lines, line);)
-      if (line.starts_with("fpr:") && m_fingerprint.empty())
-        m_fingerprint = line.substr(line.find_first_not_of(':', 4), 40);
-    if (m_fingerprint.size() != 40) throw std::runtime_error("no fingerprint in: " + list.output);
-  }
-  ~TestKeyring() { run("gpgconf --homedir " + m_dir.path() + " --kill gpg-agent"); }
-  TestKeyring(const TestKeyring&) = delete;
-  TestKeyring& operator=(const TestKeyring&) = delete;
-
-  const std::string& home() const { return m_dir.path(); }
-  const std::string& fingerprint() const { return m_fingerprint; }
-  RunResult gpg(const std::string& args) const {
-    return run("gpg --batch --homedir " + m_dir.path() + " " + args);
-  }
-
- private:
-  herald::test::TempDir m_dir;
-  std::string m_fingerprint;
-};
-
-TestKeyring& keyring() {
-  static TestKeyring k;
-  return k;
 }
 
 const std::string k_long_line(2000, 'x');

@@ -11,9 +11,16 @@ gpg needs to verify it is written to OUTDIR:
   - PGP/MIME (multipart/signed, RFC 3156): OUTDIR/signed_part.bin, the raw
     bytes of the first part exactly as they stand in the message (from after
     the first delimiter line to before the CRLF of the next delimiter), and
-    OUTDIR/signature.asc, the decoded application/pgp-signature part.
+    OUTDIR/signature.asc, the decoded application/pgp-signature part, and
+    OUTDIR/signed_text.txt, the first part decoded;
+  - a personal copy: the inline body may go on after the "-----END PGP
+    SIGNATURE-----" line (the copy's own footer, not signed), written to
+    OUTDIR/unsigned.txt; a PGP/MIME copy is a multipart/mixed whose first
+    part is the multipart/signed above and whose second, a text/plain
+    footer, is written decoded to OUTDIR/unsigned.txt.
 
 Output (stdout): one JSON object with "form" ("inline" or "pgp_mime"),
+"footer" (true when there is unsigned text after the signed data),
 "content_type", "transfer_encoding", "micalg" and "protocol" (or null),
 "first_part_type", "second_part_type" (or null) and "problems" (strings).
 Exit status: 0 when there are no problems, 1 otherwise.
@@ -46,13 +53,35 @@ def main():
         problems.append("defect: " + type(defect).__name__)
     if b"\n" in raw.replace(b"\r\n", b""):
         problems.append("bare LF in the message")
-    if msg.get_content_type() == "text/plain":
-        result["form"] = "inline"
-        with open(os.path.join(outdir, "inline.txt"), "wb") as f:
-            f.write(msg.get_payload(decode=True))
-    elif msg.get_content_type() == "multipart/signed":
-        result["form"] = "pgp_mime"
+    signed = msg
+    result["footer"] = False
+    if msg.get_content_type() == "multipart/mixed":
         parts = msg.get_payload()
+        if len(parts) != 2 or parts[1].get_content_type() != "text/plain":
+            problems.append("multipart/mixed that is not a signed part and a footer")
+        else:
+            signed = parts[0]
+            result["footer"] = True
+            with open(os.path.join(outdir, "unsigned.txt"), "wb") as f:
+                f.write(parts[1].get_payload(decode=True))
+            for defect in parts[1].defects:
+                problems.append("footer defect: " + type(defect).__name__)
+        result["micalg"] = signed.get_param("micalg")
+        result["protocol"] = signed.get_param("protocol")
+    if signed.get_content_type() == "text/plain":
+        result["form"] = "inline"
+        body = signed.get_payload(decode=True)
+        end = b"-----END PGP SIGNATURE-----\r\n"
+        at = body.find(end)
+        if at >= 0 and at + len(end) < len(body):
+            result["footer"] = True
+            with open(os.path.join(outdir, "unsigned.txt"), "wb") as f:
+                f.write(body[at + len(end):])
+        with open(os.path.join(outdir, "inline.txt"), "wb") as f:
+            f.write(body)
+    elif signed.get_content_type() == "multipart/signed":
+        result["form"] = "pgp_mime"
+        parts = signed.get_payload()
         if len(parts) != 2:
             problems.append("multipart/signed with %d parts" % len(parts))
         else:
@@ -63,9 +92,13 @@ def main():
                     problems.append("part defect: " + type(defect).__name__)
             with open(os.path.join(outdir, "signature.asc"), "wb") as f:
                 f.write(parts[1].get_payload(decode=True))
-        delimiter = b"\r\n--" + msg.get_boundary().encode() + b"\r\n"
+            with open(os.path.join(outdir, "signed_text.txt"), "wb") as f:
+                f.write(parts[0].get_payload(decode=True))
+        # The boundary is unique in the message, so its delimiters are found
+        # in the raw bytes whether the signed part is the message or within it.
+        delimiter = b"\r\n--" + signed.get_boundary().encode() + b"\r\n"
         start = raw.find(delimiter)
-        end = raw.find(b"\r\n--" + msg.get_boundary().encode(), start + len(delimiter))
+        end = raw.find(b"\r\n--" + signed.get_boundary().encode(), start + len(delimiter))
         if start < 0 or end < 0:
             problems.append("boundary delimiters not found in the raw message")
         else:
@@ -73,7 +106,7 @@ def main():
                 f.write(raw[start + len(delimiter):end])
     else:
         result["form"] = None
-        problems.append("unexpected content type " + msg.get_content_type())
+        problems.append("unexpected content type " + signed.get_content_type())
     result["problems"] = problems
     print(json.dumps(result))
     return 1 if problems else 0

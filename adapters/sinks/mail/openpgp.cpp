@@ -11,10 +11,17 @@
 // breaks). For PGP/MIME the first part, headers included, is built in
 // canonical form (CRLF, quoted-printable with "From " and "-" at line starts
 // encoded), and exactly those bytes are signed detached (RFC 3156 section 5).
+//
+// A footer that differs per copy (a subscriber's links) goes outside the
+// signed data, so that one signature serves every copy: after the armored
+// signature in the inline body (quoted-printable works line by line, so the
+// signed bytes before it are unchanged), or as the second part of a
+// multipart/mixed around the untouched multipart/signed.
 #include "adapters/sinks/mail/openpgp.hpp"
 
 #include <gpgme.h>
 
+#include <atomic>
 #include <clocale>
 #include <filesystem>
 #include <memory>
@@ -126,6 +133,8 @@ Expected<Key> find_signing_key(gpgme_ctx_t ctx, const SignerConfig& config) {
   return found;
 }
 
+std::atomic<uint64_t> g_signatures{0};
+
 struct Signed {
   std::string armored;
   std::string micalg;
@@ -163,6 +172,7 @@ Expected<Signed> sign(const SignerConfig& config, std::string_view data, gpgme_s
   if (!bytes) return permanent_error("OpenPGP: GnuPG returned no signature");
   Signed s{std::string(bytes, size), "pgp-" + to_lower(hash)};
   gpgme_free(bytes);
+  g_signatures.fetch_add(1, std::memory_order_relaxed);
   return s;
 }
 
@@ -177,9 +187,29 @@ std::string with_crlf(std::string_view lf_text) {
   return out;
 }
 
+// "=_" cannot occur in quoted-printable or armored text.
+std::string boundary_for(std::string_view what, std::string_view seed) {
+  return "=_herald_" + std::string(what) + "_" +
+         sha256_hex(std::string(what) + " boundary\n" + std::string(seed)).substr(0, 32);
+}
+
+const char k_text_part_headers[] =
+    "Content-Type: text/plain; charset=\"utf-8\"\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n";
+
 }  // namespace
 
 OpenPgpSigner::OpenPgpSigner(SignerConfig config) : m_config(std::move(config)) {}
+
+Status OpenPgpSigner::check() const {
+  auto ctx = new_context(m_config);
+  if (!ctx) return ctx.error();
+  auto key = find_signing_key(ctx->get(), m_config);
+  if (!key) return key.error();
+  return ok_status();
+}
+
+uint64_t OpenPgpSigner::signatures_made() { return g_signatures.load(std::memory_order_relaxed); }
 
 Expected<std::string> OpenPgpSigner::clearsign(std::string_view text) const {
   auto s = sign(m_config, text, GPGME_SIG_MODE_CLEAR);
@@ -209,34 +239,25 @@ Expected<std::string> normalize_signed_text(std::string_view text) {
   return out;
 }
 
-Expected<std::string> compose_signed(const MessageSpec& spec, const OpenPgpSigner& signer,
-                                     SignatureForm form) {
-  if (!spec.html_body.empty())
-    return bad_input("signed mail: an HTML part cannot be signed; use text only");
-  auto text = normalize_signed_text(spec.text_body);
-  if (!text) return text.error();
-  MessageSpec headers_only = spec;
-  headers_only.text_body.clear();
+Expected<PrebuiltBody> sign_body(std::string_view text, const OpenPgpSigner& signer,
+                                 SignatureForm form, std::string_view boundary_seed) {
+  auto normalized = normalize_signed_text(text);
+  if (!normalized) return normalized.error();
 
   if (form == SignatureForm::inline_cleartext) {
-    auto signed_text = signer.clearsign(*text);
+    auto signed_text = signer.clearsign(*normalized);
     if (!signed_text) return signed_text.error();
-    return compose(headers_only, PrebuiltBody{"text/plain; charset=\"utf-8\"", "quoted-printable",
-                                              quoted_printable(with_crlf(*signed_text))});
+    return PrebuiltBody{"text/plain; charset=\"utf-8\"", "quoted-printable",
+                        quoted_printable(with_crlf(*signed_text))};
   }
 
   // RFC 3156 section 5: the signature covers the first part with its headers,
   // up to but not including the CRLF before the next boundary delimiter.
   const std::string part =
-      "Content-Type: text/plain; charset=\"utf-8\"\r\n"
-      "Content-Transfer-Encoding: quoted-printable\r\n"
-      "\r\n" +
-      quoted_printable(*text);
+      k_text_part_headers + std::string("\r\n") + quoted_printable(*normalized);
   auto signature = signer.sign_detached(part);
   if (!signature) return signature.error();
-  // "=_" cannot occur in quoted-printable or armored text.
-  const std::string boundary =
-      "=_herald_signed_" + sha256_hex("signed boundary\n" + spec.idempotency_key).substr(0, 32);
+  const std::string boundary = boundary_for("signed", boundary_seed);
   std::string body = "This is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n";
   body += "--" + boundary + "\r\n" + part + "\r\n--" + boundary + "\r\n";
   body += "Content-Type: application/pgp-signature; name=\"signature.asc\"\r\n";
@@ -245,11 +266,58 @@ Expected<std::string> compose_signed(const MessageSpec& spec, const OpenPgpSigne
   body += with_crlf(signature->armored);
   if (!body.ends_with("\r\n")) body += "\r\n";
   body += "--" + boundary + "--\r\n";
-  return compose(headers_only, PrebuiltBody{"multipart/signed; micalg=\"" + signature->micalg +
-                                                "\"; protocol=\"application/pgp-signature\"; "
-                                                "boundary=\"" +
-                                                boundary + "\"",
-                                            "", std::move(body)});
+  return PrebuiltBody{"multipart/signed; micalg=\"" + signature->micalg +
+                          "\"; protocol=\"application/pgp-signature\"; boundary=\"" + boundary +
+                          "\"",
+                      "", std::move(body)};
+}
+
+Expected<PrebuiltBody> with_footer(const PrebuiltBody& signed_body, std::string_view footer,
+                                   SignatureForm form, std::string_view boundary_seed) {
+  if (!is_valid_utf8(footer)) return bad_input("signed mail footer: not valid UTF-8");
+  std::string text(footer);
+  if (!text.empty() && !text.ends_with("\n")) text += "\n";
+  if (form == SignatureForm::inline_cleartext) {
+    // The clear-signed text ends with a line break, so quoted-printable of the
+    // footer continues it line for line; a blank line sets the footer apart.
+    PrebuiltBody out = signed_body;
+    out.bytes += quoted_printable("\n" + text);
+    return out;
+  }
+  const std::string boundary = boundary_for("footer", boundary_seed);
+  std::string_view inner = signed_body.bytes;
+  if (inner.ends_with("\r\n")) inner.remove_suffix(2);  // the CRLF belongs to the next delimiter
+  std::string body = "This is a multi-part message in MIME format.\r\n";
+  body += "--" + boundary + "\r\n";
+  // Folded after each parameter: the value is longer than 78 octets.
+  std::string content_type = signed_body.content_type;
+  for (size_t p = content_type.find("; "); p != content_type.npos;
+       p = content_type.find("; ", p + 3))
+    content_type.replace(p, 2, ";\r\n ");
+  body += "Content-Type: " + content_type + "\r\n";
+  if (!signed_body.transfer_encoding.empty())
+    body += "Content-Transfer-Encoding: " + signed_body.transfer_encoding + "\r\n";
+  body += "\r\n";
+  body.append(inner);
+  body += "\r\n--" + boundary + "\r\n";
+  body += k_text_part_headers;
+  body += "Content-Disposition: inline\r\n\r\n";
+  std::string encoded = quoted_printable(text);
+  if (encoded.ends_with("\r\n")) encoded.resize(encoded.size() - 2);
+  body += encoded;
+  body += "\r\n--" + boundary + "--\r\n";
+  return PrebuiltBody{"multipart/mixed; boundary=\"" + boundary + "\"", "", std::move(body)};
+}
+
+Expected<std::string> compose_signed(const MessageSpec& spec, const OpenPgpSigner& signer,
+                                     SignatureForm form) {
+  if (!spec.html_body.empty())
+    return bad_input("signed mail: an HTML part cannot be signed; use text only");
+  auto body = sign_body(spec.text_body, signer, form, spec.idempotency_key);
+  if (!body) return body.error();
+  MessageSpec headers_only = spec;
+  headers_only.text_body.clear();
+  return compose(headers_only, *body);
 }
 
 }  // namespace herald::mail
