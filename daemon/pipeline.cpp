@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <random>
 
+#include "daemon/admin/security_routing.hpp"
 #include "daemon/router.hpp"
 #include "daemon/source_kind.hpp"
 #include "daemon/subscriptions/audience.hpp"
@@ -159,7 +160,7 @@ void Pipeline::route_pending(RunReport& report) {
     for (const auto& se : events) {
       ids.push_back(se.id);
       std::optional<nlohmann::json> release;  // links and tickets of a release, made once
-      for (const auto& dname : route_event(se.event, m_cfg.routes)) {
+      for (const auto& dname : event_destinations(m_cfg, se.event)) {
         if (dname.rfind(k_topic_prefix, 0) == 0) {
           if (!release) release = release_context(se.event, m_cfg);
           if (!confirmed) {
@@ -188,6 +189,7 @@ void Pipeline::route_pending(RunReport& report) {
                         delivery.error().message);
           continue;
         }
+        delivery->priority = event_priority(m_cfg, se.event);
         deliveries.push_back(std::move(*delivery));
       }
     }
@@ -235,6 +237,7 @@ Status Pipeline::route_to_topic(const Event& e, const std::string& topic_name,
             {"preferences_url", m_cfg.web.base_url + "/preferences/" + (*tokens)[i]}}});
     Status stored = ok_status();
     auto rendered = render_personal_for(in, recipients, [&](NewDelivery d) -> Status {
+      d.priority = event_priority(m_cfg, e);
       out.push_back(std::move(d));
       ++made;
       if (out.size() < k_fanout_batch) return ok_status();
