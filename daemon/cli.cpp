@@ -37,6 +37,8 @@
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/ops.hpp"
+#include "daemon/patches/cli.hpp"
+#include "daemon/patches/routes.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
 #include "daemon/source_kind.hpp"
@@ -104,6 +106,15 @@ Usage:
   herald backup FILE [--config FILE]
       Copy the database to FILE with SQLite's online backup (safe while the
       daemon runs), check the copy (PRAGMA integrity_check), replace FILE.
+  herald patches list [--release RELEASE]
+  herald patches add RELEASE TICKET --summary TEXT --change-url URL
+                     --severity low|medium|high|critical [--branches 2.15,2.16]
+  herald patches remove RELEASE TICKET
+  herald patches approve CHANGE-ID | cancel CHANGE-ID
+      The supported critical-patch list, through the running daemon's admin
+      API (--url URL, --token-file FILE, or [http] listen of --config). add
+      and remove propose a change; it applies once [security] approvals
+      admins approved it. Pages: /patches/RELEASE (.json, .atom).
   herald -h | --help | -V | --version
 
 The configuration file (-c FILE or --config FILE) defaults to $HERALD_CONFIG,
@@ -668,6 +679,14 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
         *side.server, d.cfg, *d.store, pipeline->templates(), clock,
         [pipeline] { pipeline->deliverer().wake(); }, limits);
   }
+  if (!d.cfg.admins.empty())
+    add_patch_routes(*side.server, d.cfg, *d.store, d.pipeline->templates(), clock, [&ctl] {
+      {
+        std::lock_guard lock(ctl.mutex);
+        ctl.ingested = true;  // an applied addition's announcement: route it now
+      }
+      ctl.wake.notify_all();
+    });
   if (auto s = side.server->start(); !s) {
     spdlog::critical("http: {}", s.error().message);
     side.stop();
@@ -889,6 +908,7 @@ int cli_main(int argc, char** argv) {
   Args a;
   a.config = default_config();
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "patches") return patches_cli({args.begin() + 1, args.end()});
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& s = args[i];
     auto value = [&](const char* name) -> std::optional<std::string> {
