@@ -249,6 +249,13 @@ TEST_CASE("patches: entries, pending changes and approvals survive a restart", "
   CHECK(*store->events().count_events() == 2);
 }
 
+TEST_CASE("patches: without [web] base_url the announcement has no link", "[patches]") {
+  const Event e = supported_patch_event(Config{}, sample(), 1000);
+  CHECK(e.url.empty());
+  CHECK(e.attributes["branch_list"] == "2.15, 2.16");
+  CHECK(patch_page_url(Config{}, "2.15.7") == "/patches/2.15.7");
+}
+
 TEST_CASE("patches: releases order by their numbers, newest first", "[patches]") {
   std::vector<std::string> r = {"2.15.9", "2.16.1", "2.15.10", "2.14.0"};
   std::sort(r.begin(), r.end(), release_newer);

@@ -130,7 +130,8 @@ Event supported_patch_event(const Config& cfg, const PatchEntry& entry, int64_t 
   e.severity = entry.severity;
   e.title = one_line("Supported critical patch for Lustre " + entry.release + ": " + entry.ticket +
                      " " + entry.summary);
-  e.url = patch_page_url(cfg, entry.release);
+  // A path alone is no use in a mail or a chat message.
+  if (!cfg.web.base_url.empty()) e.url = patch_page_url(cfg, entry.release);
   e.summary = entry.summary;
   std::string branches;
   for (const auto& b : entry.branches) branches += (branches.empty() ? "" : " ") + b;

@@ -29,7 +29,8 @@ Expected<PatchEntry> patch_entry_from_json(const nlohmann::json& body);
 // path alone when base_url is not set.
 std::string patch_page_url(const Config& cfg, const std::string& release);
 
-// The patch.supported event of an applied addition.
+// The patch.supported event of an applied addition; its url is the
+// release's page when [web] base_url is set, else empty.
 Event supported_patch_event(const Config& cfg, const PatchEntry& entry, int64_t now);
 
 // Release numbers in order, newest first (2.16.1 before 2.15.10 before 2.15.9).
