@@ -144,8 +144,8 @@ TEST_CASE("patches: with one approval, the proposer's own approval applies an ad
   CHECK(patches.propose("add", sample(), "bob", 1200)->refusal == PatchRefusal::conflict);
   CHECK(patches.approve(999, "bob", 1, announce(cfg, 1200), 1200)->refusal ==
         PatchRefusal::not_found);
-  CHECK(actions(*store) == std::vector<std::string>{"alice propose", "alice approve",
-                                                    "alice apply", "bob refused"});
+  CHECK(actions(*store) ==
+        std::vector<std::string>{"alice propose", "alice approve", "alice apply", "bob refused"});
 }
 
 TEST_CASE("patches: under the two-person rule the author may not approve, two others must",
@@ -173,9 +173,8 @@ TEST_CASE("patches: under the two-person rule the author may not approve, two ot
   CHECK(second->applied);
   CHECK((*patches.supported("2.15.7"))->size() == 1);
   CHECK(*store->events().count_events() == 1);
-  CHECK(actions(*store) ==
-        std::vector<std::string>{"alice propose", "alice refused", "bob approve", "bob refused",
-                                 "carol approve", "carol apply"});
+  CHECK(actions(*store) == std::vector<std::string>{"alice propose", "alice refused", "bob approve",
+                                                    "bob refused", "carol approve", "carol apply"});
 }
 
 TEST_CASE("patches: a removal takes the entry off the list; a cancelled change does nothing",
@@ -217,9 +216,8 @@ TEST_CASE("patches: a removal takes the entry off the list; a cancelled change d
   CHECK(*store->events().count_events() == 1);
   CHECK(actions(*store) ==
         std::vector<std::string>{"alice propose", "alice approve", "alice apply", "bob propose",
-                                 "alice cancel", "alice refused", "bob propose",
-                                 "bob approve", "bob apply", "alice propose", "alice approve",
-                                 "alice apply"});
+                                 "alice cancel", "alice refused", "bob propose", "bob approve",
+                                 "bob apply", "alice propose", "alice approve", "alice apply"});
 }
 
 TEST_CASE("patches: entries, pending changes and approvals survive a restart", "[patches]") {

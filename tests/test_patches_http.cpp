@@ -73,7 +73,8 @@ may = ["read"]
 
 [security]
 to = ["list"]
-approvals = )" + std::to_string(approvals) + "\n";
+approvals = )" +
+         std::to_string(approvals) + "\n";
 }
 
 struct Site {
@@ -105,8 +106,8 @@ struct Site {
 
   std::string base() const { return "http://127.0.0.1:" + std::to_string(server.port()); }
   test::CurlReply get(const std::string& path) { return curl_request("GET", base() + path); }
-  test::CurlReply admin(const std::string& method, const std::string& path, const std::string& token,
-                        const std::string& body = "") {
+  test::CurlReply admin(const std::string& method, const std::string& path,
+                        const std::string& token, const std::string& body = "") {
     std::vector<std::string> headers = {"Content-Type: application/json"};
     if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
     return curl_request(method, base() + "/api/v1/admin/" + path, body, headers);
@@ -145,7 +146,9 @@ TEST_CASE("patches http: the admin API refuses what it must, precisely", "[patch
     CHECK(log->at(0).action == "refused");
   }
   SECTION("bodies that are not a well-formed change") {
-    auto post = [&](const std::string& body) { return site.admin("POST", "patches", k_alice, body); };
+    auto post = [&](const std::string& body) {
+      return site.admin("POST", "patches", k_alice, body);
+    };
     CHECK(Site::error_of(post("")) == "the body is empty; it must be a JSON object");
     CHECK(Site::error_of(post("{not json")) == "the body is not JSON");
     CHECK(Site::error_of(post("[1]")) == "the body must be a JSON object");
@@ -192,8 +195,8 @@ TEST_CASE("patches http: a change is public only once applied; HTML, JSON and At
   CHECK(site.get("/patches").body.find("LU-17000") == std::string::npos);
   CHECK(site.get("/patches").body.find("No release has a list yet") != std::string::npos);
 
-  auto approved = site.admin("POST", "patch-changes/" + std::to_string(id), k_alice,
-                             R"({"action":"approve"})");
+  auto approved =
+      site.admin("POST", "patch-changes/" + std::to_string(id), k_alice, R"({"action":"approve"})");
   REQUIRE(approved.status == 200);
   CHECK(json::parse(approved.body)["applied"] == true);
   CHECK(site.wakes == 1);
@@ -209,7 +212,8 @@ TEST_CASE("patches http: a change is public only once applied; HTML, JSON and At
   CHECK(html.headers.find("Content-Type: text/html; charset=utf-8") != std::string::npos);
   CHECK(html.headers.find("Content-Security-Policy: default-src 'none'") != std::string::npos);
   CHECK(html.body.find("<meta name=\"viewport\"") != std::string::npos);
-  CHECK(html.body.find("<h1>Supported critical patches for Lustre 2.15.7</h1>") != std::string::npos);
+  CHECK(html.body.find("<h1>Supported critical patches for Lustre 2.15.7</h1>") !=
+        std::string::npos);
   CHECK(html.body.find("LU-17000: ldlm: fix a use-after-free in lock cancel &lt;now&gt;") !=
         std::string::npos);
   CHECK(html.body.find("<dd>2.15, 2.16</dd>") != std::string::npos);
@@ -233,8 +237,8 @@ TEST_CASE("patches http: a change is public only once applied; HTML, JSON and At
   CHECK(test::validates_against_schema(site.dir, "patches.json", j.body, "patches.schema.json"));
   json broken = data;
   broken["patches"][0]["severity"] = "urgent";
-  CHECK_FALSE(
-      test::validates_against_schema(site.dir, "broken.json", broken.dump(), "patches.schema.json"));
+  CHECK_FALSE(test::validates_against_schema(site.dir, "broken.json", broken.dump(),
+                                             "patches.schema.json"));
 
   // Atom: herald's own feed parser and python3's XML parser read it.
   auto atom = site.get("/patches/2.15.7.atom");
@@ -267,9 +271,9 @@ TEST_CASE("patches http: the announcement is routed once to [security] to with i
           "[patches][threads]") {
   Site site;
   const int64_t id = json::parse(site.admin("POST", "patches", k_alice, k_add.dump()).body)["id"];
-  REQUIRE(site.admin("POST", "patch-changes/" + std::to_string(id), k_alice,
-                     R"({"action":"approve"})")
-              .status == 200);
+  REQUIRE(
+      site.admin("POST", "patch-changes/" + std::to_string(id), k_alice, R"({"action":"approve"})")
+          .status == 200);
   Pipeline pipeline(site.cfg, *site.templates, *site.store, site.clock,
                     [](const std::string&) -> std::unique_ptr<Sink> { return nullptr; });
   RunReport report;
@@ -290,9 +294,9 @@ TEST_CASE("patches http: the announcement is routed once to [security] to with i
   auto remove = json{{"action", "remove"}, {"release", "2.15.7"}, {"ticket", "LU-17000"}};
   for (const json& change : {remove, k_add}) {
     const int64_t c = json::parse(site.admin("POST", "patches", k_alice, change.dump()).body)["id"];
-    REQUIRE(site.admin("POST", "patch-changes/" + std::to_string(c), k_alice,
-                       R"({"action":"approve"})")
-                .status == 200);
+    REQUIRE(
+        site.admin("POST", "patch-changes/" + std::to_string(c), k_alice, R"({"action":"approve"})")
+            .status == 200);
   }
   pipeline.route_pending(report);
   CHECK(site.store->outbox().outbox_rows("", 10)->size() == 1);
@@ -335,12 +339,13 @@ TEST_CASE("patches http: herald patches add, approve, list and remove against th
     REQUIRE(status);
     return Run{WIFEXITED(*status) ? WEXITSTATUS(*status) : -1, out};
   };
-  auto add = run({"add", "2.15.7", "LU-17000", "--summary", "ldlm: fix a race", "--change-url",
-                  "https://review.whamcloud.com/55123", "--severity", "high", "--branches",
-                  "2.15, 2.16"});
+  auto add =
+      run({"add", "2.15.7", "LU-17000", "--summary", "ldlm: fix a race", "--change-url",
+           "https://review.whamcloud.com/55123", "--severity", "high", "--branches", "2.15, 2.16"});
   CHECK(add.status == 0);
-  CHECK(add.out == "change 1: add LU-17000 for 2.15.7, pending\n"
-                   "It applies once 1 admin has approved it: herald patches approve 1\n");
+  CHECK(add.out ==
+        "change 1: add LU-17000 for 2.15.7, pending\n"
+        "It applies once 1 admin has approved it: herald patches approve 1\n");
   auto approve = run({"approve", "1"});
   CHECK(approve.status == 0);
   CHECK(approve.out ==

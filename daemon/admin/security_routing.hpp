@@ -25,8 +25,9 @@ inline bool is_security_kind(const std::string& kind) {
 // configured and [web] base_url is set (subscriber mail needs its links).
 inline std::vector<std::string> security_destinations(const Config& cfg) {
   std::vector<std::string> out = cfg.security.to;
-  const bool topic = std::any_of(cfg.topics.begin(), cfg.topics.end(),
-                                 [&](const TopicConfig& t) { return t.name == cfg.security.topic; });
+  const bool topic = std::any_of(cfg.topics.begin(), cfg.topics.end(), [&](const TopicConfig& t) {
+    return t.name == cfg.security.topic;
+  });
   if (topic && !cfg.web.base_url.empty())
     out.push_back(std::string(k_topic_prefix) + cfg.security.topic);
   return out;

@@ -1,7 +1,6 @@
 #include "daemon/patches/cli.hpp"
 
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "daemon/admin/client.hpp"
@@ -83,22 +82,23 @@ int patches_cli(const std::vector<std::string>& args) {
       args, {"--release", "--summary", "--change-url", "--severity", "--branches"}, {"--json"});
   if (!parsed) return patches_usage(parsed.error().message);
   const SubcommandArgs& a = *parsed;
-  if (a.positional.empty()) return patches_usage("which command: list, add, remove, approve or cancel?");
+  if (a.positional.empty())
+    return patches_usage("which command: list, add, remove, approve or cancel?");
   const std::string& sub = a.positional[0];
   const size_t wanted = sub == "list" ? 1 : sub == "add" || sub == "remove" ? 3 : 2;
   if (sub != "list" && sub != "add" && sub != "remove" && sub != "approve" && sub != "cancel")
     return patches_usage("unknown command '" + sub + "'");
   if (a.positional.size() != wanted)
-    return patches_usage(sub + (sub == "list"                      ? " takes no argument"
+    return patches_usage(sub + (sub == "list"                     ? " takes no argument"
                                 : sub == "add" || sub == "remove" ? " needs RELEASE and TICKET"
                                                                   : " needs one CHANGE-ID"));
   nlohmann::json body;
   std::string path = "patches";
   if (sub == "add") {
     body = {{"action", "add"}, {"release", a.positional[1]}, {"ticket", a.positional[2]}};
-    for (const auto& [option, field] : {std::pair{"--summary", "summary"},
-                                        std::pair{"--change-url", "change_url"},
-                                        std::pair{"--severity", "severity"}}) {
+    for (const auto& [option, field] :
+         {std::pair{"--summary", "summary"}, std::pair{"--change-url", "change_url"},
+          std::pair{"--severity", "severity"}}) {
       const auto* v = a.value(option);
       if (!v) return patches_usage(std::string("add needs ") + option);
       body[field] = *v;

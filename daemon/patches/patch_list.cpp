@@ -27,7 +27,8 @@ bool dotted_numbers(std::string_view s, size_t min_parts, size_t max_parts) {
 
 std::vector<long> numbers(const std::string& release) {
   std::vector<long> out;
-  for (const auto& part : split(release, '.')) out.push_back(std::strtol(part.c_str(), nullptr, 10));
+  for (const auto& part : split(release, '.'))
+    out.push_back(std::strtol(part.c_str(), nullptr, 10));
   return out;
 }
 
@@ -86,8 +87,9 @@ Expected<PatchEntry> patch_entry_from_json(const nlohmann::json& body) {
   auto url = string_field(body, "change_url", 2000);
   if (!url) return url.error();
   if ((url->rfind("https://", 0) != 0 && url->rfind("http://", 0) != 0) ||
-      std::any_of(url->begin(), url->end(),
-                  [](unsigned char c) { return c <= ' ' || c == 0x7f || c == '"' || c == '<' || c == '>'; }))
+      std::any_of(url->begin(), url->end(), [](unsigned char c) {
+        return c <= ' ' || c == 0x7f || c == '"' || c == '<' || c == '>';
+      }))
     return bad_input("\"change_url\" must be an http or https URL without spaces");
   e.change_url = *url;
   auto severity = string_field(body, "severity", 20);
@@ -102,7 +104,8 @@ Expected<PatchEntry> patch_entry_from_json(const nlohmann::json& body) {
   if (e.summary.empty()) return bad_input("\"summary\" is empty");
   if (body.contains("branches")) {
     const auto& b = body["branches"];
-    if (!b.is_array()) return bad_input("\"branches\" must be an array of branches such as \"2.15\"");
+    if (!b.is_array())
+      return bad_input("\"branches\" must be an array of branches such as \"2.15\"");
     if (b.size() > 20) return bad_input("\"branches\" names more than 20 branches");
     for (const auto& v : b) {
       if (!v.is_string() || !valid_branch(v.get<std::string>()))
@@ -174,8 +177,9 @@ std::string release_atom(const Config& cfg, const std::string& release,
   for (const auto& e : supported) updated = std::max(updated, e.applied_at);
   // An empty list has no entry to date it by: it is as new as the answer.
   if (updated == 0) updated = now;
-  std::string x = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                  "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n";
+  std::string x =
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+      "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n";
   x += "  <id>" + html_escape(tag) + "</id>\n";
   x += "  <title>Supported critical patches for Lustre " + html_escape(release) + "</title>\n";
   x += "  <updated>" + format_rfc3339(updated) + "</updated>\n";

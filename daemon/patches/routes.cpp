@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <memory>
 
-#include "daemon/admin/auth.hpp"
 #include "daemon/admin/approval.hpp"
+#include "daemon/admin/auth.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/patches/patch_list.hpp"
 #include "daemon/render.hpp"
@@ -170,12 +170,13 @@ InboundResponse PatchApi::decide(const InboundRequest& req) {
     return error(400, "\"action\" must be approve or cancel, not '" + one_line(action) + "'");
   const Config& cfg = m_cfg;
   const int64_t now = m_clock.now();
-  auto out = action == "approve"
-                 ? m_store.patches().approve(
-                       id, who->name, required,
-                       [&cfg, now](const PatchEntry& e) { return supported_patch_event(cfg, e, now); },
-                       now)
-                 : m_store.patches().cancel(id, who->name, now);
+  auto out =
+      action == "approve"
+          ? m_store.patches().approve(
+                id, who->name, required,
+                [&cfg, now](const PatchEntry& e) { return supported_patch_event(cfg, e, now); },
+                now)
+          : m_store.patches().cancel(id, who->name, now);
   if (!out) return unavailable(out.error().message);
   if (out->refusal != PatchRefusal::none) return error(refusal_status(out->refusal), out->why);
   if (out->applied) {
@@ -234,7 +235,8 @@ InboundResponse PatchApi::release_page(const InboundRequest& req) {
   if (!*supported) return not_found();
   const auto& entries = **supported;
   const int64_t now = m_clock.now();
-  if (format == "json") return InboundResponse::json(200, release_json(m_cfg, release, entries, now));
+  if (format == "json")
+    return InboundResponse::json(200, release_json(m_cfg, release, entries, now));
   if (format == "atom") {
     InboundResponse r;
     r.content_type = "application/atom+xml; charset=utf-8";

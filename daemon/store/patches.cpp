@@ -20,11 +20,11 @@ std::string patch_subject(const std::string& release, const std::string& ticket)
 }
 
 nlohmann::json to_json(const PatchEntry& e) {
-  return {{"release", e.release},         {"ticket", e.ticket},
-          {"change_url", e.change_url},   {"severity", e.severity},
-          {"summary", e.summary},         {"branches", e.branches},
-          {"state", e.state},             {"proposed_by", e.proposed_by},
-          {"proposed_at", e.proposed_at}, {"applied_at", e.applied_at}};
+  return {
+      {"release", e.release},      {"ticket", e.ticket},           {"change_url", e.change_url},
+      {"severity", e.severity},    {"summary", e.summary},         {"branches", e.branches},
+      {"state", e.state},          {"proposed_by", e.proposed_by}, {"proposed_at", e.proposed_at},
+      {"applied_at", e.applied_at}};
 }
 
 nlohmann::json to_json(const PatchChange& c) {
@@ -166,8 +166,9 @@ void apply_locked(const Database& db, PatchChange& c, const PatchStore::Announce
       events.insert({announce(c.entry)}, nullptr, now);
     }
   } else {
-    Stmt st(db,
-            "UPDATE patches SET state = 'removed', applied_at = ? WHERE release = ? AND ticket = ?");
+    Stmt st(
+        db,
+        "UPDATE patches SET state = 'removed', applied_at = ? WHERE release = ? AND ticket = ?");
     st.bind(1, now).bind(2, c.entry.release).bind(3, c.entry.ticket);
     st.run();
   }
@@ -199,8 +200,9 @@ Expected<PatchOutcome> PatchStore::propose(const std::string& action, const Patc
     if (action == "remove" && state != "supported")
       return refused(PatchRefusal::not_found, what + " is not on the supported list");
     {
-      Stmt st(m_db, "SELECT id FROM patch_changes WHERE release = ? AND ticket = ? AND state = "
-                    "'pending'");
+      Stmt st(m_db,
+              "SELECT id FROM patch_changes WHERE release = ? AND ticket = ? AND state = "
+              "'pending'");
       st.bind(1, entry.release).bind(2, entry.ticket);
       if (st.step())
         return refused(PatchRefusal::conflict,
@@ -247,7 +249,8 @@ Expected<PatchOutcome> PatchStore::approve(int64_t id, const std::string& admin,
       kind = PatchRefusal::conflict;
       why = describe(c) + " is " + c.state + ", not pending";
     } else if (auto no = approval_refused(required, c.author, admin, c.approvals)) {
-      const bool again = std::find(c.approvals.begin(), c.approvals.end(), admin) != c.approvals.end();
+      const bool again =
+          std::find(c.approvals.begin(), c.approvals.end(), admin) != c.approvals.end();
       kind = again ? PatchRefusal::conflict : PatchRefusal::forbidden;
       why = *no;
     }
@@ -355,9 +358,8 @@ Expected<std::vector<PatchChange>> PatchStore::pending(const std::string& releas
 
 Expected<std::optional<PatchChange>> PatchStore::change(int64_t id) {
   std::lock_guard lock(m_db.mutex());
-  return guarded("patch list", [&]() -> Expected<std::optional<PatchChange>> {
-    return load_change(m_db, id);
-  });
+  return guarded("patch list",
+                 [&]() -> Expected<std::optional<PatchChange>> { return load_change(m_db, id); });
 }
 
 }  // namespace herald

@@ -9,11 +9,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "daemon/event.hpp"
 #include "daemon/expected.hpp"
@@ -23,13 +22,13 @@ namespace herald {
 
 // One entry of a release's list.
 struct PatchEntry {
-  std::string release;   // "2.15.7"
-  std::string ticket;    // "LU-17000"
+  std::string release;  // "2.15.7"
+  std::string ticket;   // "LU-17000"
   std::string change_url;
-  std::string severity;  // low | medium | high | critical
-  std::string summary;   // one line
+  std::string severity;               // low | medium | high | critical
+  std::string summary;                // one line
   std::vector<std::string> branches;  // "2.15", "2.16"
-  std::string state;     // supported | removed (an applied entry; never pending)
+  std::string state;                  // supported | removed (an applied entry; never pending)
   std::string proposed_by;
   int64_t proposed_at = 0;
   int64_t applied_at = 0;  // when it became supported (or was removed)

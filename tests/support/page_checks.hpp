@@ -42,8 +42,8 @@ inline std::string screenshot_page(const TempDir& dir, const std::string& html,
   const std::string page = dir.write(png + ".html", html);
   const std::string cmd =
       "/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
-      "--hide-scrollbars --window-size=" + window + " --screenshot=" + artefact + " file://" +
-      page + " >/dev/null 2>&1";
+      "--hide-scrollbars --window-size=" +
+      window + " --screenshot=" + artefact + " file://" + page + " >/dev/null 2>&1";
   CHECK(std::system(cmd.c_str()) == 0);
   REQUIRE(std::filesystem::exists(artefact));
   CHECK(std::filesystem::file_size(artefact) > 1000);
