@@ -20,6 +20,7 @@
 #include "daemon/store.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/curl_client.hpp"
+#include "tests/support/mail_text.hpp"
 #include "tests/support/page_checks.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -290,6 +291,14 @@ TEST_CASE("patches http: the announcement is routed once to [security] to with i
   CHECK(row.subject ==
         "Supported critical patch for Lustre 2.15.7: LU-17000 ldlm: fix a use-after-free in lock "
         "cancel <now>");
+  // The mail's text part says what the patch is and where the list is.
+  auto payload = site.store->outbox().outbox_payload(row.idempotency_key);
+  REQUIRE(payload.ok());
+  REQUIRE(payload->has_value());
+  const std::string mail = test::readable_mail((*payload)->payload);
+  CHECK(mail.find("Ticket:    LU-17000") != std::string::npos);
+  CHECK(mail.find("Branches:  2.15, 2.16") != std::string::npos);
+  CHECK(mail.find("https://announce.example.org/patches/2.15.7") != std::string::npos);
   // The same entry removed and added back is not announced a second time.
   auto remove = json{{"action", "remove"}, {"release", "2.15.7"}, {"ticket", "LU-17000"}};
   for (const json& change : {remove, k_add}) {
