@@ -196,7 +196,7 @@ InboundResponse PatchApi::index() {
   auto releases = m_store.patches().releases();
   if (!releases) {
     spdlog::error("patches: {}", releases.error().message);
-    return page(503, "unavailable", "Try again later", json::object());
+    return page(503, "patches_unavailable", "Try again later", json::object());
   }
   std::sort(releases->begin(), releases->end(),
             [](const auto& a, const auto& b) { return release_newer(a.first, b.first); });
@@ -229,7 +229,7 @@ InboundResponse PatchApi::release_page(const InboundRequest& req) {
   auto supported = m_store.patches().supported(release);
   if (!supported) {
     spdlog::error("patches: {}", supported.error().message);
-    if (format == "html") return page(503, "unavailable", "Try again later", json::object());
+    if (format == "html") return page(503, "patches_unavailable", "Try again later", json::object());
     return InboundResponse::text(503, "The patch list cannot be read now; try again later.\n");
   }
   if (!*supported) return not_found();
