@@ -39,6 +39,8 @@
 #include "daemon/metrics.hpp"
 #include "daemon/notices/api.hpp"
 #include "daemon/ops.hpp"
+#include "daemon/patches/cli.hpp"
+#include "daemon/patches/routes.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
 #include "daemon/source_kind.hpp"
@@ -116,6 +118,15 @@ Usage:
   herald backup FILE [--config FILE]
       Copy the database to FILE with SQLite's online backup (safe while the
       daemon runs), check the copy (PRAGMA integrity_check), replace FILE.
+  herald patches list [--release RELEASE]
+  herald patches add RELEASE TICKET --summary TEXT --change-url URL
+                     --severity low|medium|high|critical [--branches 2.15,2.16]
+  herald patches remove RELEASE TICKET
+  herald patches approve CHANGE-ID | cancel CHANGE-ID
+      The supported critical-patch list, through the running daemon's admin
+      API (--url URL, --token-file FILE, or [http] listen of --config). add
+      and remove propose a change; it applies once [security] approvals
+      admins approved it. Pages: /patches/RELEASE (.json, .atom).
   herald -h | --help | -V | --version
 
 The configuration file (-c FILE or --config FILE) defaults to $HERALD_CONFIG,
@@ -671,16 +682,19 @@ std::optional<HttpSide> start_http(const Daemon& d, Metrics& metrics, Control& c
         *side.server, d.cfg, *d.store, pipeline->templates(), clock,
         [pipeline] { pipeline->deliverer().wake(); }, limits);
   }
-  if (!d.cfg.admins.empty())
-    // A scheduled notice wakes the loop as pushed events do: it is published
-    // and routed on the pass that follows.
-    add_notice_routes(*side.server, d.cfg, *d.store, clock, [&ctl] {
+  if (!d.cfg.admins.empty()) {
+    // A scheduled notice, or an applied addition to the patch list, wakes the
+    // loop as pushed events do: it is published and routed on the next pass.
+    auto wake = [&ctl] {
       {
         std::lock_guard lock(ctl.mutex);
         ctl.ingested = true;
       }
       ctl.wake.notify_all();
-    });
+    };
+    add_notice_routes(*side.server, d.cfg, *d.store, clock, wake);
+    add_patch_routes(*side.server, d.cfg, *d.store, d.pipeline->templates(), clock, wake);
+  }
   if (auto s = side.server->start(); !s) {
     spdlog::critical("http: {}", s.error().message);
     side.stop();
@@ -907,6 +921,7 @@ int cli_main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   // Admin commands talk to the running daemon and parse their own options.
   if (!args.empty() && args[0] == "notice") return admin_cli_main(args);
+  if (!args.empty() && args[0] == "patches") return patches_cli({args.begin() + 1, args.end()});
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& s = args[i];
     auto value = [&](const char* name) -> std::optional<std::string> {

@@ -305,7 +305,7 @@ nlohmann::json item_json(const DigestItem& item, const date::time_zone* zone) {
 
 bool digest_matches(const DigestConfig& digest, const Event& e) {
   // Notices were sent at once, ahead of everything; proposals are held for an admin.
-  if (security_routed(e.kind) || is_proposal_kind(e.kind)) return false;
+  if (is_security_kind(e.kind) || is_proposal_kind(e.kind)) return false;
   if (!digest.kinds.empty() &&
       std::find(digest.kinds.begin(), digest.kinds.end(), e.kind) == digest.kinds.end())
     return false;

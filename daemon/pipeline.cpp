@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <random>
 
+#include "daemon/admin/security_routing.hpp"
 #include "daemon/router.hpp"
 #include "daemon/source_kind.hpp"
 #include "daemon/subscriptions/audience.hpp"
@@ -162,10 +163,8 @@ void Pipeline::route_pending(RunReport& report) {
     for (const auto& se : events) {
       ids.push_back(se.id);
       std::optional<nlohmann::json> release;  // links and tickets of a release, made once
-      const bool security = security_routed(se.event.kind);
-      const int priority = security ? m_cfg.security.priority : 0;
-      for (const auto& dname :
-           security ? security_destinations(m_cfg) : route_event(se.event, m_cfg.routes)) {
+      const int priority = event_priority(m_cfg, se.event);
+      for (const auto& dname : event_destinations(m_cfg, se.event)) {
         if (dname.rfind(k_topic_prefix, 0) == 0) {
           if (!release) release = release_context(se.event, m_cfg);
           if (!confirmed) {
@@ -218,7 +217,7 @@ Status Pipeline::route_to_topic(const Event& e, const std::string& topic_name,
   if (!topic || !dest) return ok_status();  // check-config rejects this; a reload race at worst
   // [security] names its topic for notices, which go to every subscriber of
   // it at once, whatever their mode: a notice is never held for a digest.
-  const bool security = security_routed(e.kind);
+  const bool security = is_security_kind(e.kind);
   if (!security && !topic_carries(*topic, e)) return ok_status();
   const auto audience = topic_audience(confirmed, *topic, e, security ? "" : "immediate");
   if (audience.empty()) return ok_status();

@@ -1,7 +1,8 @@
 // The store: SQLite in WAL mode, one database owner (daemon/store/database)
 // and a small store per concept over it: events, source state, the outbox
 // (messages and one delivery per message x recipient), digests and
-// destination state, subscribers, the audit log of admin actions, notices.
+// destination state, subscribers, the audit log of admin actions, notices,
+// the supported critical-patch list.
 // Invariant: an event is inserted in the same transaction that advances its
 // source's cursor, and outbox rows in the same transaction that marks the
 // event routed. All methods are thread-safe (one connection, one mutex) and
@@ -22,6 +23,7 @@
 #include "daemon/store/events.hpp"
 #include "daemon/store/notices.hpp"
 #include "daemon/store/outbox.hpp"
+#include "daemon/store/patches.hpp"
 #include "daemon/store/sources.hpp"
 #include "daemon/store/subscribers.hpp"
 
@@ -45,6 +47,7 @@ class Store {
   SubscriberStore& subscribers() { return m_subscribers; }
   AuditStore& audit() { return m_audit; }
   NoticeStore& notices() { return m_notices; }
+  PatchStore& patches() { return m_patches; }
   Database& database() { return *m_db; }
 
   Expected<int> schema_version() const { return m_db->schema_version(); }
@@ -63,7 +66,8 @@ class Store {
         m_destinations(*m_db),
         m_subscribers(*m_db),
         m_audit(*m_db),
-        m_notices(*m_db) {}
+        m_notices(*m_db),
+        m_patches(*m_db) {}
 
   std::unique_ptr<Database> m_db;
   EventStore m_events;
@@ -74,6 +78,7 @@ class Store {
   SubscriberStore m_subscribers;
   AuditStore m_audit;
   NoticeStore m_notices;
+  PatchStore m_patches;
 };
 
 inline Expected<std::unique_ptr<Store>> Store::open(const std::string& path) {

@@ -17,6 +17,7 @@
 #include "daemon/metrics.hpp"
 #include "daemon/store.hpp"
 #include "daemon/util.hpp"
+#include "tests/support/page_checks.hpp"
 #include "tests/support/paths.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -104,12 +105,7 @@ TEST_CASE("eol support page: /support.json and /support from the stored schedule
   // The answer validates against the published schema (docs/support.schema.json), checked by
   // an independent validator (python3-jsonschema).
   auto validates = [&](const std::string& name, const std::string& text) {
-    const std::string cmd =
-        "/usr/bin/python3 -c 'import json, sys, jsonschema; "
-        "jsonschema.validate(json.load(open(sys.argv[1])), "
-        "json.load(open(sys.argv[2])))' " +
-        dir.write(name, text) + " " + test::source_dir() + "/docs/support.schema.json 2>/dev/null";
-    return std::system(cmd.c_str()) == 0;
+    return test::validates_against_schema(dir, name, text, "support.schema.json");
   };
   CHECK(validates("support.json", j_resp.body));
   json broken = data;
@@ -185,22 +181,7 @@ TEST_CASE("eol support page: /support.json and /support from the stored schedule
   // A picture of the page in headless Chromium (a test dependency: scripts/setup-deps.sh
   // test), saved beside the browser test's under artifacts/support/. ctest runs in the
   // build folder; a run from the checkout writes to the temporary folder.
-  auto where = std::filesystem::current_path();
-  if (std::filesystem::equivalent(where, test::source_dir()))
-    where = std::filesystem::temp_directory_path();
-  where /= "artifacts/support";
-  std::filesystem::create_directories(where);
-  const std::string artefact = (where / "support-page.png").string();
-  std::filesystem::remove(artefact);
-  REQUIRE(std::filesystem::exists("/usr/bin/chromium"));
-  const std::string html = dir.write("support.html", h);
-  const std::string cmd =
-      "/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
-      "--hide-scrollbars --window-size=1000,2400 --screenshot=" +
-      artefact + " file://" + html + " >/dev/null 2>&1";
-  CHECK(std::system(cmd.c_str()) == 0);
-  REQUIRE(std::filesystem::exists(artefact));
-  CHECK(std::filesystem::file_size(artefact) > 1000);
+  test::screenshot_page(dir, h, "support", "support-page.png");
   server.stop(std::chrono::milliseconds(100));
   writer.stop();
 }

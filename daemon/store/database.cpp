@@ -298,6 +298,43 @@ CREATE TABLE audit_log(
 );
 CREATE INDEX audit_log_subject ON audit_log(subject);
 )sql",
+    // 8: the supported critical-patch list: applied entries per release, the
+    // proposed changes (add or remove) and their approvals.
+    R"sql(
+CREATE TABLE patches(
+  id INTEGER PRIMARY KEY,
+  release TEXT NOT NULL,                -- 2.15.7
+  ticket TEXT NOT NULL,                 -- LU-17000
+  change_url TEXT NOT NULL,
+  severity TEXT NOT NULL CHECK(severity IN ('low','medium','high','critical')),
+  summary TEXT NOT NULL,
+  branches TEXT NOT NULL DEFAULT '',    -- space-separated: 2.15 2.16
+  state TEXT NOT NULL CHECK(state IN ('supported','removed')),
+  proposed_by TEXT NOT NULL,
+  proposed_at INTEGER NOT NULL,
+  applied_at INTEGER NOT NULL,
+  UNIQUE(release, ticket)
+);
+CREATE TABLE patch_changes(
+  id INTEGER PRIMARY KEY,
+  action TEXT NOT NULL CHECK(action IN ('add','remove')),
+  release TEXT NOT NULL,
+  ticket TEXT NOT NULL,
+  body TEXT NOT NULL,                   -- JSON: the entry to add
+  state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN ('pending','applied','cancelled')),
+  author TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  decided_at INTEGER NOT NULL DEFAULT 0
+);
+-- One pending change per entry: two at once could only contradict each other.
+CREATE UNIQUE INDEX patch_changes_pending ON patch_changes(release, ticket) WHERE state = 'pending';
+CREATE TABLE patch_change_approvals(
+  change_id INTEGER NOT NULL REFERENCES patch_changes(id) ON DELETE CASCADE,
+  admin TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY(change_id, admin)
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

@@ -18,7 +18,7 @@ namespace herald {
 
 // The schema version this herald writes; a database with a larger
 // PRAGMA user_version came from a newer herald and is refused.
-inline constexpr int k_schema_version = 7;
+inline constexpr int k_schema_version = 8;
 
 class Database {
  public:

@@ -87,7 +87,7 @@ Status SubscriberDigests::run_mode(const std::string& mode, int64_t now, RunRepo
   for (const auto& se : *events) {
     std::vector<const TopicConfig*> topics;
     // Security notices went to every subscriber at once: never again in a digest.
-    for (const auto& to : security_routed(se.event.kind) ? std::vector<std::string>{}
+    for (const auto& to : is_security_kind(se.event.kind) ? std::vector<std::string>{}
                                                          : route_event(se.event, m_cfg.routes)) {
       if (to.rfind(k_topic_prefix, 0) != 0) continue;
       const std::string topic = to.substr(std::string(k_topic_prefix).size());

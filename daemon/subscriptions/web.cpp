@@ -209,13 +209,20 @@ InboundResponse Pages::page(int status, const std::string& set, const std::strin
   ctx["title"] = title;
   ctx["base_url"] = m_cfg.web.base_url;
   ctx["expiry"] = expiry();
-  auto body = m_templates.render("web", set, "html", ctx);
+  return web_page(m_templates, status, set, title, ctx);
+}
+
+}  // namespace
+
+InboundResponse web_page(const Templates& templates, int status, const std::string& set,
+                         const std::string& title, const nlohmann::json& ctx) {
+  auto body = templates.render("web", set, "html", ctx);
   InboundResponse r;
   r.status = status;
   r.content_type = "text/html; charset=utf-8";
   if (body) {
     json outer = {{"title", title}, {"body", *body}};
-    auto whole = m_templates.render("web", "layout", "html", outer);
+    auto whole = templates.render("web", "layout", "html", outer);
     if (whole) r.body = *whole + "\n";
   }
   if (r.body.empty()) {
@@ -233,6 +240,8 @@ InboundResponse Pages::page(int status, const std::string& set, const std::strin
                 "frame-ancestors 'none'; base-uri 'none'"}};
   return r;
 }
+
+namespace {
 
 json Pages::topic_choices(const std::vector<std::string>& chosen) const {
   json out = json::array();

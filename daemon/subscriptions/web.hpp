@@ -29,6 +29,7 @@
 
 #include "daemon/clock.hpp"
 #include "daemon/config.hpp"
+#include "daemon/http_server.hpp"
 
 namespace herald {
 
@@ -73,6 +74,12 @@ struct SubscriptionLimits {
 // (confirmations, announcements to topic audiences); the configuration
 // loader adds it when [web] base_url is set.
 inline constexpr const char* k_subscriber_destination = "subscribers";
+
+// templates/web/<set>.html.mustache rendered with ctx inside the layout,
+// with the headers every herald page gets (a CSP that allows no script,
+// no-store, nosniff); a 500 text answer when a template does not render.
+InboundResponse web_page(const Templates& templates, int status, const std::string& set,
+                         const std::string& title, const nlohmann::json& ctx);
 
 // Adds the pages to the server. The store, templates and clock must outlive
 // it; wake is called after a mail was written to the outbox.
