@@ -358,8 +358,9 @@ const std::vector<KeyDoc>& config_key_docs() {
        "How many distinct admins approve a notice before it may be published. With 2 or more, "
        "the author's own approval does not count (the two-person rule)."},
       {"security", "topic", "string", "security",
-       "The [[topic]] whose confirmed subscribers get every published notice (their branch "
-       "filters are not applied: a security notice goes to all of them)."},
+       "The [[topic]] whose confirmed subscribers get every published notice at once, whatever "
+       "their delivery mode; a subscriber's branch filter takes a notice when one of its "
+       "affected branches is listed (a notice naming no branch goes to all)."},
       {"security", "to", "list of destination names", "",
        "Where a published notice goes besides the topic's subscribers: the list, chat channels."},
       {"security", "max_embargo", "duration", "14d",

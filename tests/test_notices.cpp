@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "adapters/sinks/mail/kind.hpp"
 #include "daemon/config.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/notices/api.hpp"
@@ -20,7 +21,10 @@
 #include "daemon/store.hpp"
 #include "daemon/util.hpp"
 #include "tests/support/curl_client.hpp"
+#include "tests/support/gnupg.hpp"
 #include "tests/support/mail_text.hpp"
+#include "tests/support/servers.hpp"
+#include "tests/support/signed_mail.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace herald;
@@ -33,12 +37,14 @@ const std::string k_alice(40, 'a'), k_bob(40, 'b'), k_carol(40, 'c'), k_dave(40,
 
 const char* k_title = "Remote crash in the LNet router (embargoed)";
 
-std::string config(int approvals) {
+std::string config(int approvals, const std::string& smtp_url = "",
+                   const std::string& openpgp = "") {
   return R"(
 [herald]
 database = "h.db"
 [mail]
 from = "Lustre security <security@example.org>"
+)" + (smtp_url.empty() ? std::string() : "smtp_url = \"" + smtp_url + "\"\n") + openpgp + R"(
 [[destination]]
 name = "list"
 to = ["lustre-announce@example.org"]
@@ -106,12 +112,14 @@ struct Fixture {
   std::unique_ptr<HttpServer> server;
   int wakes = 0;
 
-  explicit Fixture(int approvals = 1) {
+  // smtp_url: deliver mail there (the other destinations get no sink).
+  explicit Fixture(int approvals = 1, const std::string& smtp_url = "",
+                   const std::string& openpgp = "") {
     dir.write("alice.token", k_alice);
     dir.write("bob.token", k_bob);
     dir.write("carol.token", k_carol);
     dir.write("dave.token", k_dave);
-    dir.write("h.toml", config(approvals));
+    dir.write("h.toml", config(approvals, smtp_url, openpgp));
     auto r = load_config(dir.file("h.toml"));
     for (const auto& e : r.errors) FAIL(e.to_string());
     cfg = *r.config;
@@ -126,8 +134,13 @@ struct Fixture {
     store = std::move(*Store::open(cfg.database));
     auto templates = Templates::load(cfg.bundled_templates, "");
     REQUIRE(templates);
-    pipeline = std::make_unique<Pipeline>(cfg, std::move(*templates), *store, clock,
-                                          [](const std::string&) { return nullptr; });
+    const MailConfig mail = cfg.mail;
+    pipeline = std::make_unique<Pipeline>(
+        cfg, std::move(*templates), *store, clock,
+        [mail](const std::string& dest) -> std::unique_ptr<Sink> {
+          if (mail.smtp_url.empty() || dest == "chat") return nullptr;
+          return mail::make_sink(mail);
+        });
     HttpServerOptions o;
     o.listen = "127.0.0.1:0";
     server = std::make_unique<HttpServer>(o);
@@ -462,4 +475,51 @@ TEST_CASE("notices: revisions and withdrawals are notices too", "[notices][threa
   CHECK(f.call("POST", "notices/" + other, k_alice, {{"action", "approve"}}).status == 409);
   auto list = f.json(f.call("GET", "notices", k_dave))["notices"];
   CHECK(list.size() == 4);
+}
+
+TEST_CASE("notices: the whole path, embargo to a signed mail at a real SMTP server, both forms",
+          "[notices][openpgp][threads]") {
+  for (const std::string form : {"inline", "pgp-mime"}) {
+    DYNAMIC_SECTION(form) {
+      test::SmtpTestServer server;
+      const auto& k = test::keyring();
+      Fixture f(2, server.url(),
+                "[openpgp]\ngnupg_home = \"" + k.home() + "\"\nkey = \"" + k.fingerprint() +
+                    "\"\nform = \"" + form + "\"\n");
+      const std::string long_line(2000, 'x');
+      auto fl = fields();
+      fl["details"] = "Grüße aus Zürich: the router dereferences a NULL peer.\n" + long_line +
+                      "\nFrom the logs, a crafted message suffices.\n- workaround: none\n"
+                      "-----BEGIN not a signature\n";
+      const int64_t embargo = f.clock.now() + 2 * 3600;
+      const std::string id = f.create(fl, nlohmann::json{{"embargo", embargo}});
+      REQUIRE(f.call("POST", "notices/" + id, k_bob, {{"action", "approve"}}).status == 200);
+      REQUIRE(f.call("POST", "notices/" + id, k_carol, {{"action", "approve"}}).status == 200);
+      REQUIRE(f.call("POST", "notices/" + id, k_carol, {{"action", "publish"}}).status == 202);
+      RunReport early = f.pass();
+      f.pipeline->deliver_due(early);
+      CHECK(server.events("message").empty());  // held by the embargo
+
+      f.clock.set(embargo + 30);
+      RunReport rep = f.pass();
+      REQUIRE(rep.deliveries_created == 2);  // the list and chat (no subscribers)
+      RunReport sent;
+      for (const auto& r : f.rows())
+        if (r.destination == "list") REQUIRE(r.priority == 100);
+      f.pipeline->deliver_due(sent);  // chat has no sink here: only the list's mail leaves
+      REQUIRE(server.events("message").size() == 1);
+      const std::string message = server.stored("msg-0001-1.eml");
+      INFO(message);
+      CHECK_THAT(message, Catch::Contains("Subject: [SECURITY] [" + id + "]"));
+      auto v = test::verify(message);
+      INFO(v.json << v.gpg);
+      CHECK(v.good);
+      CHECK_THAT(v.text, Catch::Contains("Grüße aus Zürich"));
+      CHECK_THAT(v.text, Catch::Contains(long_line));
+      CHECK_THAT(v.text, Catch::Contains("\nFrom the logs, a crafted message suffices.\n"));
+      CHECK_THAT(v.text, Catch::Contains("\n- workaround: none\n"));
+      CHECK_THAT(v.text, Catch::Contains("For the 2.15 branch"));
+      CHECK_THAT(v.text, Catch::Contains("2.16.1"));
+    }
+  }
 }
