@@ -171,7 +171,7 @@ def bench_herald(a, work):
     proc = subprocess.Popen([a.herald, "run", "--config", cfg], stdout=log,
                             stderr=subprocess.STDOUT)
     try:
-        harness.wait_until(lambda: _healthy(port), 30)
+        harness.wait_until(lambda: harness.healthy(port), 30)
         event = {"events": [{"key": "release:lustre:2.15.8", "kind": "release.published",
                              "title": "Lustre 2.15.8 released",
                              "url": "https://www.lustre.org/", "tags": {"branch": "2.15"},
@@ -203,14 +203,6 @@ def bench_herald(a, work):
             "delivered": delivered, "distinct": distinct,
             "ok": ok and sink.n == a.subscribers and delivered == a.subscribers
             and distinct == a.subscribers}
-
-
-def _healthy(port):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 def main():

@@ -127,14 +127,6 @@ def call(port, path, token, body=None):
         return json.loads(r.read() or b"null")
 
 
-def healthy(port):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--herald", default=os.path.join(SRC, "build", "herald"))
@@ -170,7 +162,7 @@ def main():
         log = open(os.path.join(work, "herald.log"), "wb")
         proc = subprocess.Popen([a.herald, "run", "--config", cfg], stdout=log,
                                 stderr=subprocess.STDOUT)
-        harness.wait_until(lambda: healthy(port), 30)
+        harness.wait_until(lambda: harness.healthy(port), 30)
         notice = call(port, "/api/v1/admin/notices", ADMIN_TOKEN, {"notice": {
             "severity": "critical", "title": "Remote crash in the LNet router",
             "summary": "A crafted LNet message crashes a router.",

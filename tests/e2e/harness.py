@@ -337,3 +337,13 @@ def wait_until(pred, timeout, step=0.05):
             return True
         time.sleep(step)
     return pred()
+
+
+def healthy(port):
+    """Whether herald's GET /healthz on 127.0.0.1:port answers 200."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
