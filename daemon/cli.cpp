@@ -90,7 +90,7 @@ Usage:
       Subscribers of the topics; safe while herald runs. An address added or
       imported is confirmed. remove --erase also deletes what the outbox sent
       to it. import reads address,topics,branches,mode lines.
-  herald notice list | show ID | log [ID]
+  herald notice list | show ID | log [ID] | proposals
   herald notice create FILE.json [--embargo TIME]
   herald notice approve ID | publish ID [--embargo TIME]
   herald notice revise ID FILE.json [--reason TEXT] | withdraw ID --reason TEXT

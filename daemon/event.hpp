@@ -26,8 +26,11 @@ struct Event {
 // Kinds that propose rather than announce (an advisory a watch found, a merged patch that
 // may deserve a notice): they are stored for an admin and never routed to a destination.
 // The one list of them; the router, the digests and the configuration checks ask here.
+inline constexpr const char* k_proposal_kinds[] = {"security.advisory", "patch.candidate"};
 inline bool is_proposal_kind(std::string_view kind) {
-  return kind == "security.advisory" || kind == "patch.candidate";
+  for (const char* k : k_proposal_kinds)
+    if (kind == k) return true;
+  return false;
 }
 
 nlohmann::json to_json(const Event& e);

@@ -523,3 +523,31 @@ TEST_CASE("notices: the whole path, embargo to a signed mail at a real SMTP serv
     }
   }
 }
+
+TEST_CASE("notices: what the watches proposed is listed for admins, and sent nowhere",
+          "[notices][threads]") {
+  Fixture f;
+  Event adv;
+  adv.key = "osv:GHSA-9v2f-6vcg-3hgv:2024-01-01T00:00:00Z";
+  adv.kind = "security.advisory";
+  adv.source = "osv";
+  adv.title = "An advisory for lustre";
+  adv.tags = {{"advisory", "GHSA-9v2f-6vcg-3hgv"}, {"withdrawn", "true"}};
+  Event cand = adv;
+  cand.key = "gerrit:fs/lustre-release:55555";
+  cand.kind = "patch.candidate";
+  cand.title = "LU-17000 lnet: check the peer";
+  REQUIRE(f.store->events().insert_events({adv}, f.clock.now()));
+  REQUIRE(f.store->events().insert_events({cand}, f.clock.now() + 1));
+  CHECK(f.pass().deliveries_created == 0);
+  CHECK(f.call("GET", "proposals", "").status == 401);
+  auto r = f.call("GET", "proposals", k_dave);
+  REQUIRE(r.status == 200);
+  auto list = f.json(r)["proposals"];
+  REQUIRE(list.size() == 2);
+  CHECK(list[0]["key"] == cand.key);  // newest first
+  CHECK(list[1]["key"] == adv.key);
+  CHECK(list[1]["tags"]["withdrawn"] == "true");
+  CHECK(f.json(f.call("GET", "proposals?limit=1", k_dave))["proposals"].size() == 1);
+  CHECK(f.call("GET", "proposals?limit=0", k_dave).status == 400);
+}

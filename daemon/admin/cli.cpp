@@ -22,6 +22,8 @@ constexpr const char* k_notice_usage = R"(Usage: herald notice COMMAND [--token-
   withdraw ID --reason TEXT           withdraw a published notice (a revision saying so);
                                       an unpublished one is discarded
   log [ID] [--limit N]                the audit log: who did what, when
+  proposals [--limit N] [--json]      what the osv and gerrit watches proposed, held for
+                                      an admin (a notice or a patch-list entry may follow)
 
 FILE.json ("-" for stdin) holds the notice's fields:
   {"severity": "high", "title": "...", "summary": "...", "details": "...",
@@ -132,7 +134,7 @@ int notice_cli(const std::vector<std::string>& rest) {
   const SubcommandArgs& a = *parsed;
   static const std::map<std::string, size_t> arity = {
       {"list", 0},    {"show", 1},  {"create", 1},   {"approve", 1},
-      {"publish", 1}, {"revise", 2}, {"withdraw", 1}, {"log", 1}};
+      {"publish", 1}, {"revise", 2}, {"withdraw", 1}, {"log", 1}, {"proposals", 0}};
   auto it = arity.find(cmd);
   if (it == arity.end()) return usage("unknown command '" + cmd + "'");
   const size_t want = it->second;
@@ -150,6 +152,8 @@ int notice_cli(const std::vector<std::string>& rest) {
   const std::string id = a.positional.empty() ? "" : percent_encode(a.positional[0]);
   if (cmd == "list") {
     path = "notices";
+  } else if (cmd == "proposals") {
+    path = "proposals?limit=" + percent_encode(a.value("--limit") ? *a.value("--limit") : "100");
   } else if (cmd == "show") {
     path = "notices/" + id;
   } else if (cmd == "log") {
@@ -188,6 +192,14 @@ int notice_cli(const std::vector<std::string>& rest) {
   }
   if (cmd == "list") {
     for (const auto& n : j["notices"]) print_line(n);
+  } else if (cmd == "proposals") {
+    for (const auto& e : j["proposals"]) {
+      std::string state;
+      if (e.contains("tags") && e["tags"].value("withdrawn", "") == "true") state = " (withdrawn)";
+      std::printf("%s\t%s\t%s\t%s%s\t%s\n", str(e, "kind").c_str(), str(e, "key").c_str(),
+                  str(e, "severity").c_str(), str(e, "title").c_str(), state.c_str(),
+                  str(e, "url").c_str());
+    }
   } else if (cmd == "log") {
     for (const auto& e : j["entries"])
       std::printf("%s\t%s\t%s\t%s\t%s\n", str(e, "at").c_str(), str(e, "admin").c_str(),

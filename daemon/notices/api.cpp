@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -85,6 +87,27 @@ class NoticeApi {
     if (action == "publish") return publish(*n, *body, *admin, respond);
     if (action == "revise") return revise(*n, *body, *admin, respond);
     withdraw(*n, *body, *admin, respond);
+  }
+
+  // What the watches proposed (OSV advisories, Gerrit candidates), held for an
+  // admin: the newest first, at most `limit` (default 100).
+  void proposals(const InboundRequest& req, const Respond& respond) {
+    const AdminConfig* admin = authorize(req, "read", "proposals", respond);
+    if (!admin) return;
+    int limit = 100;
+    if (const std::string* l = req.query_arg("limit")) {
+      limit = std::atoi(l->c_str());
+      if (limit < 1 || limit > 10'000) return respond(error(400, "'limit' must be 1 to 10000"));
+    }
+    auto events = m_store.events().events_received_between(
+        0, std::numeric_limits<int64_t>::max(),
+        std::vector<std::string>(std::begin(k_proposal_kinds), std::end(k_proposal_kinds)));
+    if (!events) return respond(store_error(events.error()));
+    nlohmann::json out = nlohmann::json::array();
+    for (auto it = events->rbegin(); it != events->rend() && out.size() < static_cast<size_t>(limit);
+         ++it)
+      out.push_back(to_json(it->event));
+    respond(InboundResponse::json(200, {{"proposals", out}}));
   }
 
   void audit(const InboundRequest& req, const Respond& respond) {
@@ -293,6 +316,7 @@ void add_notice_routes(HttpServer& server, const Config& cfg, Store& store, cons
   add("GET", "/api/v1/admin/notices/*", &NoticeApi::show);
   add("POST", "/api/v1/admin/notices/*", &NoticeApi::act);
   add("GET", "/api/v1/admin/audit", &NoticeApi::audit);
+  add("GET", "/api/v1/admin/proposals", &NoticeApi::proposals);
 }
 
 }  // namespace herald

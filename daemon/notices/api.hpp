@@ -14,6 +14,8 @@
 //        withdraw reason    a published notice gets a withdrawal
 //                           revision; an unpublished one is discarded     draft
 //   GET  /api/v1/admin/audit[?subject=ID&limit=N]  the audit log          read
+//   GET  /api/v1/admin/proposals[?limit=N]  what the osv and gerrit watches
+//        proposed (security.advisory, patch.candidate), newest first       read
 //
 // Errors are JSON {"error": "..."}: 400 (a bad body), 401, 403, 404, 409 (not
 // in a state that allows the action). Every action and every 403 is in the
