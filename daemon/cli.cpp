@@ -39,7 +39,6 @@
 #include "daemon/metrics.hpp"
 #include "daemon/notices/api.hpp"
 #include "daemon/ops.hpp"
-#include "daemon/patches/cli.hpp"
 #include "daemon/patches/routes.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
@@ -920,8 +919,7 @@ int cli_main(int argc, char** argv) {
   a.config = default_config();
   std::vector<std::string> args(argv + 1, argv + argc);
   // Admin commands talk to the running daemon and parse their own options.
-  if (!args.empty() && args[0] == "notice") return admin_cli_main(args);
-  if (!args.empty() && args[0] == "patches") return patches_cli({args.begin() + 1, args.end()});
+  if (!args.empty() && (args[0] == "notice" || args[0] == "patches")) return admin_cli_main(args);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& s = args[i];
     auto value = [&](const char* name) -> std::optional<std::string> {

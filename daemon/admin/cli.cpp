@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "daemon/admin/client.hpp"
+#include "daemon/patches/cli.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -218,8 +219,8 @@ int notice_cli(const std::vector<std::string>& rest) {
 }  // namespace
 
 int admin_cli_main(const std::vector<std::string>& args) {
-  if (!args.empty() && args[0] == "notice") return notice_cli({args.begin() + 1, args.end()});
-  return usage("unknown admin command");
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  return args[0] == "notice" ? notice_cli(rest) : patches_cli(rest);
 }
 
 }  // namespace herald

@@ -57,7 +57,8 @@ Expected<AdminAnswer> admin_call(const AdminEndpoint& endpoint, const std::strin
 // and answers the exit code (1).
 int report_answer_error(const AdminAnswer& answer);
 
-// `herald notice ...` and `herald patches ...`: args from the command on.
+// `herald notice ...` and `herald patches ...`: args from the command
+// ("notice" or "patches") on.
 int admin_cli_main(const std::vector<std::string>& args);
 
 }  // namespace herald
