@@ -1035,22 +1035,27 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
   for (const auto& r : cfg.routes) held(r.kinds, r.line, "[[route]]");
   for (const auto& d : cfg.digests) held(d.kinds, d.line, "[[digest]] '" + d.name + "'");
   for (const auto& t : cfg.topics) held(t.kinds, t.line, "[[topic]] '" + t.name + "'");
-  for (const auto& r : cfg.routes) {
-    const int to_line = c.line_of(r.line, "to");
-    if (r.to.empty()) c.error_at(to_line, "[[route]] needs 'to' (destination names)");
-    for (const auto& t : r.to) {
+  // A route's or digest's audience: destination names and "topic:NAME".
+  const auto check_audience = [&](const std::vector<std::string>& to, int to_line,
+                                  const std::string& what) {
+    for (const auto& t : to) {
       if (t.rfind(k_topic_prefix, 0) == 0) {
         const std::string name = t.substr(std::string(k_topic_prefix).size());
         if (std::none_of(cfg.topics.begin(), cfg.topics.end(),
                          [&name](const TopicConfig& topic) { return topic.name == name; }))
-          c.error_at(to_line, "[[route]] sends to unknown topic '" + name + "'");
+          c.error_at(to_line, what + " sends to unknown topic '" + name + "'");
         else if (cfg.web.base_url.empty())
-          c.error_at(to_line, "[[route]] sends to topic '" + name +
+          c.error_at(to_line, what + " sends to topic '" + name +
                                   "', which needs [web] base_url (the links in subscriber mail)");
       } else if (!dests.count(t)) {
-        c.error_at(to_line, "[[route]] sends to unknown destination '" + t + "'");
+        c.error_at(to_line, what + " sends to unknown destination '" + t + "'");
       }
     }
+  };
+  for (const auto& r : cfg.routes) {
+    const int to_line = c.line_of(r.line, "to");
+    if (r.to.empty()) c.error_at(to_line, "[[route]] needs 'to' (destination names)");
+    check_audience(r.to, to_line, "[[route]]");
   }
   std::set<std::string> digest_names;
   std::set<std::string> topic_names;
@@ -1088,9 +1093,7 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
     const int to_line = c.line_of(d.line, "to");
     if (d.to.empty())
       c.error_at(to_line, "[[digest]] '" + d.name + "' needs 'to' (destination names)");
-    for (const auto& t : d.to)
-      if (!dests.count(t))
-        c.error_at(to_line, "[[digest]] sends to unknown destination '" + t + "'");
+    check_audience(d.to, to_line, "[[digest]] '" + d.name + "'");
     if (d.title.empty()) d.title = d.name + " digest";
   }
   if (!cfg.web.base_url.empty()) {

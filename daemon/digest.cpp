@@ -38,10 +38,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <unordered_map>
 
 #include "daemon/router.hpp"
+#include "daemon/subscriptions/audience.hpp"
+#include "daemon/subscriptions/web.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -472,6 +475,7 @@ std::optional<DigestBatch> DigestRunner::collect(const Scheduled& d, int64_t now
   batch.events = content.events;
   if (content.empty() && !d.config.send_empty) return batch;
   for (const auto& dname : d.config.to) {
+    if (dname.rfind(k_topic_prefix, 0) == 0) continue;  // below
     const DestinationConfig* dest = m_cfg.destination(dname);
     Expected<NewDelivery> delivery = permanent_error("unknown destination");
     if (dest) {
@@ -488,7 +492,94 @@ std::optional<DigestBatch> DigestRunner::collect(const Scheduled& d, int64_t now
     }
     batch.deliveries.push_back(std::move(*delivery));
   }
+  collect_for_subscribers(d, *events, batch, now);
   return batch;
+}
+
+// "topic:NAME" in a digest's `to`: every confirmed subscriber who chose one of the named
+// topics, whatever their mode (the digest is itself periodic), gets one mail with the events
+// of the window that those of their topics carry and their branch filter takes; nothing when
+// that is none. Subscribers with the same topics and branches get the same digest: it is
+// rendered once for them, and each copy gets only its recipient's links.
+void DigestRunner::collect_for_subscribers(const Scheduled& d,
+                                           const std::vector<StoredEvent>& events,
+                                           DigestBatch& batch, int64_t now) {
+  const std::string& name = d.config.name;
+  std::vector<const TopicConfig*> topics;
+  for (const auto& to : d.config.to)
+    if (to.rfind(k_topic_prefix, 0) == 0)
+      for (const auto& t : m_cfg.topics)
+        if (to.compare(std::char_traits<char>::length(k_topic_prefix), std::string::npos,
+                       t.name) == 0)
+          topics.push_back(&t);
+  if (topics.empty()) return;
+  const DestinationConfig* dest = m_cfg.destination(k_subscriber_destination);
+  if (!dest) return;  // check-config requires [web] base_url for a topic
+  auto subs = m_store.subscribers().list("confirmed");
+  if (!subs) {
+    ++batch.failures;
+    spdlog::error("digest {}: cannot read the subscribers: {}", name, subs.error().message);
+    return;
+  }
+  // Subscribers by (the digest's topics they chose, their branches).
+  std::map<std::pair<std::vector<size_t>, std::vector<std::string>>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < subs->size(); ++i) {
+    const Subscriber& s = (*subs)[i];
+    std::vector<size_t> chosen;
+    for (size_t t = 0; t < topics.size(); ++t)
+      if (std::find(s.topics.begin(), s.topics.end(), topics[t]->name) != s.topics.end())
+        chosen.push_back(t);
+    if (chosen.empty()) continue;
+    std::vector<std::string> branches = s.branches;
+    std::sort(branches.begin(), branches.end());
+    groups[{std::move(chosen), std::move(branches)}].push_back(i);
+  }
+  const std::string key = "digest:" + name + ":" + format_rfc3339(batch.window_end) + ":" +
+                          k_subscriber_destination;
+  size_t made = 0;
+  for (const auto& [what, members] : groups) {
+    const Subscriber& first = (*subs)[members.front()];
+    std::vector<StoredEvent> theirs;
+    std::string titles;
+    for (size_t t : what.first) titles += (titles.empty() ? "" : ", ") + topics[t]->title;
+    for (const auto& se : events)
+      if (branch_filter_takes(first, se.event) &&
+          std::any_of(what.first.begin(), what.first.end(),
+                      [&](size_t t) { return topic_carries(*topics[t], se.event); }))
+        theirs.push_back(se);
+    const DigestContent content =
+        build_digest(d.config, theirs, batch.window_start, batch.window_end);
+    if (content.empty()) continue;
+    std::vector<Subscriber> readers;
+    for (size_t i : members) readers.push_back((*subs)[i]);
+    auto tokens = m_store.subscribers().manage_tokens(readers);
+    if (!tokens) {
+      ++batch.failures;
+      spdlog::error("digest {}: cannot read the subscribers' links: {}", name,
+                    tokens.error().message);
+      return;
+    }
+    std::vector<PersonalRecipient> recipients;
+    for (size_t i = 0; i < readers.size(); ++i)
+      recipients.push_back(
+          {readers[i].address,
+           {{"unsubscribe_url", m_cfg.web.base_url + "/unsubscribe/" + (*tokens)[i]},
+            {"preferences_url", m_cfg.web.base_url + "/preferences/" + (*tokens)[i]}}});
+    nlohmann::json context = digest_context(content, *dest);
+    context["topic"] = titles;
+    auto mails = render_personal_for(
+        RenderInput{m_cfg, m_templates, *dest, "digest", context, nullptr, key, now}, recipients);
+    if (!mails) {
+      ++batch.failures;
+      spdlog::error("digest {}: cannot render for {} subscribers: {}", name, readers.size(),
+                    mails.error().message);
+      continue;
+    }
+    made += mails->size();
+    for (auto& m : *mails) batch.deliveries.push_back(std::move(m));
+  }
+  if (made)
+    spdlog::info("digest {}: {} personal mails to the subscribers of its topics", name, made);
 }
 
 std::vector<DigestBatch> DigestRunner::collect_due() {

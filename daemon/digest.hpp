@@ -141,6 +141,9 @@ class DigestRunner {
     CronSchedule schedule;
   };
   std::optional<DigestBatch> collect(const Scheduled& d, int64_t now);
+  // The personal mails of the subscribers of the topics in the digest's `to`.
+  void collect_for_subscribers(const Scheduled& d, const std::vector<StoredEvent>& events,
+                               DigestBatch& batch, int64_t now);
 
   Config m_cfg;
   Templates m_templates;

@@ -4,6 +4,7 @@
 // subscriber even when two topics reach them; and 1,000 subscribers with
 // different topics, branches and modes each get exactly what they chose.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -68,8 +69,8 @@ struct Fixture {
   std::unique_ptr<Store> store;
   std::unique_ptr<Pipeline> pipeline;
 
-  Fixture() {
-    dir.write("h.toml", k_config);
+  explicit Fixture(const std::string& config = k_config) {
+    dir.write("h.toml", config);
     auto cfg = load_config(dir.file("h.toml"));
     for (const auto& e : cfg.errors) FAIL(e.to_string());
     store = std::move(*Store::open(cfg.config->database));
@@ -402,4 +403,88 @@ TEST_CASE("fan-out: a Lustre EOL notice reaches the subscribers of its branch",
     CHECK(m.find("you subscribed to End-of-life notices") != std::string::npos);
     CHECK(m.find("List-Unsubscribe-Post: List-Unsubscribe=One-Click") != std::string::npos);
   }
+}
+
+TEST_CASE("fan-out: a [[digest]] naming topics sends each subscriber their own digest, once",
+          "[subscriptions][fanout][digest]") {
+  Fixture f(std::string(k_config) + R"(
+[[topic]]
+name = "bugs"
+title = "Bug digest"
+kinds = ["bug.created", "bug.updated", "bug.resolved"]
+[[topic]]
+name = "lnet"
+title = "LNet bugs"
+kinds = ["bug.created", "bug.updated", "bug.resolved"]
+tags = ["component=lnet"]
+[[digest]]
+name = "developers"
+schedule = "@daily"
+to = ["topic:bugs", "topic:lnet"]
+)");
+  RunReport r;
+  f.pipeline->run_digests(r);  // starts the window
+  CHECK(r.deliveries_created == 0);
+  f.add("ann@example.org", "confirmed", {"bugs"});
+  f.add("bob@example.org", "confirmed", {"bugs"}, {"2.15"}, "daily");  // any mode
+  f.add("cat@example.org", "confirmed", {"lnet"});
+  f.add("dan@example.org", "confirmed", {"bugs", "lnet"}, {}, "weekly");
+  f.add("eve@example.org", "pending", {"bugs"});
+  f.add("fay@example.org", "confirmed", {"releases"});
+  f.add("gus@example.org", "confirmed", {"lnet"}, {"2.16"});  // no LNet bug on 2.16 itself
+  auto bug = [&](const std::string& ticket, const std::string& component,
+                 const std::string& branch) {
+    Event e;
+    e.key = "jira:" + ticket + ":2026-05-28T10:00:00.000Z";
+    e.kind = "bug.created";
+    e.source = "api";
+    e.title = ticket + ": a " + component + " bug";
+    e.url = "https://jira.whamcloud.com/browse/" + ticket;
+    e.tags = {{"component", component}, {"priority", "Major"}};
+    if (!branch.empty()) e.tags["branch"] = branch;
+    REQUIRE(f.store->events().insert_events({e}, f.clock.now()));
+  };
+  bug("LU-18001", "lnet", "2.15");
+  bug("LU-18002", "ldiskfs", "2.16");
+  bug("LU-18003", "lnet", "");
+  f.route();
+  auto rows = f.store->outbox().outbox_rows("", 100);
+  REQUIRE(rows);
+  CHECK(rows->empty());  // no route: nothing before the digest
+
+  f.clock.set(subscriber_period_start("daily", f.clock.now()) + 86'400 + 60);
+  r = {};
+  f.pipeline->run_digests(r);
+  CHECK(r.render_failures == 0);
+  f.pipeline->run_digests(r);  // once
+  auto mails = f.mails();
+  std::set<std::string> got;
+  for (const auto& [address, m] : mails) got.insert(address);
+  CHECK(got == std::set<std::string>{"ann@example.org", "bob@example.org", "cat@example.org",
+                                     "dan@example.org", "gus@example.org"});
+  const std::map<std::string, std::set<std::string>> expected = {
+      {"ann@example.org", {"LU-18001", "LU-18002", "LU-18003"}},
+      {"bob@example.org", {"LU-18001", "LU-18003"}},  // 2.15 and no branch
+      {"cat@example.org", {"LU-18001", "LU-18003"}},  // LNet only
+      {"dan@example.org", {"LU-18001", "LU-18002", "LU-18003"}},
+      {"gus@example.org", {"LU-18003"}}};  // a bug naming no branch is news for every branch
+  for (const auto& [address, tickets] : expected) {
+    INFO(address);
+    const std::string& m = mails[address];
+    CHECK(m.find("\r\nTo: " + address + "\r\n") != std::string::npos);
+    CHECK(m.find("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n") != std::string::npos);
+    for (const char* t : {"LU-18001", "LU-18002", "LU-18003"})
+      CHECK((m.find(std::string(t) + ": a ") != std::string::npos) == tickets.count(t) > 0);
+    const auto own = tokens_in(m, "unsubscribe");
+    REQUIRE_FALSE(own.empty());
+    for (const auto& t : own) CHECK(t == own.front());
+    for (const auto& [other, om] : mails)
+      if (other != address) CHECK(om.find(own.front()) == std::string::npos);
+  }
+  // Dan chose both topics: one mail, not two.
+  rows = f.store->outbox().outbox_rows("", 100);
+  REQUIRE(rows);
+  CHECK(std::count_if(rows->begin(), rows->end(), [](const OutboxRow& row) {
+          return row.recipient == "dan@example.org";
+        }) == 1);
 }

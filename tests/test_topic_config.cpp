@@ -84,3 +84,35 @@ base_url = "ftp://example.org"
   INFO(e);
   CHECK(r.errors.size() == 5);
 }
+
+TEST_CASE("a digest's topic audience is checked like a route's", "[config][subscriptions]") {
+  const std::string base = std::string(k_base) + R"(
+[[topic]]
+name = "bugs"
+
+[[digest]]
+name = "developers"
+schedule = "@daily"
+to = ["list", "topic:bugs", "topic:nope"]
+)";
+  auto r = parse_config(base + R"(
+[web]
+base_url = "https://announce.example.org"
+
+[http]
+listen = "127.0.0.1:0"
+)", "h.toml");
+  REQUIRE_FALSE(r.config);
+  auto e = config_errors(r);
+  INFO(e);
+  CHECK(e.find("h.toml:19: [[digest]] 'developers' sends to unknown topic 'nope'") !=
+        std::string::npos);
+  CHECK(r.errors.size() == 1);
+
+  // A topic's subscribers need the links of [web] base_url.
+  r = parse_config(base, "h.toml");
+  REQUIRE_FALSE(r.config);
+  e = config_errors(r);
+  CHECK(e.find("h.toml:19: [[digest]] 'developers' sends to topic 'bugs', which needs [web] "
+               "base_url") != std::string::npos);
+}
