@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "daemon/store.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace herald;
@@ -643,4 +644,45 @@ TEST_CASE("store: a claim walks the claim index in claim order, sorting nothing"
   auto rest = store->outbox().claim_deliveries("ops", 10, 30, "t:2:1:1", 100);
   REQUIRE(rest);
   CHECK(rest->size() == 20);
+}
+
+namespace {
+
+int synchronous_level(sqlite3* db) {
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const int level = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return level;
+}
+
+}  // namespace
+
+TEST_CASE("store: delivery bookkeeping commits survive a crash; the connection stays FULL",
+          "[store]") {
+  TempDir dir;
+  auto opened = Store::open(dir.file("h.db"));
+  REQUIRE(opened);
+  Store& store = **opened;
+  sqlite3* db = store.database().raw();
+  constexpr int k_normal = 1, k_full = 2;
+  CHECK(synchronous_level(db) == k_full);  // acknowledged data survives power loss
+  {
+    store_sql::Transaction tx(store_sql::conn(store.database()), store_sql::Durability::crash);
+    CHECK(synchronous_level(db) == k_normal);
+    tx.commit();
+  }
+  CHECK(synchronous_level(db) == k_full);
+  {  // rolled back
+    store_sql::Transaction tx(store_sql::conn(store.database()), store_sql::Durability::crash);
+    CHECK(synchronous_level(db) == k_normal);
+  }
+  CHECK(synchronous_level(db) == k_full);
+  // Through the outbox: a claim and an outcome leave the connection as it was.
+  auto claimed = store.outbox().claim_deliveries("list", 1000, 10, "t:1:1:1", 2000);
+  REQUIRE(claimed);
+  CHECK(synchronous_level(db) == k_full);
+  REQUIRE(store.outbox().record_outcomes({}, 1000));
+  CHECK(synchronous_level(db) == k_full);
 }

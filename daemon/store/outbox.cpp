@@ -176,7 +176,9 @@ Expected<std::vector<OutboxItem>> OutboxStore::claim_deliveries(const std::strin
   std::lock_guard lock(m_db.mutex());
   return guarded("claim deliveries", [&]() -> Expected<std::vector<OutboxItem>> {
     std::vector<OutboxItem> out;
-    Transaction tx(conn(m_db));  // BEGIN IMMEDIATE: no other process claims in between
+    // BEGIN IMMEDIATE: no other process claims in between. A claim lost with power
+    // is a delivery claimed again (sqlite.hpp, Durability).
+    Transaction tx(conn(m_db), Durability::crash);
     Stmt st(m_db, k_claim);
     st.bind(1, destination).bind(2, now).bind(3, int64_t{limit});
     while (st.step()) out.push_back(read_item(st));
@@ -206,7 +208,7 @@ Status OutboxStore::extend_leases(const std::vector<int64_t>& ids, const std::st
                                   int64_t lease_until) {
   std::lock_guard lock(m_db.mutex());
   return guarded("extend leases", [&]() -> Status {
-    Transaction tx(conn(m_db));
+    Transaction tx(conn(m_db), Durability::crash);
     Stmt st(m_db,
             "UPDATE deliveries SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 "
             "AND state = 'pending'");
@@ -222,7 +224,7 @@ Status OutboxStore::extend_leases(const std::vector<int64_t>& ids, const std::st
 Status OutboxStore::release_leases(const std::vector<int64_t>& ids, const std::string& owner) {
   std::lock_guard lock(m_db.mutex());
   return guarded("release leases", [&]() -> Status {
-    Transaction tx(conn(m_db));
+    Transaction tx(conn(m_db), Durability::crash);
     Stmt st(m_db,
             "UPDATE deliveries SET lease_owner = '', lease_until = 0 WHERE id = ?1 "
             "AND lease_owner = ?2");
@@ -288,7 +290,9 @@ Status OutboxStore::record_outcomes(const std::vector<DeliveryOutcome>& outcomes
   std::lock_guard lock(m_db.mutex());
   return guarded("record outcomes", [&]() -> Status {
     const Conn c = conn(m_db);
-    Transaction tx(c);
+    // An outcome lost with power is a delivery sent once more, with the same
+    // idempotency key, as after a crash in the middle of a send.
+    Transaction tx(c, Durability::crash);
     Stmt done(m_db,
               "UPDATE deliveries SET state='delivered', attempts=attempts+1, delivered_at=?2, "
               "last_error=?3, lease_owner='', lease_until=0 WHERE id=?1");

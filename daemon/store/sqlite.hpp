@@ -159,20 +159,48 @@ class Stmt {
   bool m_stepped = false;
 };
 
+// What a commit must survive. The connection runs synchronous=FULL: a commit
+// is on disk before it returns, so what herald acknowledged survives power
+// loss. A `crash` transaction commits with synchronous=NORMAL instead: in WAL
+// mode it survives kill -9 (the frames are in the WAL file) but the last
+// such commits may be lost with power, until the next checkpoint or FULL
+// commit, which writes the WAL out with every frame before it (so a commit
+// that survives implies every earlier one does). For bookkeeping that a
+// power loss may undo without losing anything acknowledged: delivery claims
+// and outcomes, whose loss means a delivery sent once more, with the
+// idempotency key of the first.
+enum class Durability { power_loss, crash };
+
 // Rolls back unless committed. BEGIN IMMEDIATE takes the write lock at once,
 // waiting for another connection's up to the bound.
 class Transaction {
  public:
-  explicit Transaction(Conn c) : m_db(c.db), m_busy_wait(c.busy_wait) { exec("BEGIN IMMEDIATE"); }
+  explicit Transaction(Conn c, Durability d = Durability::power_loss)
+      : m_db(c.db), m_busy_wait(c.busy_wait), m_relaxed(d == Durability::crash) {
+    if (m_relaxed) exec("PRAGMA synchronous=NORMAL");
+    try {
+      exec("BEGIN IMMEDIATE");
+    } catch (...) {
+      restore();
+      throw;
+    }
+  }
   ~Transaction() {
     if (!m_done) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    restore();
   }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
   void commit() {
     exec("COMMIT");
     m_done = true;
   }
 
  private:
+  void restore() noexcept {
+    if (m_relaxed) sqlite3_exec(m_db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+    m_relaxed = false;
+  }
   void exec(const char* sql) {
     const auto start = std::chrono::steady_clock::now();
     for (;;) {
@@ -190,6 +218,7 @@ class Transaction {
   }
   sqlite3* m_db;
   std::chrono::milliseconds m_busy_wait;
+  bool m_relaxed = false;
   bool m_done = false;
 };
 
