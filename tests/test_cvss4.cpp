@@ -5,9 +5,9 @@
 // Where the scores come from: 9.3, 10.0 and 0.0 are FIRST's calculator
 // (https://www.first.org/cvss/calculator/4.0: its default vector, the same with
 // every subsequent-system impact High, and every impact None); the others are
-// FIRST calculator values as collected in the RedHatProductSecurity/cvss test
-// data (tests/vectors_simple4), each one rechecked here by hand against the
-// macrovector table.
+// from the published test data of RedHatProductSecurity/cvss
+// (tests/vectors_simple4, made with that project's port of FIRST's calculator).
+// The macrovector of each was worked out by hand from the EQ definitions.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -111,7 +111,8 @@ TEST_CASE("cvss4: the qualitative rating", "[osv][cvss4]") {
 
 TEST_CASE("cvss4: a malformed vector is refused saying what is wrong", "[osv][cvss4]") {
   const std::string base = "AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
-  CHECK(refusal("CVSS:3.1/" + base) == "a CVSS v4.0 vector starts with 'CVSS:4.0/', not 'CVSS:3.1/'");
+  CHECK(refusal("CVSS:3.1/" + base) ==
+        "a CVSS v4.0 vector starts with 'CVSS:4.0/', not 'CVSS:3.1/'");
   CHECK(refusal(base) == "a CVSS v4.0 vector starts with 'CVSS:4.0/', not 'AV:N/'");
   CHECK(refusal("cvss:4.0/" + base) ==
         "a CVSS v4.0 vector starts with 'CVSS:4.0/', not 'cvss:4.0/'");
@@ -128,6 +129,6 @@ TEST_CASE("cvss4: a malformed vector is refused saying what is wrong", "[osv][cv
   CHECK(refusal(P + "AV:N//AC:L") == "metric 2 is empty ('//' or a '/' at the end)");
   CHECK(refusal(P + "AVN/AC:L") == "'AVN' is not a metric:value pair");
   CHECK(refusal(P + "AV:n/AC:L") == "'AV:n': AV takes N, A, L or P");
-  CHECK(refusal(P + "AV:N/AC:L/X\x01\xff:Y") == "unknown metric 'X?" "?'");
+  CHECK(refusal(P + "AV:N/AC:L/X\x01\xff:Y") == "unknown metric 'X\?\?'");
   CHECK(refusal("") == "a CVSS v4.0 vector starts with 'CVSS:4.0/', not ''");
 }

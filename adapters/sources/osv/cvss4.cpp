@@ -291,8 +291,8 @@ Expected<Values> parse(std::string_view vector) {
     if (colon == std::string_view::npos)
       return bad_input("'" + shown(part) + "' is not a metric:value pair");
     const std::string_view name = part.substr(0, colon), value = part.substr(colon + 1);
-    auto def = std::find_if(defs.begin(), defs.end(),
-                            [&](const MetricDef& d) { return d.name == name; });
+    auto def =
+        std::find_if(defs.begin(), defs.end(), [&](const MetricDef& d) { return d.name == name; });
     if (def == defs.end()) return bad_input("unknown metric '" + shown(name) + "'");
     if (std::find(def->values.begin(), def->values.end(), value) == def->values.end())
       return bad_input("'" + shown(part) + "': " + std::string(name) + " takes " +
@@ -304,12 +304,12 @@ Expected<Values> parse(std::string_view vector) {
   }
   std::string missing;
   for (size_t i = 0; i < k_mandatory; ++i)
-    if (!given.count(defs[i].name)) missing += (missing.empty() ? "" : ", ") + std::string(defs[i].name);
+    if (!given.count(defs[i].name))
+      missing += (missing.empty() ? "" : ", ") + std::string(defs[i].name);
   if (!missing.empty())
-    return bad_input((missing.find(',') == std::string::npos ? "mandatory metric " + missing +
-                                                                   " is missing"
-                                                             : "mandatory metrics " + missing +
-                                                                   " are missing"));
+    return bad_input((missing.find(',') == std::string::npos
+                          ? "mandatory metric " + missing + " is missing"
+                          : "mandatory metrics " + missing + " are missing"));
   Values x;
   for (size_t d = AV; d <= SA; ++d) x.v[d] = given[k_levels[d].name][0];
   x.v[CR] = x.v[IR] = x.v[AR] = 'H';  // Not Defined: High

@@ -110,10 +110,9 @@ std::string join(const std::vector<std::string>& items) {
 namespace {
 
 // The metrics of a v3.x vector (specification 3.1, section 6): base, temporal, environmental.
-constexpr std::string_view k_cvss3_metrics[] = {"AV",  "AC",  "PR",  "UI",  "S",   "C",
-                                                "I",   "A",   "E",   "RL",  "RC",  "CR",
-                                                "IR",  "AR",  "MAV", "MAC", "MPR", "MUI",
-                                                "MS",  "MC",  "MI",  "MA"};
+constexpr std::string_view k_cvss3_metrics[] = {"AV",  "AC",  "PR", "UI", "S",  "C",  "I",   "A",
+                                                "E",   "RL",  "RC", "CR", "IR", "AR", "MAV", "MAC",
+                                                "MPR", "MUI", "MS", "MC", "MI", "MA"};
 
 Expected<double> cvss3_base_score(std::string_view vector) {
   if (vector.rfind("CVSS:3.0/", 0) != 0 && vector.rfind("CVSS:3.1/", 0) != 0)

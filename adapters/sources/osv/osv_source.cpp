@@ -127,7 +127,8 @@ class OsvSource final : public Source {
       // taken, with the severity it could be given, and the log says why.
       if (auto p = e.attributes.find("severity_problems"); p != e.attributes.end()) {
         std::string problems;
-        for (const auto& item : *p) problems += (problems.empty() ? "" : "; ") + item.get<std::string>();
+        for (const auto& item : *p)
+          problems += (problems.empty() ? "" : "; ") + item.get<std::string>();
         spdlog::warn("source {}: {}: record {}: severity {} ({}): {}", m_sc.name, which,
                      e.tags["advisory"], e.severity, e.attributes.value("severity_basis", ""),
                      problems);
