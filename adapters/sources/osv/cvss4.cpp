@@ -14,7 +14,8 @@
 // With threat and environmental metrics Not Defined, E counts as Attacked and
 // CR, IR and AR as High (the specification's defaults), and the modified
 // metrics fall back to the base ones: EQ5 is then always 0 and EQ4 never 0
-// (that needs MSI or MSA Safety), so 162 of the 270 macrovectors can occur.
+// (that needs MSI or MSA Safety), and EQ3/EQ6 is one of 00, 10 and 21, so 36
+// of the 270 macrovectors can occur.
 // The tables below are complete all the same, as published.
 //
 // Severity levels are kept as whole steps (1 = 0.1) so that distances add up
@@ -35,7 +36,7 @@ namespace {
 
 constexpr std::string_view k_prefix = "CVSS:4.0/";
 
-// Every metric a v4.0 vector may carry, in the specification's order (Table 23),
+// Every metric a v4.0 vector may carry, in the specification's order,
 // with its allowed values. The first eleven are the mandatory base metrics.
 struct MetricDef {
   std::string_view name;
@@ -191,8 +192,8 @@ std::optional<double> lookup(int eq1, int eq2, int eq3, int eq4, int eq5, int eq
   return s;
 }
 
-// The highest-severity vectors of each EQ level (the specification's Table 24-29
-// "highest severity vector(s)"), as the metrics they fix.
+// The highest-severity vectors of each EQ level, as the specification lists
+// them, as the metrics they fix.
 using Partial = std::vector<std::pair<Dim, char>>;
 
 Partial partial(std::initializer_list<std::pair<Dim, char>> items) { return Partial(items); }
