@@ -167,6 +167,97 @@ TEST_CASE("osv: CVSS v3 vectors map to severities", "[osv]") {
   CHECK(osv::severity_from_cvss3("CVSS:3.1/AV:X/AC:L") == "");
 }
 
+TEST_CASE("osv: a CVSS v4.0-only record is scored, not given medium", "[osv]") {
+  auto r = record("CVE-2018-5407_cvss4.json");
+  REQUIRE(r.cvss.size() == 1);
+  Event e = osv::advisory_event(r, "osv", {});
+  CHECK(e.severity == "critical");  // 9.3
+  CHECK(e.attributes["severity_basis"] == "CVSS:4.0 base score 9.3");
+  CHECK_FALSE(e.attributes.contains("severity_problems"));
+
+  CHECK(*osv::cvss_base_score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N") ==
+        0.0);
+  CHECK(osv::severity_from_score(0.0) == "info");
+  CHECK(osv::severity_from_score(6.9) == "medium");
+}
+
+TEST_CASE("osv: a vector that cannot be scored leaves the record's label, else unrated",
+          "[osv]") {
+  auto with = [](const std::string& vector, const char* label) {
+    auto j = nlohmann::json::parse(fixture("CVE-2018-5407.json"));
+    j["severity"] = nlohmann::json::array({{{"type", "CVSS_V4"}, {"score", vector}}});
+    if (label) j["database_specific"] = {{"severity", label}};
+    auto r = osv::parse_record(j);
+    REQUIRE(r);
+    return osv::advisory_event(*r, "osv", {});
+  };
+  const std::string bad = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/XX:Y";
+  SECTION("no label: unrated, and why") {
+    Event e = with(bad, nullptr);
+    CHECK(e.severity == "unrated");
+    CHECK(e.attributes["severity_basis"] ==
+          "no severity[] vector could be scored and there is no database_specific.severity");
+    REQUIRE(e.attributes["severity_problems"].size() == 1);
+    CHECK(e.attributes["severity_problems"][0] == "'" + bad + "': unknown metric 'XX'");
+  }
+  SECTION("the record's own label") {
+    Event e = with(bad, "MODERATE");
+    CHECK(e.severity == "medium");
+    CHECK(e.attributes["severity_basis"] == "database_specific.severity MODERATE");
+    CHECK(e.attributes["severity_problems"].size() == 1);
+  }
+  SECTION("the v3 path the same way") {
+    Event e = with("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H", nullptr);
+    CHECK(e.severity == "unrated");
+    CHECK(e.attributes["severity_problems"][0] ==
+          "'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H': mandatory metric A is missing");
+  }
+  SECTION("a version herald does not score") {
+    Event e = with("AV:N/AC:L/Au:N/C:P/I:P/A:P", nullptr);
+    CHECK(e.severity == "unrated");
+    CHECK(e.attributes["severity_problems"][0] ==
+          "'AV:N/AC:L/Au:N/C:P/I:P/A:P': not a CVSS v3.x or v4.0 vector (only those are scored)");
+  }
+  SECTION("another vector that scores wins") {
+    auto j = nlohmann::json::parse(fixture("CVE-2018-5407.json"));
+    j["severity"].push_back({{"type", "CVSS_V4"}, {"score", bad}});
+    auto r = osv::parse_record(j);
+    REQUIRE(r);
+    Event e = osv::advisory_event(*r, "osv", {});
+    CHECK(e.severity == "medium");  // the v3.1 vector, 4.7
+    CHECK(e.attributes["severity_basis"] == "CVSS:3.1 base score 4.7");
+    CHECK(e.attributes["severity_problems"].size() == 1);
+  }
+  SECTION("a record with no rating at all is still medium") {
+    Event e = osv::advisory_event(record("SUSE-FU-2022_0444-1.json"), "osv", {});
+    CHECK(e.severity == "medium");
+    CHECK(e.attributes["severity_basis"] == "the record has no rating; medium, worth a look");
+  }
+}
+
+TEST_CASE("osv source: a CVSS v4.0 record scored through the source", "[osv][osv_source]") {
+  test::TempDir dir;
+  dir.write("CVE-2018-5407_cvss4.json", fixture("CVE-2018-5407_cvss4.json"));
+  auto j = nlohmann::json::parse(fixture("SUSE-FU-2022_0444-1.json"));
+  j["severity"] = nlohmann::json::array(
+      {{{"type", "CVSS_V4"}, {"score", "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H"}}});
+  dir.write("SUSE.json", j.dump());
+  auto out = poll_once(osv_config(dir.path()));
+  REQUIRE(out);
+  REQUIRE(out->events.size() == 2);
+  CHECK(out->warnings.empty());  // an unscored vector skips nothing
+  const Event* v4 = find_key(out->events, "osv:CVE-2018-5407:2024-05-29T23:34:56Z");
+  REQUIRE(v4);
+  CHECK(v4->severity == "critical");
+  CHECK(v4->attributes["cvss"][0] ==
+        "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N");
+  const Event* suse = find_key(out->events, "osv:SUSE-FU-2022:0444-1:2022-02-16T15:20:54Z");
+  REQUIRE(suse);
+  CHECK(suse->severity == "unrated");
+  CHECK(suse->attributes["severity_problems"][0].get<std::string>().find(
+            "mandatory metrics SC, SI, SA are missing") != std::string::npos);
+}
+
 TEST_CASE("osv: bodies hold one record, an array, or the API's vulns", "[osv]") {
   const std::string one = fixture("GHSA-9v2f-6vcg-3hgv.json");
   CHECK(osv::split_document(one)->size() == 1);

@@ -6,18 +6,23 @@
 //
 // Severity: database_specific.severity (GitHub's CRITICAL/HIGH/MODERATE/LOW,
 // also read from an affected entry's database_specific or ecosystem_specific)
-// wins; otherwise the highest CVSS v3 base score of severity[] (computed from
-// the vector, as FIRST's specification 3.1 section 7 gives it); otherwise
-// "medium", since an advisory without a rating still deserves a look.
+// wins; otherwise the highest base score of severity[], computed from the
+// vector: CVSS v3.x as FIRST's specification 3.1 section 7 gives it, CVSS v4.0
+// as cvss4.cpp does (CVSS-B). A vector that cannot be scored (malformed, or of
+// another version) is named in the event's severity_problems attribute; when
+// no vector could be scored the record is "unrated", not given a level it does
+// not claim. A record with no rating at all is "medium", since an advisory
+// without a rating still deserves a look.
 #include "adapters/sources/osv/osv_record.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
+#include "adapters/sources/osv/cvss4.hpp"
 #include "adapters/sources/tracker/tracker_events.hpp"
 #include "daemon/json.hpp"
-#include "daemon/router.hpp"
 #include "daemon/util.hpp"
 
 namespace herald::osv {
@@ -102,24 +107,50 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::string severity_from_cvss3(std::string_view vector) {
-  if (vector.rfind("CVSS:3.", 0) != 0) return "";
+namespace {
+
+// The metrics of a v3.x vector (specification 3.1, section 6): base, temporal, environmental.
+constexpr std::string_view k_cvss3_metrics[] = {"AV",  "AC",  "PR", "UI", "S",  "C",  "I",   "A",
+                                                "E",   "RL",  "RC", "CR", "IR", "AR", "MAV", "MAC",
+                                                "MPR", "MUI", "MS", "MC", "MI", "MA"};
+
+Expected<double> cvss3_base_score(std::string_view vector) {
+  if (vector.rfind("CVSS:3.0/", 0) != 0 && vector.rfind("CVSS:3.1/", 0) != 0)
+    return bad_input("a CVSS v3 vector starts with 'CVSS:3.0/' or 'CVSS:3.1/'");
   std::map<std::string, std::string> m;
-  for (const auto& part : split(vector, '/')) {
+  const auto parts = split(vector.substr(9), '/');
+  for (size_t n = 0; n < parts.size(); ++n) {
+    const std::string& part = parts[n];
     auto colon = part.find(':');
-    if (colon == std::string::npos) return "";
-    m[part.substr(0, colon)] = part.substr(colon + 1);
+    if (part.empty())
+      return bad_input("metric " + std::to_string(n + 1) + " is empty ('//' or a '/' at the end)");
+    if (colon == std::string::npos)
+      return bad_input("'" + tracker::truncate_utf8(tracker::clean_line(part), 40) +
+                       "' is not a metric:value pair");
+    const std::string name = part.substr(0, colon);
+    if (std::find(std::begin(k_cvss3_metrics), std::end(k_cvss3_metrics), name) ==
+        std::end(k_cvss3_metrics))
+      return bad_input("unknown metric '" + tracker::truncate_utf8(tracker::clean_line(name), 40) +
+                       "'");
+    if (!m.emplace(name, part.substr(colon + 1)).second)
+      return bad_input("metric '" + name + "' is given twice");
   }
-  const auto pick = [&m](const char* metric,
-                         std::initializer_list<std::pair<const char*, double>> values) {
+  std::string bad;
+  const auto pick = [&m, &bad](const char* metric,
+                               std::initializer_list<std::pair<const char*, double>> values) {
     auto it = m.find(metric);
     if (it != m.end())
       for (const auto& [name, v] : values)
         if (it->second == name) return v;
+    if (bad.empty())
+      bad = it == m.end() ? "mandatory metric " + std::string(metric) + " is missing"
+                          : "'" + std::string(metric) + ":" +
+                                tracker::truncate_utf8(tracker::clean_line(it->second), 20) +
+                                "' is not a value of " + metric;
     return -1.0;
   };
-  const bool changed = m["S"] == "C";
-  if (m["S"] != "C" && m["S"] != "U") return "";
+  const double s = pick("S", {{"U", 0}, {"C", 1}});
+  const bool changed = s == 1;
   const double av = pick("AV", {{"N", 0.85}, {"A", 0.62}, {"L", 0.55}, {"P", 0.2}});
   const double ac = pick("AC", {{"L", 0.77}, {"H", 0.44}});
   const double pr =
@@ -128,19 +159,68 @@ std::string severity_from_cvss3(std::string_view vector) {
   const double c = pick("C", {{"H", 0.56}, {"L", 0.22}, {"N", 0.0}});
   const double i = pick("I", {{"H", 0.56}, {"L", 0.22}, {"N", 0.0}});
   const double a = pick("A", {{"H", 0.56}, {"L", 0.22}, {"N", 0.0}});
-  if (std::min({av, ac, pr, ui, c, i, a}) < 0) return "";
+  if (!bad.empty()) return bad_input(bad);
   const double iss = 1 - (1 - c) * (1 - i) * (1 - a);
   const double impact =
       changed ? 7.52 * (iss - 0.029) - 3.25 * std::pow(iss - 0.02, 15) : 6.42 * iss;
   const double exploitability = 8.22 * av * ac * pr * ui;
-  double score = 0;
-  if (impact > 0)
-    score = roundup(std::min((changed ? 1.08 : 1.0) * (impact + exploitability), 10.0));
-  if (score >= 9.0) return "critical";
-  if (score >= 7.0) return "high";
-  if (score >= 4.0) return "medium";
-  if (score > 0) return "low";
-  return "info";
+  if (impact <= 0) return 0.0;
+  return roundup(std::min((changed ? 1.08 : 1.0) * (impact + exploitability), 10.0));
+}
+
+std::string shown_vector(const std::string& v) {
+  return tracker::truncate_utf8(tracker::clean_line(v), 200);
+}
+
+}  // namespace
+
+Expected<double> cvss_base_score(std::string_view vector) {
+  if (vector.rfind("CVSS:3", 0) == 0) return cvss3_base_score(vector);
+  if (vector.rfind("CVSS:4", 0) == 0) return cvss4::base_score(vector);
+  return bad_input("not a CVSS v3.x or v4.0 vector (only those are scored)");
+}
+
+std::string severity_from_score(double score) {
+  const std::string r = cvss4::rating(score);  // v3.1 and v4.0 share the scale
+  return r == "none" ? "info" : r;
+}
+
+std::string severity_from_cvss3(std::string_view vector) {
+  auto score = cvss3_base_score(vector);
+  return score ? severity_from_score(*score) : "";
+}
+
+Rating rate(const Record& r) {
+  Rating out;
+  double best = -1;
+  std::string best_vector;
+  for (const auto& v : r.cvss) {
+    auto score = cvss_base_score(v);
+    if (!score) {
+      out.problems.push_back("'" + shown_vector(v) + "': " + score.error().message);
+      continue;
+    }
+    if (*score > best) {
+      best = *score;
+      best_vector = v;
+    }
+  }
+  if (std::string label = label_severity(r.severity_label); !label.empty()) {
+    out.severity = label;
+    out.basis = "database_specific.severity " + tracker::clean_line(r.severity_label);
+  } else if (best >= 0) {
+    char score[8];
+    std::snprintf(score, sizeof score, "%.1f", best);
+    out.severity = severity_from_score(best);
+    out.basis = best_vector.substr(0, 8) + " base score " + score;
+  } else if (!out.problems.empty()) {
+    out.severity = "unrated";
+    out.basis = "no severity[] vector could be scored and there is no database_specific.severity";
+  } else {
+    out.severity = "medium";
+    out.basis = "the record has no rating; medium, worth a look";
+  }
+  return out;
 }
 
 Expected<Record> parse_record(const json& j) {
@@ -331,13 +411,8 @@ Event advisory_event(const Record& r, const std::string& source,
       }
     if (!e.url.empty()) break;
   }
-  std::string severity = label_severity(r.severity_label);
-  if (severity.empty())
-    for (const auto& v : r.cvss)
-      if (auto s = severity_from_cvss3(v);
-          severity_rank(s) > severity_rank(severity) || severity.empty())
-        severity = s;
-  e.severity = severity.empty() ? "medium" : severity;
+  Rating rating = rate(r);
+  e.severity = rating.severity;
 
   e.tags["advisory"] = id;
   std::vector<std::string> cves;
@@ -356,6 +431,8 @@ Event advisory_event(const Record& r, const std::string& source,
   if (!names.empty()) e.tags["package"] = tracker::truncate_utf8(join(names), k_max_tag_bytes);
   if (!r.withdrawn.empty()) e.tags["withdrawn"] = "true";
   e.attributes = to_json(r);
+  e.attributes["severity_basis"] = rating.basis;
+  if (!rating.problems.empty()) e.attributes["severity_problems"] = rating.problems;
   return e;
 }
 

@@ -62,10 +62,30 @@ Expected<std::vector<nlohmann::json>> split_document(std::string_view body);
 // Whether an affected package's name is listed (case-insensitive); an empty list takes all.
 bool matches(const Record& r, const std::vector<std::string>& packages);
 
+// The base score of a CVSS v3.0/v3.1 vector (specification 3.1, section 7) or of a
+// CVSS v4.0 vector (CVSS-B, cvss4.hpp). Anything else, or a vector with a metric
+// unknown, repeated, missing or of a wrong value, is bad_input saying which.
+Expected<double> cvss_base_score(std::string_view vector);
+
+// herald severity of a base score: info (0.0), low, medium, high, critical.
+std::string severity_from_score(double score);
+
 // herald severity of a CVSS v3.x base vector; "" when it is not one.
 std::string severity_from_cvss3(std::string_view vector);
 
-// The security.advisory proposal of a record, keyed osv:<id>:<modified>.
+// How a record's severity is chosen: database_specific.severity when it names a
+// level; else the highest base score of severity[]; else, when some vector could
+// not be scored, "unrated"; else (no rating at all) "medium", worth a look.
+struct Rating {
+  std::string severity;               // info | low | medium | high | critical | unrated
+  std::string basis;                  // what it came from, for the event and the log
+  std::vector<std::string> problems;  // "'<vector>': why it was not scored"
+};
+Rating rate(const Record& r);
+
+// The security.advisory proposal of a record, keyed osv:<id>:<modified>; its
+// severity is rate()'s, and the attributes say why (severity_basis, and
+// severity_problems when a vector was not scored).
 Event advisory_event(const Record& r, const std::string& source,
                      const std::vector<std::string>& packages);
 

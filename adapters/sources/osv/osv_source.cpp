@@ -12,10 +12,14 @@
 // source's max_size, like every other source's input. In a directory a file
 // that cannot be read or parsed, and anywhere a record of bad shape, is a
 // warning naming the file (and the record) and is skipped; the others are
-// taken. A single configured file that cannot be read fails the poll. The URL
+// taken. A severity[] vector that cannot be scored is a warning in the log
+// too, but the record is taken (see osv_record.cpp for the severity it gets).
+// A single configured file that cannot be read fails the poll. The URL
 // is fetched with a conditional GET; the content hash of what was read makes
 // an unchanged input a cheap poll.
 #include "adapters/sources/osv/osv_source.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -110,15 +114,25 @@ class OsvSource final : public Source {
             PollOutcome& out) const {
     const int64_t now = m_clock.now();
     for (size_t i = 0; i < records.size(); ++i) {
+      const std::string which =
+          records.size() == 1 ? where : where + " [" + std::to_string(i) + "]";
       auto record = osv::parse_record(records[i]);
       if (!record) {
-        const std::string which =
-            records.size() == 1 ? where : where + " [" + std::to_string(i) + "]";
         out.warnings.push_back(which + ": " + record.error().message + "; skipped");
         continue;
       }
       if (!osv::matches(*record, m_sc.packages)) continue;
       Event e = osv::advisory_event(*record, m_sc.name, m_sc.packages);
+      // A vector that could not be scored does not skip the record: it is
+      // taken, with the severity it could be given, and the log says why.
+      if (auto p = e.attributes.find("severity_problems"); p != e.attributes.end()) {
+        std::string problems;
+        for (const auto& item : *p)
+          problems += (problems.empty() ? "" : "; ") + item.get<std::string>();
+        spdlog::warn("source {}: {}: record {}: severity {} ({}): {}", m_sc.name, which,
+                     e.tags["advisory"], e.severity, e.attributes.value("severity_basis", ""),
+                     problems);
+      }
       e.tags["project"] = m_sc.project;
       if (e.time == 0) e.time = now;
       const bool old = m_sc.max_age_ms > 0 && e.time < now - m_sc.max_age_ms / 1000;
