@@ -151,7 +151,7 @@ TEST_CASE("osv: every fixture record parses into its fields", "[osv]") {
     CHECK(r.related.size() == 51);
     CHECK(r.references.size() == 352);
     Event e = osv::advisory_event(r, "osv", {});
-    CHECK(e.severity == "medium");  // unrated: worth a look
+    CHECK(e.severity == "unrated");  // no level it does not claim
     CHECK(e.title == "SUSE-FU-2022:0444-1: Feature update for venv-salt-minion");
   }
 }
@@ -228,10 +228,11 @@ TEST_CASE("osv: a vector that cannot be scored leaves the record's label, else u
     CHECK(e.attributes["severity_basis"] == "CVSS:3.1 base score 4.7");
     CHECK(e.attributes["severity_problems"].size() == 1);
   }
-  SECTION("a record with no rating at all is still medium") {
+  SECTION("a record with no rating at all is unrated") {
     Event e = osv::advisory_event(record("SUSE-FU-2022_0444-1.json"), "osv", {});
-    CHECK(e.severity == "medium");
-    CHECK(e.attributes["severity_basis"] == "the record has no rating; medium, worth a look");
+    CHECK(e.severity == "unrated");
+    CHECK(e.attributes["severity_basis"] ==
+          "the record has no rating: neither severity[] nor database_specific.severity");
   }
 }
 

@@ -11,8 +11,7 @@
 // as cvss4.cpp does (CVSS-B). A vector that cannot be scored (malformed, or of
 // another version) is named in the event's severity_problems attribute; when
 // no vector could be scored the record is "unrated", not given a level it does
-// not claim. A record with no rating at all is "medium", since an advisory
-// without a rating still deserves a look.
+// not claim; nor is a record with no rating at all.
 #include "adapters/sources/osv/osv_record.hpp"
 
 #include <algorithm>
@@ -217,8 +216,8 @@ Rating rate(const Record& r) {
     out.severity = "unrated";
     out.basis = "no severity[] vector could be scored and there is no database_specific.severity";
   } else {
-    out.severity = "medium";
-    out.basis = "the record has no rating; medium, worth a look";
+    out.severity = "unrated";
+    out.basis = "the record has no rating: neither severity[] nor database_specific.severity";
   }
   return out;
 }

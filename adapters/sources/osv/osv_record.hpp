@@ -74,8 +74,8 @@ std::string severity_from_score(double score);
 std::string severity_from_cvss3(std::string_view vector);
 
 // How a record's severity is chosen: database_specific.severity when it names a
-// level; else the highest base score of severity[]; else, when some vector could
-// not be scored, "unrated"; else (no rating at all) "medium", worth a look.
+// level; else the highest base score of severity[]; else "unrated" (no vector
+// could be scored, or the record has no rating at all).
 struct Rating {
   std::string severity;               // info | low | medium | high | critical | unrated
   std::string basis;                  // what it came from, for the event and the log
