@@ -157,7 +157,9 @@ Macro macro_of(const Values& x) {
   return m;
 }
 
-// The specification's macrovector scores. One row per EQ1 EQ2 EQ3 (000, 001, 002,
+// The specification's macrovector scores, as FIRST publishes them with its
+// CVSS v4.0 calculator (https://github.com/FIRSTdotorg/cvss-v4-calculator,
+// cvss_lookup.js), laid out here as a table. One row per EQ1 EQ2 EQ3 (000, 001, 002,
 // 010, ..., 212); in a row, EQ4 EQ5 EQ6 = 000, 001, 010, 011, 020, 021, 100, ..., 221.
 // EQ3 = 2 with EQ6 = 0 cannot happen (-1: no such macrovector).
 constexpr double k_no = -1;
