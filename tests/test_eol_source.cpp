@@ -231,13 +231,78 @@ TEST_CASE("eol source: a changed EOL date is announced and re-arms the points",
     CHECK(h.run_until(utc(2027, 4, 30)).empty());
     h.write(k_lustre);
     CHECK(h.poll() ==
-          std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:false:2027-03-31"});
+          std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:false:2027-03-31:2"});
   }
   SECTION("over without a day (true): announced as reached") {
     h.write(replaced(k_lustre, "eol: 2027-03-31", "eol: true"));
     CHECK(h.poll() == std::vector<std::string>{"eol.reached eol:lustre:2.12:reached:true"});
     CHECK(h.announced.back().attributes["previous_eol"] == "2027-03-31");
     CHECK(h.run_until(utc(2027, 4, 30)).empty());
+  }
+}
+
+TEST_CASE("eol source: a date that goes back and forth is announced at every change, once",
+          "[eol][eol_source]") {
+  const std::string a = k_lustre;  // 2.12 ends 2027-03-31
+  const std::string b = replaced(k_lustre, "eol: 2027-03-31", "eol: 2027-09-30");
+  Harness h(utc(2026, 8, 1));
+  h.write(a);
+  h.poll();
+  CHECK(h.run_until(utc(2026, 11, 1)) ==
+        std::vector<std::string>{
+            "2026-10-02T00:00:00Z eol.upcoming eol:lustre:2.12:T-180:2027-03-31"});
+
+  h.write(b);
+  CHECK(h.poll() ==
+        std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:2027-03-31:2027-09-30"});
+  CHECK(h.run_until(utc(2026, 11, 15)).empty());
+
+  h.write(a);
+  CHECK(h.poll() ==
+        std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:2027-09-30:2027-03-31:2"});
+  CHECK(h.announced.back().title == "Lustre 2.12: end of life moved from 2027-09-30 to 2027-03-31");
+  // Back on 2027-03-31, its points count down again.
+  CHECK(h.run_until(utc(2027, 1, 5)) ==
+        std::vector<std::string>{
+            "2026-12-31T00:00:00Z eol.upcoming eol:lustre:2.12:T-90:2027-03-31"});
+
+  h.reopen();  // the count of changes is in the committed cursor
+  h.write(b);
+  CHECK(h.poll() ==
+        std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:2027-03-31:2027-09-30:3"});
+  const Event& third = h.announced.back();
+  CHECK(third.title == "Lustre 2.12: end of life moved from 2027-03-31 to 2027-09-30");
+  CHECK(third.attributes["previous_eol"] == "2027-03-31");
+  CHECK(third.attributes["eol"] == "2027-09-30");
+
+  SECTION("polled again, by a restarted source too, the change is not sent twice") {
+    h.clock().advance(3600);
+    CHECK(h.poll().empty());
+    h.reopen();
+    h.clock().advance(3600);
+    CHECK(h.poll().empty());
+  }
+  SECTION("the points of the new date re-arm, and 2027-03-31's do not come") {
+    CHECK(h.run_until(utc(2027, 10, 31)) ==
+          std::vector<std::string>{
+              "2027-04-03T00:00:00Z eol.upcoming eol:lustre:2.12:T-180:2027-09-30",
+              "2027-07-02T00:00:00Z eol.upcoming eol:lustre:2.12:T-90:2027-09-30",
+              "2027-08-31T00:00:00Z eol.upcoming eol:lustre:2.12:T-30:2027-09-30",
+              "2027-09-23T00:00:00Z eol.upcoming eol:lustre:2.12:T-7:2027-09-30",
+              "2027-09-30T00:00:00Z eol.reached eol:lustre:2.12:reached:2027-09-30",
+          });
+  }
+  SECTION("over without a day (true) a second time: reached is announced again") {
+    const std::string over = replaced(k_lustre, "eol: 2027-03-31", "eol: true");
+    h.write(over);
+    CHECK(h.poll() == std::vector<std::string>{"eol.reached eol:lustre:2.12:reached:true:4"});
+    h.write(b);
+    CHECK(h.poll() ==
+          std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:true:2027-09-30:5"});
+    h.write(over);
+    CHECK(h.poll() == std::vector<std::string>{"eol.reached eol:lustre:2.12:reached:true:6"});
+    h.clock().advance(3600);
+    CHECK(h.poll().empty());
   }
 }
 

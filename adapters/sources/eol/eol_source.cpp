@@ -19,6 +19,9 @@
 //   - a cycle whose EOL changed is announced as eol.changed (old and new date);
 //     the notices already due under the new date are recorded, not announced;
 //     a change to `true` (over, day not given) is announced as eol.reached.
+//     The cursor also counts each cycle's changes: from the second on, the key
+//     ends in the count (eol:lustre:2.12:changed:2027-03-31:2027-09-30:3), so
+//     that a date that goes back and forth is announced at every change, once.
 #include "adapters/sources/eol/eol_source.hpp"
 
 #include <date/date.h>
@@ -114,8 +117,10 @@ class EolSource final : public Source {
       m_matrix = load_matrix(out.warnings);
       cursor["matrix"] = eol::to_json(m_matrix);  // for the support page
     }
+    Changes changes = changes_from_cursor(state.cursor);
+    notices(product, previous, m_clock.now(), changes, out);
+    cursor["changes"] = changes;
     out.cursor = cursor.dump();
-    notices(product, previous, m_clock.now(), out);
     return out;
   }
 
@@ -143,12 +148,28 @@ class EolSource final : public Source {
     return local >= 0 ? local / k_day : (local - k_day + 1) / k_day;
   }
 
+  // How many changes of its EOL each cycle has had, as the cursor keeps them ({"2.12": 3}).
+  // Kept for every cycle ever seen, so that one dropped and added back goes on counting.
+  using Changes = std::map<std::string, int64_t>;
+  static Changes changes_from_cursor(const std::string& cursor) {
+    Changes out;
+    auto j = nlohmann::json::parse(cursor, nullptr, false);
+    if (!j.is_object() || !j.contains("changes") || !j["changes"].is_object()) return out;
+    for (const auto& [cycle, n] : j["changes"].items())
+      if (n.is_number_integer() && n.get<int64_t>() > 0) out[cycle] = n.get<int64_t>();
+    return out;
+  }
+
+  // The key suffix of a cycle's n-th change: none for the first (the key of the old and the
+  // new date is new then), ":n" after it, when the same dates may come back.
+  static std::string nth(int64_t n) { return n > 1 ? ":" + std::to_string(n) : ""; }
+
   std::string display_name(const Product& p) const {
     return p.title.empty() ? m_sc.product : one_line(p.title);
   }
 
   void notices(const Product& product, const std::optional<Product>& previous, int64_t now,
-               PollOutcome& out) const {
+               Changes& changes, PollOutcome& out) const {
     std::map<std::string, DateField> seen;
     if (previous)
       for (const auto& c : previous->cycles) seen[c.name] = c.eol;
@@ -168,12 +189,13 @@ class EolSource final : public Source {
       };
       const bool changed =
           !first_seen && undecided_if_absent(it->second) != undecided_if_absent(c.eol);
+      const int64_t change = changed ? ++changes[c.name] : 0;
       if (changed && c.eol.state != State::over)
-        emit_changed(product, c, it->second, now, newest_lts, out);
+        emit_changed(product, c, it->second, now, change, newest_lts, out);
 
       if (c.eol.state == State::over) {
         Event e = base_event(product, c, "eol.reached", newest_lts, false);
-        e.key = key(c, "reached:true");
+        e.key = key(c, "reached:true" + nth(change));
         e.time = now;
         e.severity = "medium";
         e.title = display_name(product) + " " + one_line(c.name) + " has reached end of life";
@@ -231,12 +253,12 @@ class EolSource final : public Source {
   }
 
   void emit_changed(const Product& product, const Cycle& c, const DateField& old, int64_t now,
-                    const Cycle* newest_lts, PollOutcome& out) const {
+                    int64_t change, const Cycle* newest_lts, PollOutcome& out) const {
     const std::string from = old.state == State::absent ? "false" : old.text();
     const std::string to = c.eol.state == State::absent ? "false" : c.eol.text();
     const bool supported = c.eol.state != State::day || local_midnight(c.eol.days) > now;
     Event e = base_event(product, c, "eol.changed", newest_lts, supported);
-    e.key = key(c, "changed:" + from + ":" + to);
+    e.key = key(c, "changed:" + from + ":" + to + nth(change));
     e.time = now;
     e.severity = "low";
     e.attributes["previous_eol"] = from;
