@@ -306,6 +306,36 @@ TEST_CASE("eol source: a date that goes back and forth is announced at every cha
   }
 }
 
+TEST_CASE("eol source: a branch first seen as over without a day (true) sends nothing",
+          "[eol][eol_source][lustre]") {
+  // config/lustre-eol.md as shipped: 2.10 and 2.7 are `true`, every other branch `false`.
+  auto text = read_file(test::source_dir() + "/config/lustre-eol.md");
+  REQUIRE(text);
+  Harness h(utc(2027, 1, 15));
+  h.write(*text);
+  CHECK(h.poll().empty());  // no eol.reached flood on first sight
+  std::vector<std::string> recorded;
+  for (size_t i = 0; i < h.last.events.size(); ++i) {
+    CHECK_FALSE(h.last.announce[i]);
+    recorded.push_back(h.last.events[i].key);
+  }
+  CHECK(recorded ==
+        std::vector<std::string>{"eol:lustre:2.10:reached:true", "eol:lustre:2.7:reached:true"});
+  const Event& e = h.last.events[0];
+  CHECK(e.kind == "eol.reached");
+  CHECK(e.title == "Lustre 2.10 has reached end of life");  // no date: none was published
+  CHECK(e.attributes["eol"] == "true");
+  CHECK(e.attributes["eol_display"] == "reached (the day was not published)");
+  CHECK_FALSE(e.attributes.contains("days_left"));
+  CHECK_FALSE(e.attributes.contains("upgrade_branch_release"));  // not supported
+
+  h.run_until(utc(2027, 2, 15), 86'400);
+  CHECK(h.announced.empty());
+  h.reopen();
+  CHECK(h.poll().empty());
+  CHECK(*h.store().events().count_events() == 2);
+}
+
 TEST_CASE("eol source: a cycle seen for the first time sends only its nearest due point",
           "[eol][eol_source]") {
   SECTION("a cycle added to a running source") {
