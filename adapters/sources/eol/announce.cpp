@@ -48,8 +48,8 @@ nlohmann::json announcement_context(const Event& e, const Config& cfg) {
     for (const auto& row : distro_rows(strings(a, distros), strings(a, kernels))) {
       auto it = by_family.find(row.family);
       if (it == by_family.end()) continue;
-      for (const auto& c : it->second.cycles) {
-        if (c.name != row.cycle) continue;
+      if (const Cycle* found = find_distro_cycle(it->second, row)) {
+        const Cycle& c = *found;
         std::string status;
         if (c.eol.state == DateField::State::over ||
             (c.eol.state == DateField::State::day && today >= c.eol.days))
@@ -60,6 +60,7 @@ nlohmann::json announcement_context(const Event& e, const Config& cfg) {
           list.push_back({{"distro", row.label},
                           {"role", role},
                           {"eol", c.eol.state == DateField::State::day ? c.eol.text() : "reached"},
+                          {"eol_cycle", row.family + " " + c.name},
                           {"status", status},
                           {"is_past", status == "past"}});
       }

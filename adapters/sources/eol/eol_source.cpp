@@ -325,6 +325,7 @@ class EolSource final : public Source {
         if (server || client) branches += (branches.empty() ? "" : " ") + b.branch;
       }
       a["distro"] = m_family + " " + cycle;
+      if (std::string named = named_releases(cycle); !named.empty()) a["distro_releases"] = named;
       a["lustre_server_branches"] = servers;
       a["lustre_client_branches"] = clients;
       a["lustre_server_list"] = join(servers);
@@ -332,6 +333,33 @@ class EolSource final : public Source {
       if (!branches.empty()) e.tags["lustre_branches"] = branches;
     }
     return e;
+  }
+
+  // The releases of a cycle as the ChangeLogs name them, with the branches built for each,
+  // when that is more exact than the cycle ("RHEL 9.7", "SLES 15 SP6"): "servers RHEL 8.10
+  // (2.17, 2.16); clients RHEL 9.7 (2.17), RHEL 9.6 (2.15)"; "" otherwise.
+  std::string named_releases(const std::string& cycle) const {
+    const std::string distro = m_family + " " + cycle;
+    std::string out;
+    for (const bool server : {true, false}) {
+      std::vector<std::pair<std::string, std::string>> named;  // label, branches
+      for (const auto& b : m_matrix) {
+        for (const auto& row : eol::distro_rows(server ? b.server_distros : b.client_distros,
+                                                server ? b.server_kernels : b.client_kernels)) {
+          if (row.family != m_family || row.label == distro) continue;
+          if (row.cycle != cycle && row.major_cycle != cycle) continue;
+          auto it = std::find_if(named.begin(), named.end(),
+                                 [&](const auto& n) { return n.first == row.label; });
+          if (it == named.end()) named.emplace_back(row.label, b.branch);
+          else it->second += ", " + b.branch;
+        }
+      }
+      if (named.empty()) continue;
+      out += std::string(out.empty() ? "" : "; ") + (server ? "servers " : "clients ");
+      for (size_t i = 0; i < named.size(); ++i)
+        out += (i ? ", " : "") + named[i].first + " (" + named[i].second + ")";
+    }
+    return out;
   }
 
   static std::string join(const nlohmann::json& list) {
@@ -354,6 +382,9 @@ class EolSource final : public Source {
         lines.push_back("Lustre branches built for " + distro + ": servers " +
                         (servers.empty() ? "none" : servers) + "; clients " +
                         (clients.empty() ? "none" : clients) + ".");
+      if (a.contains("distro_releases"))
+        lines.push_back("As the ChangeLogs name them: " +
+                        a["distro_releases"].get<std::string>() + ".");
     }
     if (a.contains("upgrade_lts_release"))
       lines.push_back("Upgrade path: " + a["upgrade_lts_release"].get<std::string>() +
