@@ -227,7 +227,7 @@ TEST_CASE("eol distributions: a release announcement lists its distributions nea
                   {"client_kernels",
                    {"5.14.0-611.7.1.el9 (RHEL9.7)", "6.4.0-150600.23.73 (SLES15 SP6)",
                     "5.15.0-88 (Ubuntu 22.04)"}}};
-  const json ctx = eol::announcement_context(e, cfg);
+  const json ctx = eol::announcement_context(e, cfg, nullptr);
   CHECK(ctx["distro_eol"] == json::parse(R"([
       {"distro": "SLES 15 SP6", "role": "clients", "eol": "2025-12-31", "status": "past",
        "eol_cycle": "SLES 15.6", "is_past": true},
@@ -249,7 +249,7 @@ TEST_CASE("eol distributions: a release announcement lists its distributions nea
 
   SECTION("every distribution supported: no section") {
     e.time = utc(2024, 1, 15);  // before SLES 15 SP6's and Ubuntu 22.04's ends
-    CHECK(eol::announcement_context(e, cfg).empty());
+    CHECK(eol::announcement_context(e, cfg, nullptr).empty());
     json plain = mail_context(e, DestinationConfig{});
     auto m = t->render_mail("release.published", plain);
     REQUIRE(m);

@@ -13,6 +13,7 @@
 #include "adapters/sources/source.hpp"
 #include "daemon/config.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/release_context.hpp"
 #include "daemon/render.hpp"
 #include "daemon/store.hpp"
 #include "daemon/util.hpp"
@@ -647,4 +648,63 @@ TEST_CASE("eol source: every channel renders its notices with the upgrade path",
     REQUIRE(html);
     CHECK(html->find("<b>" + e->title + "</b>") != std::string::npos);
   }
+}
+
+TEST_CASE("eol source: a release announcement reads the schedule an API source stored",
+          "[eol][eol_source][api][announce]") {
+  auto body = read_file(test::fixtures_dir() + "/eol/api_v1_rhel.json");
+  REQUIRE(body);
+  ApiServer server(*body);
+  Harness h(utc(2029, 4, 1), "rhel");  // RHEL 8 ends 2029-05-31: 60 days on
+  h.config().path.clear();
+  h.config().url = server.url();
+  h.restart();
+  Config cfg;
+  cfg.sources = {h.config()};
+
+  Event e;
+  e.kind = "release.published";
+  e.key = "release:lustre:2.15.20";
+  e.title = "Lustre 2.15.20";
+  e.time = utc(2029, 4, 1);
+  e.attributes = {{"version", "2.15.20"},
+                  {"branch", "2.15"},
+                  {"server_distros", {"RHEL 8"}},
+                  {"server_kernels", {"4.18.0-553.82.1.el8 (RHEL8.10)"}},
+                  {"client_distros", {"RHEL 9"}},
+                  {"client_kernels", {"5.14.0-611.7.1.el9 (RHEL9.7)"}}};
+  // Nothing stored yet, and the API is not fetched at render time.
+  CHECK_FALSE(release_context(e, cfg, &h.store()).contains("distro_eol"));
+  CHECK(server.seen_etags.empty());
+
+  h.poll();
+  const nlohmann::json expected = nlohmann::json::parse(R"([
+      {"distro": "RHEL 8.10", "role": "servers", "eol": "2029-05-31", "eol_cycle": "RHEL 8",
+       "status": "near", "is_past": false}])");
+  nlohmann::json ctx = release_context(e, cfg, &h.store());
+  CHECK(ctx["distro_eol"] == expected);
+  CHECK(ctx["has_distro_eol"] == true);
+
+  // Restarted: the stored schedule serves, with no request to the API.
+  h.reopen();
+  const size_t requests = [&] {
+    std::lock_guard lock(server.m_mutex);
+    return server.seen_etags.size();
+  }();
+  ctx = release_context(e, cfg, &h.store());
+  CHECK(ctx["distro_eol"] == expected);
+  {
+    std::lock_guard lock(server.m_mutex);
+    CHECK(server.seen_etags.size() == requests);
+  }
+
+  auto t = Templates::load(test::source_dir() + "/templates", "");
+  REQUIRE(t);
+  nlohmann::json full = mail_context(e, DestinationConfig{});
+  full.update(ctx);
+  auto mail = t->render_mail("release.published", full);
+  REQUIRE(mail);
+  CHECK(mail->text.find("Distributions near or past their end of life:\n"
+                        "  RHEL 8.10 (servers): end of life on 2029-05-31\n") !=
+        std::string::npos);
 }
