@@ -97,8 +97,7 @@ TEST_CASE("eol distributions: a notice names the Lustre branches built for that 
     REQUIRE(t);
     auto mail = t->render_mail(a[0].kind, mail_context(a[0], DestinationConfig{}));
     REQUIRE(mail);
-    CHECK(mail->text.find("\nAs the ChangeLogs name them: " + named + "\n") !=
-          std::string::npos);
+    CHECK(mail->text.find("\nAs the ChangeLogs name them: " + named + "\n") != std::string::npos);
     CHECK(mail->html.find("<li>As the ChangeLogs name them: servers RHEL 8.10") !=
           std::string::npos);
   }

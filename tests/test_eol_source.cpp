@@ -667,12 +667,10 @@ TEST_CASE("eol source: a release announcement reads the schedule an API source s
   e.key = "release:lustre:2.15.20";
   e.title = "Lustre 2.15.20";
   e.time = utc(2029, 4, 1);
-  e.attributes = {{"version", "2.15.20"},
-                  {"branch", "2.15"},
-                  {"server_distros", {"RHEL 8"}},
-                  {"server_kernels", {"4.18.0-553.82.1.el8 (RHEL8.10)"}},
-                  {"client_distros", {"RHEL 9"}},
-                  {"client_kernels", {"5.14.0-611.7.1.el9 (RHEL9.7)"}}};
+  e.attributes = {
+      {"version", "2.15.20"},         {"branch", "2.15"},
+      {"server_distros", {"RHEL 8"}}, {"server_kernels", {"4.18.0-553.82.1.el8 (RHEL8.10)"}},
+      {"client_distros", {"RHEL 9"}}, {"client_kernels", {"5.14.0-611.7.1.el9 (RHEL9.7)"}}};
   // Nothing stored yet, and the API is not fetched at render time.
   CHECK_FALSE(release_context(e, cfg, &h.store()).contains("distro_eol"));
   CHECK(server.seen_etags.empty());
@@ -705,6 +703,5 @@ TEST_CASE("eol source: a release announcement reads the schedule an API source s
   auto mail = t->render_mail("release.published", full);
   REQUIRE(mail);
   CHECK(mail->text.find("Distributions near or past their end of life:\n"
-                        "  RHEL 8.10 (servers): end of life on 2029-05-31\n") !=
-        std::string::npos);
+                        "  RHEL 8.10 (servers): end of life on 2029-05-31\n") != std::string::npos);
 }

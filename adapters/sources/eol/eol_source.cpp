@@ -350,8 +350,10 @@ class EolSource final : public Source {
           if (row.cycle != cycle && row.major_cycle != cycle) continue;
           auto it = std::find_if(named.begin(), named.end(),
                                  [&](const auto& n) { return n.first == row.label; });
-          if (it == named.end()) named.emplace_back(row.label, b.branch);
-          else it->second += ", " + b.branch;
+          if (it == named.end())
+            named.emplace_back(row.label, b.branch);
+          else
+            it->second += ", " + b.branch;
         }
       }
       if (named.empty()) continue;
@@ -383,8 +385,8 @@ class EolSource final : public Source {
                         (servers.empty() ? "none" : servers) + "; clients " +
                         (clients.empty() ? "none" : clients) + ".");
       if (a.contains("distro_releases"))
-        lines.push_back("As the ChangeLogs name them: " +
-                        a["distro_releases"].get<std::string>() + ".");
+        lines.push_back("As the ChangeLogs name them: " + a["distro_releases"].get<std::string>() +
+                        ".");
     }
     if (a.contains("upgrade_lts_release"))
       lines.push_back("Upgrade path: " + a["upgrade_lts_release"].get<std::string>() +
