@@ -21,6 +21,7 @@
 #include "adapters/sources/osv/osv_source.hpp"
 #include "adapters/sources/webhook/webhook.hpp"
 #include "daemon/destination.hpp"
+#include "daemon/release_context.hpp"
 #include "daemon/source_kind.hpp"
 
 namespace herald {
@@ -44,7 +45,7 @@ void register_adapters() {
   register_inbound_routes(webhook::add_api_routes);
   register_inbound_routes(eol::add_support_routes);
   register_release_context(lustre::announcement_context);
-  register_release_context(eol::announcement_context);
+  register_stored_release_context(eol::announcement_context);
 }
 
 }  // namespace herald

@@ -19,6 +19,7 @@
 #include "daemon/pipeline.hpp"
 #include "daemon/render.hpp"
 #include "daemon/router.hpp"
+#include "daemon/release_context.hpp"
 #include "daemon/source_kind.hpp"
 #include "daemon/schedule.hpp"
 #include "daemon/store.hpp"
@@ -269,7 +270,7 @@ int run_preview(const Config& cfg, const PreviewRequest& req) {
     int64_t date = req.date.value_or(clock.now());
     const char* date_from = req.date ? "--date" : "now";
     if (row && !req.date) date = row->created_at, date_from = "the outbox row";
-    if (!release) release = release_context(event, cfg);  // as routing does
+    if (!release) release = release_context(event, cfg, store.get());  // as routing does
     auto d = render_delivery(cfg, *templates, dest, event, date, &*release);
     if (!d) {
       std::fprintf(stderr, "herald: %s for %s: %s\n", event.key.c_str(), name.c_str(),

@@ -13,6 +13,7 @@
 
 #include "daemon/admin/security_routing.hpp"
 #include "daemon/router.hpp"
+#include "daemon/release_context.hpp"
 #include "daemon/source_kind.hpp"
 #include "daemon/subscriptions/audience.hpp"
 #include "daemon/subscriptions/digest.hpp"
@@ -166,7 +167,7 @@ void Pipeline::route_pending(RunReport& report) {
       const int priority = event_priority(m_cfg, se.event);
       for (const auto& dname : event_destinations(m_cfg, se.event)) {
         if (dname.rfind(k_topic_prefix, 0) == 0) {
-          if (!release) release = release_context(se.event, m_cfg);
+          if (!release) release = release_context(se.event, m_cfg, &m_store);
           if (!confirmed) {
             auto subs = m_store.subscribers().list("confirmed");
             if (!subs) {  // routed on a later pass, with its audience
@@ -185,7 +186,7 @@ void Pipeline::route_pending(RunReport& report) {
         }
         const DestinationConfig* dest = m_cfg.destination(dname);
         if (!dest) continue;  // check-config rejects this; a reload race at worst
-        if (!release) release = release_context(se.event, m_cfg);
+        if (!release) release = release_context(se.event, m_cfg, &m_store);
         auto delivery = render_delivery(m_cfg, m_templates, *dest, se.event, now, &*release);
         if (!delivery) {
           ++report.render_failures;

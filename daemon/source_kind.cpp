@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "daemon/destination.hpp"
+#include "daemon/release_context.hpp"
 
 namespace herald {
 
@@ -14,7 +15,7 @@ namespace {
 struct Table {
   std::mutex mutex;
   std::map<std::string, SourceKind> kinds;
-  std::vector<ReleaseContextProvider> release_context;
+  std::vector<StoredReleaseContextProvider> release_context;
   std::vector<InboundRoutes> inbound;
 };
 
@@ -57,12 +58,25 @@ bool is_pushed(const SourceConfig& sc) {
 void register_release_context(ReleaseContextProvider provider) {
   Table& t = table();
   std::lock_guard lock(t.mutex);
+  t.release_context.push_back(
+      [provider = std::move(provider)](const Event& e, const Config& cfg, Store*) {
+        return provider(e, cfg);
+      });
+}
+
+void register_stored_release_context(StoredReleaseContextProvider provider) {
+  Table& t = table();
+  std::lock_guard lock(t.mutex);
   t.release_context.push_back(std::move(provider));
 }
 
 nlohmann::json release_context(const Event& e, const Config& cfg) {
+  return release_context(e, cfg, nullptr);
+}
+
+nlohmann::json release_context(const Event& e, const Config& cfg, Store* store) {
   ensure_adapters_registered();
-  std::vector<ReleaseContextProvider> providers;
+  std::vector<StoredReleaseContextProvider> providers;
   {
     Table& t = table();
     std::lock_guard lock(t.mutex);
@@ -70,7 +84,7 @@ nlohmann::json release_context(const Event& e, const Config& cfg) {
   }
   nlohmann::json out = nlohmann::json::object();
   for (const auto& p : providers) {
-    nlohmann::json add = p(e, cfg);
+    nlohmann::json add = p(e, cfg, store);
     if (add.is_object()) out.update(add);
   }
   return out;

@@ -85,6 +85,21 @@ TEST_CASE("eol distributions: a notice names the Lustre branches built for that 
               0) == 0);
     CHECK(a[0].tags.count("branch") == 0);  // a RHEL cycle is not a Lustre branch
     CHECK(a[0].tags.at("cycle") == "8");
+    // The exact minor release each branch's ChangeLog block names.
+    // (2.17.0's servers are built for 8.10, 8.9 and 8.8; 2.15.8's for 8.10 only.)
+    const std::string named =
+        "servers RHEL 8.10 (2.17, 2.16, 2.15), RHEL 8.9 (2.17, 2.16), RHEL 8.8 (2.17, 2.16); "
+        "clients RHEL 8.10 (2.17, 2.16, 2.15), RHEL 8.9 (2.16), RHEL 8.8 (2.16)";
+    CHECK(a[0].attributes["distro_releases"] == named);
+    CHECK(a[0].summary.find("\nAs the ChangeLogs name them: " + named + ".\n") !=
+          std::string::npos);
+    auto t = Templates::load(test::source_dir() + "/templates", "");
+    REQUIRE(t);
+    auto mail = t->render_mail(a[0].kind, mail_context(a[0], DestinationConfig{}));
+    REQUIRE(mail);
+    CHECK(mail->text.find("\nAs the ChangeLogs name them: " + named + "\n") != std::string::npos);
+    CHECK(mail->html.find("<li>As the ChangeLogs name them: servers RHEL 8.10") !=
+          std::string::npos);
   }
   SECTION("SLES 15 SP6: clients only, of the branches built for SP6") {
     auto a = first_poll("sles", "sles.md", utc(2025, 12, 5));
@@ -131,8 +146,60 @@ TEST_CASE("eol distributions: SLES service packs are told apart by the kernels",
   CHECK_FALSE(eol::lists_cycle(distros, kernels, "SLES", "12.5"));
   CHECK(eol::lists_cycle(distros, kernels, "RHEL", "9"));
   CHECK_FALSE(eol::lists_cycle(distros, kernels, "RHEL", "8"));
+  CHECK(eol::lists_cycle(distros, kernels, "RHEL", "9.6"));  // a minor cycle, by the kernel
+  CHECK_FALSE(eol::lists_cycle(distros, kernels, "RHEL", "9.5"));
   CHECK(eol::distro_family("rhel") == "RHEL");
   CHECK(eol::distro_family("debian").empty());
+}
+
+TEST_CASE("eol distributions: RHEL rows are the minor releases the ChangeLog names",
+          "[eol][distros]") {
+  // 2.15.8's block (ChangeLog.b2_15): clients built for RHEL 9.7, 9.6 and 9.5, and 8.10.
+  auto text = read_file(test::fixtures_dir() + "/lustre/ChangeLog.b2_15");
+  REQUIRE(text);
+  auto block = lustre::find_release(lustre::parse_changelog(*text), "2.15.8");
+  REQUIRE(block);
+  CHECK(block->client_distros[0] == "RHEL 9");  // the parser keeps the major
+  auto rows = eol::distro_rows(block->client_distros, block->client_kernels);
+  std::vector<std::string> labels, cycles, majors;
+  for (const auto& r : rows) {
+    labels.push_back(r.label);
+    cycles.push_back(r.cycle);
+    majors.push_back(r.major_cycle);
+  }
+  CHECK(labels == std::vector<std::string>{"RHEL 9.7", "RHEL 9.6", "RHEL 9.5", "RHEL 8.10",
+                                           "Ubuntu 22.04", "SLES 15 SP6", "SLES 15 SP5"});
+  CHECK(cycles == std::vector<std::string>{"9.7", "9.6", "9.5", "8.10", "22.04", "15.6", "15.5"});
+  CHECK(majors == std::vector<std::string>{"9", "9", "9", "8", "", "15", "15"});
+  CHECK(rows[0].kernels == std::vector<std::string>{"5.14.0-611.7.1.el9 (RHEL9.7)"});
+
+  // The date comes from the most specific cycle: rhel.md has majors only, so RHEL 9's;
+  // with a minor cycle added (9.6 Extended Update Support), that one for RHEL 9.6.
+  auto rhel = read_file(test::fixtures_dir() + "/eol/rhel.md");
+  REQUIRE(rhel);
+  auto majors_only = eol::parse_product_file(*rhel);
+  REQUIRE(majors_only.ok());
+  const eol::Cycle* c = eol::find_distro_cycle(*majors_only, rows[1]);
+  REQUIRE(c);
+  CHECK(c->name == "9");
+  CHECK(c->eol.text() == "2032-05-31");
+  std::string with_minor = *rhel;
+  const std::string at = "  - releaseCycle: \"9\"\n";
+  REQUIRE(with_minor.find(at) != std::string::npos);
+  with_minor.insert(with_minor.find(at),
+                    "  - releaseCycle: \"9.6\"\n    releaseDate: 2025-05-20\n"
+                    "    eol: 2027-05-31\n\n");
+  auto minors = eol::parse_product_file(with_minor);
+  REQUIRE(minors.ok());
+  c = eol::find_distro_cycle(*minors, rows[1]);
+  REQUIRE(c);
+  CHECK(c->name == "9.6");
+  CHECK(c->eol.text() == "2027-05-31");
+  c = eol::find_distro_cycle(*minors, rows[0]);  // 9.7 has no cycle of its own
+  REQUIRE(c);
+  CHECK(c->name == "9");
+  eol::DistroRow debian{"Debian 12", "Debian", "12", "", {}};
+  CHECK(eol::find_distro_cycle(*minors, debian) == nullptr);
 }
 
 TEST_CASE("eol distributions: a release announcement lists its distributions near or past EOL",
@@ -159,12 +226,12 @@ TEST_CASE("eol distributions: a release announcement lists its distributions nea
                   {"client_kernels",
                    {"5.14.0-611.7.1.el9 (RHEL9.7)", "6.4.0-150600.23.73 (SLES15 SP6)",
                     "5.15.0-88 (Ubuntu 22.04)"}}};
-  const json ctx = eol::announcement_context(e, cfg);
+  const json ctx = eol::announcement_context(e, cfg, nullptr);
   CHECK(ctx["distro_eol"] == json::parse(R"([
       {"distro": "SLES 15 SP6", "role": "clients", "eol": "2025-12-31", "status": "past",
-       "is_past": true},
+       "eol_cycle": "SLES 15.6", "is_past": true},
       {"distro": "Ubuntu 22.04", "role": "clients", "eol": "2027-04-01", "status": "near",
-       "is_past": false}])"));
+       "eol_cycle": "Ubuntu 22.04", "is_past": false}])"));
 
   auto t = Templates::load(test::source_dir() + "/templates", "");
   REQUIRE(t);
@@ -181,7 +248,7 @@ TEST_CASE("eol distributions: a release announcement lists its distributions nea
 
   SECTION("every distribution supported: no section") {
     e.time = utc(2024, 1, 15);  // before SLES 15 SP6's and Ubuntu 22.04's ends
-    CHECK(eol::announcement_context(e, cfg).empty());
+    CHECK(eol::announcement_context(e, cfg, nullptr).empty());
     json plain = mail_context(e, DestinationConfig{});
     auto m = t->render_mail("release.published", plain);
     REQUIRE(m);

@@ -176,6 +176,43 @@ TEST_CASE("eol schedule: config/lustre-eol.md lists every 2.x branch of the Lust
   CHECK(p->cycles.back().name == "2.0");
 }
 
+TEST_CASE("eol schedule: the branches SECURITY.md does not support are over, with no day",
+          "[eol][schedule][lustre]") {
+  // No end-of-life date of 2.10 or 2.7 is published (SECURITY.md, the ChangeLogs and the tags
+  // give none): the schedule says `true`, over on a day not given, not a made-up date.
+  auto text = read_file(test::source_dir() + "/config/lustre-eol.md");
+  REQUIRE(text);
+  auto p = eol::parse_product_file(*text);
+  REQUIRE(p.ok());
+  auto security = read_file(test::fixtures_dir() + "/lustre/SECURITY.md");
+  REQUIRE(security);
+  std::vector<std::string> unsupported, supported;
+  for (const auto& line : split(*security, '\n')) {
+    // "| 2.10.x  | :x:                |"
+    auto cells = split(line, '|');
+    if (cells.size() < 3) continue;
+    const std::string version = trim(cells[1]), status = trim(cells[2]);
+    if (version.size() < 3 || version.substr(version.size() - 2) != ".x") continue;
+    const std::string branch = version.substr(0, version.size() - 2);
+    (status == ":x:" ? unsupported : supported).push_back(branch);
+  }
+  CHECK(unsupported == std::vector<std::string>{"2.10", "2.7"});
+  CHECK(supported == std::vector<std::string>{"2.15", "2.12"});
+  for (const auto& b : unsupported) {
+    INFO(b);
+    const auto* c = find(*p, b);
+    REQUIRE(c);
+    CHECK(c->eol.state == State::over);
+    CHECK(c->eol.text() == "true");
+  }
+  for (const auto& b : supported) {
+    INFO(b);
+    const auto* c = find(*p, b);
+    REQUIRE(c);
+    CHECK(c->eol.state != State::over);
+  }
+}
+
 TEST_CASE("eol schedule: YAML details of the format", "[eol][schedule]") {
   SECTION("cycles stay text, quoted or not; comments and CRLF line ends are fine") {
     auto p = eol::parse_product_file(

@@ -13,6 +13,7 @@
 #include "adapters/sources/source.hpp"
 #include "daemon/config.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/release_context.hpp"
 #include "daemon/render.hpp"
 #include "daemon/store.hpp"
 #include "daemon/util.hpp"
@@ -231,7 +232,7 @@ TEST_CASE("eol source: a changed EOL date is announced and re-arms the points",
     CHECK(h.run_until(utc(2027, 4, 30)).empty());
     h.write(k_lustre);
     CHECK(h.poll() ==
-          std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:false:2027-03-31"});
+          std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:false:2027-03-31:2"});
   }
   SECTION("over without a day (true): announced as reached") {
     h.write(replaced(k_lustre, "eol: 2027-03-31", "eol: true"));
@@ -239,6 +240,101 @@ TEST_CASE("eol source: a changed EOL date is announced and re-arms the points",
     CHECK(h.announced.back().attributes["previous_eol"] == "2027-03-31");
     CHECK(h.run_until(utc(2027, 4, 30)).empty());
   }
+}
+
+TEST_CASE("eol source: a date that goes back and forth is announced at every change, once",
+          "[eol][eol_source]") {
+  const std::string a = k_lustre;  // 2.12 ends 2027-03-31
+  const std::string b = replaced(k_lustre, "eol: 2027-03-31", "eol: 2027-09-30");
+  Harness h(utc(2026, 8, 1));
+  h.write(a);
+  h.poll();
+  CHECK(h.run_until(utc(2026, 11, 1)) ==
+        std::vector<std::string>{
+            "2026-10-02T00:00:00Z eol.upcoming eol:lustre:2.12:T-180:2027-03-31"});
+
+  h.write(b);
+  CHECK(h.poll() ==
+        std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:2027-03-31:2027-09-30"});
+  CHECK(h.run_until(utc(2026, 11, 15)).empty());
+
+  h.write(a);
+  CHECK(h.poll() ==
+        std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:2027-09-30:2027-03-31:2"});
+  CHECK(h.announced.back().title == "Lustre 2.12: end of life moved from 2027-09-30 to 2027-03-31");
+  // Back on 2027-03-31, its points count down again.
+  CHECK(h.run_until(utc(2027, 1, 5)) ==
+        std::vector<std::string>{
+            "2026-12-31T00:00:00Z eol.upcoming eol:lustre:2.12:T-90:2027-03-31"});
+
+  h.reopen();  // the count of changes is in the committed cursor
+  h.write(b);
+  CHECK(h.poll() ==
+        std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:2027-03-31:2027-09-30:3"});
+  const Event& third = h.announced.back();
+  CHECK(third.title == "Lustre 2.12: end of life moved from 2027-03-31 to 2027-09-30");
+  CHECK(third.attributes["previous_eol"] == "2027-03-31");
+  CHECK(third.attributes["eol"] == "2027-09-30");
+
+  SECTION("polled again, by a restarted source too, the change is not sent twice") {
+    h.clock().advance(3600);
+    CHECK(h.poll().empty());
+    h.reopen();
+    h.clock().advance(3600);
+    CHECK(h.poll().empty());
+  }
+  SECTION("the points of the new date re-arm, and 2027-03-31's do not come") {
+    CHECK(h.run_until(utc(2027, 10, 31)) ==
+          std::vector<std::string>{
+              "2027-04-03T00:00:00Z eol.upcoming eol:lustre:2.12:T-180:2027-09-30",
+              "2027-07-02T00:00:00Z eol.upcoming eol:lustre:2.12:T-90:2027-09-30",
+              "2027-08-31T00:00:00Z eol.upcoming eol:lustre:2.12:T-30:2027-09-30",
+              "2027-09-23T00:00:00Z eol.upcoming eol:lustre:2.12:T-7:2027-09-30",
+              "2027-09-30T00:00:00Z eol.reached eol:lustre:2.12:reached:2027-09-30",
+          });
+  }
+  SECTION("over without a day (true) a second time: reached is announced again") {
+    const std::string over = replaced(k_lustre, "eol: 2027-03-31", "eol: true");
+    h.write(over);
+    CHECK(h.poll() == std::vector<std::string>{"eol.reached eol:lustre:2.12:reached:true:4"});
+    h.write(b);
+    CHECK(h.poll() ==
+          std::vector<std::string>{"eol.changed eol:lustre:2.12:changed:true:2027-09-30:5"});
+    h.write(over);
+    CHECK(h.poll() == std::vector<std::string>{"eol.reached eol:lustre:2.12:reached:true:6"});
+    h.clock().advance(3600);
+    CHECK(h.poll().empty());
+  }
+}
+
+TEST_CASE("eol source: a branch first seen as over without a day (true) sends nothing",
+          "[eol][eol_source][lustre]") {
+  // config/lustre-eol.md as shipped: 2.10 and 2.7 are `true`, every other branch `false`.
+  auto text = read_file(test::source_dir() + "/config/lustre-eol.md");
+  REQUIRE(text);
+  Harness h(utc(2027, 1, 15));
+  h.write(*text);
+  CHECK(h.poll().empty());  // no eol.reached flood on first sight
+  std::vector<std::string> recorded;
+  for (size_t i = 0; i < h.last.events.size(); ++i) {
+    CHECK_FALSE(h.last.announce[i]);
+    recorded.push_back(h.last.events[i].key);
+  }
+  CHECK(recorded ==
+        std::vector<std::string>{"eol:lustre:2.10:reached:true", "eol:lustre:2.7:reached:true"});
+  const Event& e = h.last.events[0];
+  CHECK(e.kind == "eol.reached");
+  CHECK(e.title == "Lustre 2.10 has reached end of life");  // no date: none was published
+  CHECK(e.attributes["eol"] == "true");
+  CHECK(e.attributes["eol_display"] == "reached (the day was not published)");
+  CHECK_FALSE(e.attributes.contains("days_left"));
+  CHECK_FALSE(e.attributes.contains("upgrade_branch_release"));  // not supported
+
+  h.run_until(utc(2027, 2, 15), 86'400);
+  CHECK(h.announced.empty());
+  h.reopen();
+  CHECK(h.poll().empty());
+  CHECK(*h.store().events().count_events() == 2);
 }
 
 TEST_CASE("eol source: a cycle seen for the first time sends only its nearest due point",
@@ -552,4 +648,60 @@ TEST_CASE("eol source: every channel renders its notices with the upgrade path",
     REQUIRE(html);
     CHECK(html->find("<b>" + e->title + "</b>") != std::string::npos);
   }
+}
+
+TEST_CASE("eol source: a release announcement reads the schedule an API source stored",
+          "[eol][eol_source][api][announce]") {
+  auto body = read_file(test::fixtures_dir() + "/eol/api_v1_rhel.json");
+  REQUIRE(body);
+  ApiServer server(*body);
+  Harness h(utc(2029, 4, 1), "rhel");  // RHEL 8 ends 2029-05-31: 60 days on
+  h.config().path.clear();
+  h.config().url = server.url();
+  h.restart();
+  Config cfg;
+  cfg.sources = {h.config()};
+
+  Event e;
+  e.kind = "release.published";
+  e.key = "release:lustre:2.15.20";
+  e.title = "Lustre 2.15.20";
+  e.time = utc(2029, 4, 1);
+  e.attributes = {
+      {"version", "2.15.20"},         {"branch", "2.15"},
+      {"server_distros", {"RHEL 8"}}, {"server_kernels", {"4.18.0-553.82.1.el8 (RHEL8.10)"}},
+      {"client_distros", {"RHEL 9"}}, {"client_kernels", {"5.14.0-611.7.1.el9 (RHEL9.7)"}}};
+  // Nothing stored yet, and the API is not fetched at render time.
+  CHECK_FALSE(release_context(e, cfg, &h.store()).contains("distro_eol"));
+  CHECK(server.seen_etags.empty());
+
+  h.poll();
+  const nlohmann::json expected = nlohmann::json::parse(R"([
+      {"distro": "RHEL 8.10", "role": "servers", "eol": "2029-05-31", "eol_cycle": "RHEL 8",
+       "status": "near", "is_past": false}])");
+  nlohmann::json ctx = release_context(e, cfg, &h.store());
+  CHECK(ctx["distro_eol"] == expected);
+  CHECK(ctx["has_distro_eol"] == true);
+
+  // Restarted: the stored schedule serves, with no request to the API.
+  h.reopen();
+  const size_t requests = [&] {
+    std::lock_guard lock(server.m_mutex);
+    return server.seen_etags.size();
+  }();
+  ctx = release_context(e, cfg, &h.store());
+  CHECK(ctx["distro_eol"] == expected);
+  {
+    std::lock_guard lock(server.m_mutex);
+    CHECK(server.seen_etags.size() == requests);
+  }
+
+  auto t = Templates::load(test::source_dir() + "/templates", "");
+  REQUIRE(t);
+  nlohmann::json full = mail_context(e, DestinationConfig{});
+  full.update(ctx);
+  auto mail = t->render_mail("release.published", full);
+  REQUIRE(mail);
+  CHECK(mail->text.find("Distributions near or past their end of life:\n"
+                        "  RHEL 8.10 (servers): end of life on 2029-05-31\n") != std::string::npos);
 }

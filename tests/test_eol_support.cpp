@@ -153,11 +153,22 @@ TEST_CASE("eol support page: /support.json and /support from the stored schedule
   std::sort(in_block.begin(), in_block.end());
   CHECK(listed == in_block);
 
-  const json* rhel8 = find_row(b215["servers"], "RHEL 8");
+  // RHEL by the minor release the ChangeLog names; rhel.md has majors only: their dates.
+  const json* rhel8 = find_row(b215["servers"], "RHEL 8.10");
   REQUIRE(rhel8);
   CHECK((*rhel8)["eol"] == "2029-05-31");
+  CHECK((*rhel8)["eol_cycle"] == "RHEL 8");
   CHECK((*rhel8)["status"] == "supported");
-  CHECK(b215["servers"].size() == 1);  // 2.15.8 servers: RHEL 8 only
+  CHECK((*rhel8)["kernels"] == json::array({"4.18.0-553.82.1.el8 (RHEL8.10)"}));
+  CHECK(b215["servers"].size() == 1);  // 2.15.8 servers: RHEL 8.10 only
+  for (const char* minor : {"RHEL 9.7", "RHEL 9.6", "RHEL 9.5", "RHEL 8.10"}) {
+    INFO(minor);
+    const json* row = find_row(b215["clients"], minor);
+    REQUIRE(row);
+    CHECK((*row)["eol"] == (minor[5] == '9' ? "2032-05-31" : "2029-05-31"));
+    CHECK((*row)["eol_cycle"] == (minor[5] == '9' ? "RHEL 9" : "RHEL 8"));
+  }
+  CHECK_FALSE(find_row(b215["clients"], "RHEL 9"));
   const json* ubuntu = find_row(b215["clients"], "Ubuntu 22.04");
   REQUIRE(ubuntu);
   CHECK((*ubuntu)["eol"] == "2027-04-01");
@@ -166,6 +177,8 @@ TEST_CASE("eol support page: /support.json and /support from the stored schedule
   REQUIRE(sp6);
   CHECK((*sp6)["eol"] == "2025-12-31");
   CHECK((*sp6)["status"] == "past_eol");
+  CHECK((*sp6)["eol_cycle"] == "SLES 15.6");
+  CHECK((*ubuntu)["eol_cycle"] == "Ubuntu 22.04");
   CHECK(find_row(b215["clients"], "SLES 15 SP5"));
 
   const auto page = get("/support");
@@ -176,7 +189,9 @@ TEST_CASE("eol support page: /support.json and /support from the stored schedule
   CHECK(h.find("<h2 id=\"lustre-2.15\">Lustre 2.15 (long-term support)</h2>") != std::string::npos);
   CHECK(h.find("<tr class=\"near_eol\"><th scope=\"row\">Ubuntu 22.04</th>") != std::string::npos);
   CHECK(h.find("<td>2027-04-01</td><td>end of life within 90 days</td>") != std::string::npos);
-  CHECK(h.find("<td>2025-12-31</td><td>past end of life</td>") != std::string::npos);
+  CHECK(h.find("<td>2025-12-31 (SLES 15.6)</td><td>past end of life</td>") != std::string::npos);
+  CHECK(h.find("<th scope=\"row\">RHEL 8.10</th><td><ul><li>4.18.0-553.82.1.el8 (RHEL8.10)</li>"
+               "</ul></td><td>2029-05-31 (RHEL 8)</td><td>supported</td>") != std::string::npos);
 
   // A picture of the page in headless Chromium (a test dependency: scripts/setup-deps.sh
   // test), saved beside the browser test's under artifacts/support/. ctest runs in the

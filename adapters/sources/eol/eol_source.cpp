@@ -19,6 +19,9 @@
 //   - a cycle whose EOL changed is announced as eol.changed (old and new date);
 //     the notices already due under the new date are recorded, not announced;
 //     a change to `true` (over, day not given) is announced as eol.reached.
+//     The cursor also counts each cycle's changes: from the second on, the key
+//     ends in the count (eol:lustre:2.12:changed:2027-03-31:2027-09-30:3), so
+//     that a date that goes back and forth is announced at every change, once.
 #include "adapters/sources/eol/eol_source.hpp"
 
 #include <date/date.h>
@@ -114,8 +117,10 @@ class EolSource final : public Source {
       m_matrix = load_matrix(out.warnings);
       cursor["matrix"] = eol::to_json(m_matrix);  // for the support page
     }
+    Changes changes = changes_from_cursor(state.cursor);
+    notices(product, previous, m_clock.now(), changes, out);
+    cursor["changes"] = changes;
     out.cursor = cursor.dump();
-    notices(product, previous, m_clock.now(), out);
     return out;
   }
 
@@ -143,12 +148,28 @@ class EolSource final : public Source {
     return local >= 0 ? local / k_day : (local - k_day + 1) / k_day;
   }
 
+  // How many changes of its EOL each cycle has had, as the cursor keeps them ({"2.12": 3}).
+  // Kept for every cycle ever seen, so that one dropped and added back goes on counting.
+  using Changes = std::map<std::string, int64_t>;
+  static Changes changes_from_cursor(const std::string& cursor) {
+    Changes out;
+    auto j = nlohmann::json::parse(cursor, nullptr, false);
+    if (!j.is_object() || !j.contains("changes") || !j["changes"].is_object()) return out;
+    for (const auto& [cycle, n] : j["changes"].items())
+      if (n.is_number_integer() && n.get<int64_t>() > 0) out[cycle] = n.get<int64_t>();
+    return out;
+  }
+
+  // The key suffix of a cycle's n-th change: none for the first (the key of the old and the
+  // new date is new then), ":n" after it, when the same dates may come back.
+  static std::string nth(int64_t n) { return n > 1 ? ":" + std::to_string(n) : ""; }
+
   std::string display_name(const Product& p) const {
     return p.title.empty() ? m_sc.product : one_line(p.title);
   }
 
   void notices(const Product& product, const std::optional<Product>& previous, int64_t now,
-               PollOutcome& out) const {
+               Changes& changes, PollOutcome& out) const {
     std::map<std::string, DateField> seen;
     if (previous)
       for (const auto& c : previous->cycles) seen[c.name] = c.eol;
@@ -168,12 +189,13 @@ class EolSource final : public Source {
       };
       const bool changed =
           !first_seen && undecided_if_absent(it->second) != undecided_if_absent(c.eol);
+      const int64_t change = changed ? ++changes[c.name] : 0;
       if (changed && c.eol.state != State::over)
-        emit_changed(product, c, it->second, now, newest_lts, out);
+        emit_changed(product, c, it->second, now, change, newest_lts, out);
 
       if (c.eol.state == State::over) {
         Event e = base_event(product, c, "eol.reached", newest_lts, false);
-        e.key = key(c, "reached:true");
+        e.key = key(c, "reached:true" + nth(change));
         e.time = now;
         e.severity = "medium";
         e.title = display_name(product) + " " + one_line(c.name) + " has reached end of life";
@@ -231,12 +253,12 @@ class EolSource final : public Source {
   }
 
   void emit_changed(const Product& product, const Cycle& c, const DateField& old, int64_t now,
-                    const Cycle* newest_lts, PollOutcome& out) const {
+                    int64_t change, const Cycle* newest_lts, PollOutcome& out) const {
     const std::string from = old.state == State::absent ? "false" : old.text();
     const std::string to = c.eol.state == State::absent ? "false" : c.eol.text();
     const bool supported = c.eol.state != State::day || local_midnight(c.eol.days) > now;
     Event e = base_event(product, c, "eol.changed", newest_lts, supported);
-    e.key = key(c, "changed:" + from + ":" + to);
+    e.key = key(c, "changed:" + from + ":" + to + nth(change));
     e.time = now;
     e.severity = "low";
     e.attributes["previous_eol"] = from;
@@ -303,6 +325,7 @@ class EolSource final : public Source {
         if (server || client) branches += (branches.empty() ? "" : " ") + b.branch;
       }
       a["distro"] = m_family + " " + cycle;
+      if (std::string named = named_releases(cycle); !named.empty()) a["distro_releases"] = named;
       a["lustre_server_branches"] = servers;
       a["lustre_client_branches"] = clients;
       a["lustre_server_list"] = join(servers);
@@ -310,6 +333,35 @@ class EolSource final : public Source {
       if (!branches.empty()) e.tags["lustre_branches"] = branches;
     }
     return e;
+  }
+
+  // The releases of a cycle as the ChangeLogs name them, with the branches built for each,
+  // when that is more exact than the cycle ("RHEL 9.7", "SLES 15 SP6"): "servers RHEL 8.10
+  // (2.17, 2.16); clients RHEL 9.7 (2.17), RHEL 9.6 (2.15)"; "" otherwise.
+  std::string named_releases(const std::string& cycle) const {
+    const std::string distro = m_family + " " + cycle;
+    std::string out;
+    for (const bool server : {true, false}) {
+      std::vector<std::pair<std::string, std::string>> named;  // label, branches
+      for (const auto& b : m_matrix) {
+        for (const auto& row : eol::distro_rows(server ? b.server_distros : b.client_distros,
+                                                server ? b.server_kernels : b.client_kernels)) {
+          if (row.family != m_family || row.label == distro) continue;
+          if (row.cycle != cycle && row.major_cycle != cycle) continue;
+          auto it = std::find_if(named.begin(), named.end(),
+                                 [&](const auto& n) { return n.first == row.label; });
+          if (it == named.end())
+            named.emplace_back(row.label, b.branch);
+          else
+            it->second += ", " + b.branch;
+        }
+      }
+      if (named.empty()) continue;
+      out += std::string(out.empty() ? "" : "; ") + (server ? "servers " : "clients ");
+      for (size_t i = 0; i < named.size(); ++i)
+        out += (i ? ", " : "") + named[i].first + " (" + named[i].second + ")";
+    }
+    return out;
   }
 
   static std::string join(const nlohmann::json& list) {
@@ -332,6 +384,9 @@ class EolSource final : public Source {
         lines.push_back("Lustre branches built for " + distro + ": servers " +
                         (servers.empty() ? "none" : servers) + "; clients " +
                         (clients.empty() ? "none" : clients) + ".");
+      if (a.contains("distro_releases"))
+        lines.push_back("As the ChangeLogs name them: " + a["distro_releases"].get<std::string>() +
+                        ".");
     }
     if (a.contains("upgrade_lts_release"))
       lines.push_back("Upgrade path: " + a["upgrade_lts_release"].get<std::string>() +

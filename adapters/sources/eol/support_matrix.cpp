@@ -64,6 +64,14 @@ bool lists_cycle(const std::vector<std::string>& distros, const std::vector<std:
   auto has = [&](const std::string& d) {
     return std::find(distros.begin(), distros.end(), d) != distros.end();
   };
+  if (family == "RHEL" && cycle.find('.') != std::string_view::npos) {
+    // A minor cycle ("9.4"): the list says "RHEL 9", a kernel names "RHEL9.4".
+    const std::string major(cycle.substr(0, cycle.find('.')));
+    if (!has("RHEL " + major)) return false;
+    for (const auto& row : distro_rows({"RHEL " + major}, kernels))
+      if (row.cycle == cycle) return true;
+    return false;
+  }
   if (family != "SLES") return has(std::string(family) + " " + std::string(cycle));
   // SLES cycles are "15.7" (15 SP7); the distribution list says "SLES 15", the kernels the SP.
   const size_t dot = cycle.find('.');
@@ -136,10 +144,35 @@ std::vector<DistroRow> distro_rows(const std::vector<std::string>& distros,
       }
       for (auto it = sps.rbegin(); it != sps.rend(); ++it)
         rows.push_back({d + " SP" + std::to_string(it->first), family,
-                        version + "." + std::to_string(it->first), it->second});
+                        version + "." + std::to_string(it->first), version, it->second});
       continue;
     }
-    DistroRow row{d, family, version, {}};
+    if (family == "RHEL") {
+      // One row per minor release the kernels name ("rhel9.4"); the kernels naming none
+      // ("RHEL9", or a sub-heading only) in a row of the major release.
+      std::map<int, std::vector<std::string>, std::greater<>> minors;
+      std::vector<std::string> major_only;
+      bool listed = false;
+      for (const auto& k : kernels) {
+        const std::string l = kernel_label(k);
+        if (l.rfind(key, 0) != 0) continue;
+        const std::string rest = l.substr(key.size());
+        if (rest.empty()) {
+          major_only.push_back(k);
+          listed = true;
+        } else if (rest.size() > 1 && rest[0] == '.' &&
+                   std::all_of(rest.begin() + 1, rest.end(), ::isdigit)) {
+          minors[std::stoi(rest.substr(1))].push_back(k);
+          listed = true;
+        }
+      }
+      for (const auto& [minor, ks] : minors)
+        rows.push_back({d + "." + std::to_string(minor), family,
+                        version + "." + std::to_string(minor), version, ks});
+      if (!major_only.empty() || !listed) rows.push_back({d, family, version, "", major_only});
+      continue;
+    }
+    DistroRow row{d, family, version, "", {}};
     for (const auto& k : kernels) {
       const std::string l = kernel_label(k);
       if (l == key || (l.rfind(key, 0) == 0 && l.size() > key.size() && l[key.size()] == '.'))
@@ -148,6 +181,15 @@ std::vector<DistroRow> distro_rows(const std::vector<std::string>& distros,
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+const Cycle* find_distro_cycle(const Product& schedule, const DistroRow& row) {
+  for (const std::string* name : {&row.cycle, &row.major_cycle}) {
+    if (name->empty()) continue;
+    for (const auto& c : schedule.cycles)
+      if (c.name == *name) return &c;
+  }
+  return nullptr;
 }
 
 }  // namespace herald::eol

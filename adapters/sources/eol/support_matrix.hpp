@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/sources/eol/schedule.hpp"
 #include "adapters/sources/lustre/release.hpp"
 
 namespace herald::eol {
@@ -30,23 +31,32 @@ std::string distro_family(std::string_view product);
 
 // Whether a distribution list (with its kernels) names the cycle of a family: "RHEL 9" for
 // RHEL 9, "Ubuntu 22.04"; SLES 15.7 needs "SLES 15" and a kernel built for "SLES15 SP7"
-// (SLES 15.0: no service pack named).
+// (SLES 15.0: no service pack named); a RHEL minor cycle (9.4) needs "RHEL 9" and a kernel
+// built for "RHEL9.4".
 bool lists_cycle(const std::vector<std::string>& distros, const std::vector<std::string>& kernels,
                  std::string_view family, std::string_view cycle);
 
-// One distribution release of a branch's list, as the schedules name it.
+// One distribution release of a branch's list, as the ChangeLog names it.
 struct DistroRow {
-  std::string label;                 // "RHEL 9", "SLES 15 SP6"
+  std::string label;                 // "RHEL 9.4", "SLES 15 SP6", "Ubuntu 22.04"
   std::string family;                // "RHEL"
-  std::string cycle;                 // the schedule's cycle: "9", "15.6"
+  std::string cycle;                 // the schedule's cycle of that release: "9.4", "15.6"
+  std::string major_cycle;           // the cycle it belongs to when there is one: "9", "15"
   std::vector<std::string> kernels;  // of that list, built for it
 };
 
-// A list's distributions ("RHEL 9", "Ubuntu 22.04"; "SLES 15" once per service pack its
-// kernels name, newest first) with their kernels; "vanilla" and other one-word names are not
+// A list's distributions with their kernels: "RHEL 9" once per minor release its kernels
+// name ("RHEL9.4" -> "RHEL 9.4"), "SLES 15" once per service pack ("SLES15 SP6" -> "SLES 15
+// SP6"), newest first; others as listed ("Ubuntu 22.04"). A RHEL kernel that names no minor
+// release stays in a "RHEL 9" row. "vanilla" and other one-word names are not
 // distributions and are left out.
 std::vector<DistroRow> distro_rows(const std::vector<std::string>& distros,
                                    const std::vector<std::string>& kernels);
+
+// The most specific cycle of a schedule for a row: its own (RHEL "9.4", when the product
+// file has minor cycles), else the one it belongs to (RHEL "9"); nullptr when neither is in
+// the schedule.
+const Cycle* find_distro_cycle(const Product& schedule, const DistroRow& row);
 
 // The matrix as JSON (a list of {branch, release, date, server_distros, client_distros,
 // server_kernels, client_kernels}), as an eol source keeps it in its cursor, and back

@@ -6,9 +6,11 @@
 // of life is not reached and it is either a long-term support branch or the
 // newest branch of the matrix; without a Lustre schedule every branch of the
 // matrix is listed. Each distribution of a branch's primary server and client
-// lists ("RHEL 9"; SLES by service pack, from the kernels) is looked up in the
-// schedule of its family (rhel, sles, ubuntu, ...): its end of life, and a
-// status at the day of the request (UTC): supported, near_eol (90 days or
+// lists (RHEL by minor release and SLES by service pack, from the kernels:
+// "RHEL 9.4", "SLES 15 SP6") is looked up in the schedule of its family (rhel,
+// sles, ubuntu, ...), in its most specific cycle there (RHEL 9.4's own when the
+// product file has one, else RHEL 9's), named as eol_cycle: its end of life,
+// and a status at the day of the request (UTC): supported, near_eol (90 days or
 // fewer), past_eol, or unknown when no source has its schedule.
 #include "adapters/sources/eol/support_page.hpp"
 
@@ -147,8 +149,9 @@ nlohmann::json support_json(const Config& cfg, Store& store, int64_t now) {
           nlohmann::json r = {{"distro", row.label}, {"kernels", row.kernels}};
           auto it = by_family.find(row.family);
           const Cycle* c =
-              it == by_family.end() ? nullptr : find_cycle(it->second->schedule, row.cycle);
+              it == by_family.end() ? nullptr : find_distro_cycle(it->second->schedule, row);
           r["eol"] = c ? c->eol.text() : "";
+          r["eol_cycle"] = c ? row.family + " " + c->name : "";
           r["status"] = c ? status_of(c->eol, today) : "unknown";
           rows.push_back(std::move(r));
         }
@@ -196,8 +199,12 @@ std::string support_html(const nlohmann::json& data) {
         h += "<tr class=\"" + escape(status) + "\"><th scope=\"row\">" +
              escape(r["distro"].get<std::string>()) + "</th><td><ul>";
         for (const auto& k : r["kernels"]) h += "<li>" + escape(k.get<std::string>()) + "</li>";
-        h += "</ul></td><td>" + escape(eol_text(r["eol"].get<std::string>())) + "</td><td>" +
-             escape(status_text(status)) + "</td></tr>\n";
+        // The date of a less specific cycle ("RHEL 9" for RHEL 9.4) says whose it is.
+        std::string eol = eol_text(r["eol"].get<std::string>());
+        const std::string from = r.value("eol_cycle", "");
+        if (!from.empty() && from != r["distro"].get<std::string>()) eol += " (" + from + ")";
+        h += "</ul></td><td>" + escape(eol) + "</td><td>" + escape(status_text(status)) +
+             "</td></tr>\n";
       }
       h += "</tbody></table></div>\n";
     }
