@@ -73,11 +73,11 @@ token_file = "alice.token"
 [[admin]]
 name = "bob"
 token_file = "bob.token"
-may = ["approve", "read"]
+may = ["approve", "patches", "read"]
 [[admin]]
 name = "carol"
 token_file = "carol.token"
-may = ["approve", "publish", "read"]
+may = ["approve", "publish", "patches", "read"]
 [[admin]]
 name = "dave"
 token_file = "dave.token"

@@ -72,6 +72,11 @@ name = "carol"
 token_file = "carol.token"
 may = ["read"]
 
+[[admin]]
+name = "dave"
+token_file = "dave.token"
+may = ["patches"]
+
 [security]
 to = ["list"]
 approvals = )" +
@@ -95,6 +100,7 @@ struct Site {
     dir.write("alice.token", k_alice + "\n");
     dir.write("bob.token", k_bob);
     dir.write("carol.token", k_carol);
+    dir.write("dave.token", std::string(40, 'd'));
     auto r = parse_config(config_text(approvals), dir.file("herald.toml"));
     for (const auto& e : r.errors) FAIL(e.to_string());
     cfg = *r.config;

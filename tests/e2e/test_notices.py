@@ -43,12 +43,12 @@ token_file = "{alice}"
 [[admin]]
 name = "bob"
 token_file = "{bob}"
-may = ["approve", "read"]
+may = ["approve", "patches", "read"]
 
 [[admin]]
 name = "carol"
 token_file = "{carol}"
-may = ["approve", "publish", "read"]
+may = ["approve", "publish", "patches", "read"]
 
 [security]
 approvals = 2
