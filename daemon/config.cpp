@@ -1146,6 +1146,25 @@ void validate(Ctx& c, Config& cfg, bool empty_file) {
       c.error_at(c.line_of(sec, "approvals"),
                  "[security] approvals = " + std::to_string(cfg.security.approvals) + " but only " +
                      std::to_string(approvers) + " [[admin]] may approve");
+    // A change to the patch list is proposed and approved by admins allowed
+    // "patches" (daemon/patches/routes.cpp), under the same rule: with two or
+    // more approvals the proposer's own never counts (daemon/admin/approval.cpp),
+    // so the list needs its proposer and `approvals` others. Nobody allowed
+    // "patches": the list is not used and cannot be changed.
+    const auto patchers = std::count_if(cfg.admins.begin(), cfg.admins.end(), [](const auto& a) {
+      return std::find(a.may.begin(), a.may.end(), "patches") != a.may.end();
+    });
+    const int patchers_needed =
+        cfg.security.approvals >= 2 ? cfg.security.approvals + 1 : cfg.security.approvals;
+    if (patchers > 0 && patchers < patchers_needed)
+      c.error_at(c.line_of(sec, "approvals"),
+                 "[security] approvals = " + std::to_string(cfg.security.approvals) + " but only " +
+                     std::to_string(patchers) +
+                     " [[admin]] may change the patch list ('patches' in may): a change needs " +
+                     std::to_string(patchers_needed) + ", its proposer and " +
+                     std::to_string(cfg.security.approvals) +
+                     " others to approve it; allow more admins 'patches', or none to leave the "
+                     "list unused");
     if (cfg.security.max_embargo_s <= 0 || cfg.security.max_embargo_s > 90 * 86'400)
       c.error_at(c.line_of(sec, "max_embargo"), "[security] max_embargo must be within 90d");
   }

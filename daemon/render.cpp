@@ -21,6 +21,17 @@ namespace {
 
 constexpr size_t k_max_template_size = 256 * 1024;
 
+// "December 03, 2026": the date line of Debian's advisories, in UTC. Built
+// from the RFC 3339 form, so no locale (LC_TIME) changes a month's name.
+std::string long_date(int64_t t) {
+  static constexpr const char* k_months[] = {"January", "February", "March",     "April",
+                                             "May",     "June",     "July",      "August",
+                                             "September", "October", "November", "December"};
+  const std::string s = format_rfc3339(t);  // 2026-12-03T...
+  const int month = std::stoi(s.substr(5, 2));
+  return std::string(k_months[month - 1]) + " " + s.substr(8, 2) + ", " + s.substr(0, 4);
+}
+
 data to_data(const nlohmann::json& j) {
   switch (j.type()) {
     // Values are moved in: set() and push_back() take copies, which deep-copied
@@ -236,9 +247,11 @@ nlohmann::json mail_context(const Event& e, const DestinationConfig& dest) {
   if (e.time) {
     ctx["time_rfc3339"] = format_rfc3339(e.time);
     ctx["date"] = format_rfc3339(e.time).substr(0, 10);
+    ctx["date_long"] = long_date(e.time);
   } else {
     ctx["time_rfc3339"] = nullptr;
     ctx["date"] = nullptr;
+    ctx["date_long"] = nullptr;
   }
   ctx["destination_name"] = dest.name;
   ctx["subject_prefix"] = dest.subject_prefix;

@@ -54,7 +54,12 @@ token_file = "alice.token"
 [[admin]]
 name = "bob"
 token_file = "bob.token"
-may = ["approve", "read"]
+may = ["approve", "patches", "read"]
+
+[[admin]]
+name = "carol"
+token_file = "carol.token"
+may = ["patches"]
 
 [security]
 prefix = "OSFS-SA"
@@ -62,14 +67,15 @@ approvals = 2
 to = ["list"]
 max_embargo = "7d"
 )";
+  dir.write("carol.token", std::string(40, 'c'));
   dir.write("h.toml", text);
   auto r = load_config(dir.file("h.toml"));
   INFO(config_errors(r));
   REQUIRE(r.config);
-  REQUIRE(r.config->admins.size() == 2);
+  REQUIRE(r.config->admins.size() == 3);
   CHECK(r.config->admins[0].token == k_alice);  // the file's newline trimmed
   CHECK(r.config->admins[0].may.size() == 5);
-  CHECK(r.config->admins[1].may == std::vector<std::string>{"approve", "read"});
+  CHECK(r.config->admins[1].may == std::vector<std::string>{"approve", "patches", "read"});
   CHECK(r.config->security.approvals == 2);
   CHECK(r.config->security.to == std::vector<std::string>{"list"});
   CHECK(r.config->security.max_embargo_s == 7 * 86'400);
@@ -126,6 +132,69 @@ approvals = 2
   REQUIRE_FALSE(r.config);
   CHECK_THAT(config_errors(r),
              Catch::Contains(":18: [security] approvals = 2 but only 1 [[admin]] may approve"));
+}
+
+TEST_CASE("[security] needs admins enough to change the patch list", "[config][admin]") {
+  test::TempDir dir;
+  // alice may do everything, "patches" included; bob and carol approve notices.
+  const std::string admins = base(dir) + R"(
+[[admin]]
+name = "alice"
+token_file = "alice.token"
+
+[[admin]]
+name = "bob"
+token_file = "bob.token"
+may = ["approve", "read"]
+
+[[admin]]
+name = "carol"
+token_file = "carol.token"
+may = ["approve", MAY"read"]
+
+[security]
+approvals = 2
+)";
+  dir.write("carol.token", std::string(40, 'c'));
+  auto load = [&](const std::string& carol_may) {
+    std::string text = admins;
+    text.replace(text.find("MAY"), 3, carol_may);
+    dir.write("h.toml", text);
+    return load_config(dir.file("h.toml"));
+  };
+  SECTION("only alice may: a change could never get two approvals besides hers") {
+    auto r = load("");
+    REQUIRE_FALSE(r.config);
+    CHECK_THAT(config_errors(r),
+               Catch::Contains(dir.file("h.toml") +
+                               ":28: [security] approvals = 2 but only 1 [[admin]] may change "
+                               "the patch list ('patches' in may): a change needs 3, its "
+                               "proposer and 2 others"));
+  }
+  SECTION("alice and carol: still one short") {
+    auto r = load("\"patches\", ");
+    REQUIRE_FALSE(r.config);
+    CHECK_THAT(config_errors(r), Catch::Contains(":28: [security] approvals = 2 but only 2 [[admin]] may change the patch list"));
+  }
+  SECTION("nobody may: the list is not used, and that is fine") {
+    std::string text = admins;
+    text.replace(text.find("MAY"), 3, "");
+    text.replace(text.find("token_file = \"alice.token\"\n"), 27,
+                 "token_file = \"alice.token\"\nmay = [\"draft\", \"approve\", \"publish\"]\n");
+    dir.write("h.toml", text);
+    auto r = load_config(dir.file("h.toml"));
+    INFO(config_errors(r));
+    CHECK(r.config);
+  }
+  SECTION("with one approval one admin allowed \"patches\" is enough") {
+    std::string text = admins;
+    text.replace(text.find("MAY"), 3, "");
+    text.replace(text.find("approvals = 2"), 13, "approvals = 1");
+    dir.write("h.toml", text);
+    auto r = load_config(dir.file("h.toml"));
+    INFO(config_errors(r));
+    CHECK(r.config);
+  }
 }
 
 TEST_CASE("the admin API's bearer tokens: 401 and 403", "[admin]") {

@@ -73,11 +73,11 @@ token_file = "alice.token"
 [[admin]]
 name = "bob"
 token_file = "bob.token"
-may = ["approve", "read"]
+may = ["approve", "patches", "read"]
 [[admin]]
 name = "carol"
 token_file = "carol.token"
-may = ["approve", "publish", "read"]
+may = ["approve", "publish", "patches", "read"]
 [[admin]]
 name = "dave"
 token_file = "dave.token"
@@ -550,4 +550,90 @@ TEST_CASE("notices: what the watches proposed is listed for admins, and sent now
   CHECK(list[1]["tags"]["withdrawn"] == "true");
   CHECK(f.json(f.call("GET", "proposals?limit=1", k_dave))["proposals"].size() == 1);
   CHECK(f.call("GET", "proposals?limit=0", k_dave).status == 400);
+}
+
+TEST_CASE("notices: entries of the supported patch list are cited, checked, copied and sent",
+          "[notices][patches][openpgp][threads]") {
+  test::SmtpTestServer server;
+  const auto& k = test::keyring();
+  Fixture f(1, server.url(),
+            "[openpgp]\ngnupg_home = \"" + k.home() + "\"\nkey = \"" + k.fingerprint() +
+                "\"\nform = \"inline\"\n");
+  PatchEntry entry;
+  entry.release = "2.15.7";
+  entry.ticket = "LU-17000";
+  entry.change_url = "https://review.whamcloud.com/c/fs/lustre-release/+/55123";
+  entry.severity = "critical";
+  entry.summary = "ldlm: fix a use-after-free in lock cancel";
+  entry.branches = {"2.15"};
+  auto change = [&](const std::string& action) {
+    auto p = f.store->patches().propose(action, entry, "alice", f.clock.now());
+    REQUIRE(p.ok());
+    REQUIRE(p->refusal == PatchRefusal::none);
+    REQUIRE(f.store->patches().approve(p->change.id, "alice", 1, {}, f.clock.now())->applied);
+  };
+  change("add");
+
+  auto refused = [&](const nlohmann::json& cited) {
+    auto fl = fields();
+    fl["patch_list"] = cited;
+    auto r = f.call("POST", "notices", k_alice, {{"notice", fl}});
+    CHECK(r.status == 400);
+    return f.json(r)["error"].get<std::string>();
+  };
+  CHECK(refused({{{"release", "2.15.7"}, {"ticket", "LU-17999"}}}) ==
+        "'patch_list'[0]: LU-17999 is not on the approved list of Lustre 2.15.7");
+  CHECK(refused({{{"release", "2.15.7"}, {"ticket", "LU-17000"}},
+                 {{"release", "2.15.8"}, {"ticket", "LU-17000"}}}) ==
+        "'patch_list'[1]: LU-17000 is not on the approved list of Lustre 2.15.8");
+  CHECK(refused({{{"release", "2.15"}, {"ticket", "LU-17000"}}}) ==
+        "'patch_list'[0]: '2.15' is not a release (2.15.7)");
+  CHECK(refused({{{"ticket", "LU-17000"}}}) ==
+        "'patch_list'[0] must be {\"release\": \"2.15.7\", \"ticket\": \"LU-17000\"}");
+  CHECK(f.store->notices().list()->empty());
+
+  auto fl = fields();
+  fl["patch_list"] = {{{"release", "2.15.7"}, {"ticket", "LU-17000"}}};
+  const std::string id = f.create(fl);
+  auto cited = f.json(f.call("GET", "notices/" + id, k_dave))["notice"]["patch_list"];
+  REQUIRE(cited.size() == 1);
+  CHECK(cited[0] == nlohmann::json{{"release", "2.15.7"},
+                                   {"ticket", "LU-17000"},
+                                   {"change_url", entry.change_url},
+                                   {"severity", "critical"},
+                                   {"summary", entry.summary},
+                                   {"page_url", "https://announce.example.org/patches/2.15.7"}});
+  // What the API showed may come back in a revision; the entry is copied
+  // again from the list, never from the body.
+  cited[0]["summary"] = "something else";
+  fl["patch_list"] = cited;
+  REQUIRE(f.call("POST", "notices/" + id, k_alice, {{"action", "revise"}, {"notice", fl}}).status ==
+          200);
+  CHECK(f.json(f.call("GET", "notices/" + id, k_dave))["notice"]["patch_list"][0]["summary"] ==
+        entry.summary);
+
+  // The entry leaves the list before the notice is sent: the notice says what
+  // was approved, as it was cited.
+  change("remove");
+  REQUIRE(f.call("POST", "notices/" + id, k_alice, {{"action", "approve"}}).status == 200);
+  REQUIRE(f.call("POST", "notices/" + id, k_carol, {{"action", "publish"}}).status == 202);
+  RunReport rep = f.pass();
+  f.pipeline->deliver_due(rep);
+  REQUIRE(server.events("message").size() == 1);
+  auto v = test::verify(server.stored("msg-0001-1.eml"));
+  INFO(v.text);
+  CHECK(v.good);
+  CHECK_THAT(v.text,
+             Catch::Contains("\nSupported critical patches:\n"
+                             "  LU-17000 for Lustre 2.15.7 (severity critical): ldlm: fix a "
+                             "use-after-free in lock cancel\n"
+                             "  https://review.whamcloud.com/c/fs/lustre-release/+/55123\n"
+                             "  The list of Lustre 2.15.7: "
+                             "https://announce.example.org/patches/2.15.7\n"));
+  // A revision cites the list as it is now: the entry is gone.
+  auto rev = f.call("POST", "notices/" + id, k_alice,
+                    {{"action", "revise"}, {"notice", fl}, {"reason", "typo"}});
+  CHECK(rev.status == 400);
+  CHECK(f.json(rev)["error"] ==
+        "'patch_list'[0]: LU-17000 is not on the approved list of Lustre 2.15.7");
 }

@@ -127,7 +127,7 @@ TEST_CASE("patches: with one approval, the proposer's own approval applies an ad
   REQUIRE(unrouted->size() == 1);
   const Event& ev = (*unrouted)[0].event;
   CHECK(ev.kind == "patch.supported");
-  CHECK(ev.key == "patch:2.15.7:LU-17000");
+  CHECK(ev.key == "patch:2.15.7:LU-17000:" + std::to_string(id));  // the change applied
   CHECK(ev.severity == "critical");
   CHECK(ev.title ==
         "Supported critical patch for Lustre 2.15.7: LU-17000 ldlm: fix a use-after-free in lock "
@@ -209,15 +209,32 @@ TEST_CASE("patches: a removal takes the entry off the list; a cancelled change d
   CHECK(patches.pending()->empty());
   CHECK(*store->events().count_events() == 1);  // a removal announces nothing
 
-  // Added back: listed again; its announcement was made once already.
+  // Added back: listed again, and announced again (another approved change).
   const int64_t back = patches.propose("add", sample(), "alice", 1300)->change.id;
   CHECK(patches.approve(back, "alice", 1, announce(cfg, 1301), 1301)->applied);
   CHECK((*patches.supported("2.15.7"))->size() == 1);
-  CHECK(*store->events().count_events() == 1);
+  CHECK(*store->events().count_events() == 2);
+  auto first = store->events().event_by_key("patch:2.15.7:LU-17000:" + std::to_string(add));
+  auto again = store->events().event_by_key("patch:2.15.7:LU-17000:" + std::to_string(back));
+  REQUIRE((first.ok() && again.ok()));
+  CHECK(first->has_value());
+  REQUIRE(again->has_value());
+  CHECK((*again)->event.kind == "patch.supported");
+  CHECK((*again)->event.time == 1301);
+  // One approval still announces once: approving the applied change again
+  // (by another admin, after a restart too) adds nothing.
+  CHECK(patches.approve(back, "bob", 1, announce(cfg, 1302), 1302)->refusal ==
+        PatchRefusal::conflict);
+  store.reset();
+  store = std::move(*Store::open(dir.file("h.db")));
+  CHECK(store->patches().approve(back, "carol", 1, announce(cfg, 1400), 1400)->refusal ==
+        PatchRefusal::conflict);
+  CHECK(*store->events().count_events() == 2);
   CHECK(actions(*store) ==
         std::vector<std::string>{"alice propose", "alice approve", "alice apply", "bob propose",
                                  "alice cancel", "alice refused", "bob propose", "bob approve",
-                                 "bob apply", "alice propose", "alice approve", "alice apply"});
+                                 "bob apply", "alice propose", "alice approve", "alice apply",
+                                 "bob refused", "carol refused"});
 }
 
 TEST_CASE("patches: entries, pending changes and approvals survive a restart", "[patches]") {

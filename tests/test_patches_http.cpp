@@ -72,6 +72,11 @@ name = "carol"
 token_file = "carol.token"
 may = ["read"]
 
+[[admin]]
+name = "dave"
+token_file = "dave.token"
+may = ["patches"]
+
 [security]
 to = ["list"]
 approvals = )" +
@@ -95,6 +100,7 @@ struct Site {
     dir.write("alice.token", k_alice + "\n");
     dir.write("bob.token", k_bob);
     dir.write("carol.token", k_carol);
+    dir.write("dave.token", std::string(40, 'd'));
     auto r = parse_config(config_text(approvals), dir.file("herald.toml"));
     for (const auto& e : r.errors) FAIL(e.to_string());
     cfg = *r.config;
@@ -299,7 +305,8 @@ TEST_CASE("patches http: the announcement is routed once to [security] to with i
   CHECK(mail.find("Ticket:    LU-17000") != std::string::npos);
   CHECK(mail.find("Branches:  2.15, 2.16") != std::string::npos);
   CHECK(mail.find("https://announce.example.org/patches/2.15.7") != std::string::npos);
-  // The same entry removed and added back is not announced a second time.
+  // The same entry removed and added back by a later change is announced
+  // again, once.
   auto remove = json{{"action", "remove"}, {"release", "2.15.7"}, {"ticket", "LU-17000"}};
   for (const json& change : {remove, k_add}) {
     const int64_t c = json::parse(site.admin("POST", "patches", k_alice, change.dump()).body)["id"];
@@ -308,7 +315,11 @@ TEST_CASE("patches http: the announcement is routed once to [security] to with i
             .status == 200);
   }
   pipeline.route_pending(report);
-  CHECK(site.store->outbox().outbox_rows("", 10)->size() == 1);
+  pipeline.route_pending(report);
+  auto again = site.store->outbox().outbox_rows("", 10);
+  REQUIRE(again->size() == 2);
+  CHECK(again->at(0).idempotency_key != again->at(1).idempotency_key);
+  CHECK(again->at(0).subject == again->at(1).subject);
 }
 
 TEST_CASE("patches http: the two-person rule over the API", "[patches][threads]") {

@@ -5,6 +5,7 @@
 // and verified by gpg; personal copies signed once with each footer outside
 // the signature; configuration errors with file:line.
 #include <catch2/catch.hpp>
+#include <clocale>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -179,7 +180,7 @@ void check_advisory_shape(const std::string& text) {
       "-------------------------------------------------------------------------\n"
       "Lustre Security Advisory OSFS-SA-2026-001-1\n"
       "https://www.lustre.org/security/OSFS-SA-2026-001/\n"
-      "2026-11-30\n"
+      "November 30, 2026\n"
       "-------------------------------------------------------------------------\n"));
   CHECK(text.find("\nPackage        : lustre\n") != std::string::npos);
   CHECK(text.find("\nCVE ID         : CVE-2026-1234\n") != std::string::npos);
@@ -238,6 +239,17 @@ TEST_CASE("security notice: the subject and fields follow Debian's advisories",
     CHECK(m->subject == "[SECURITY] [OSFS-SA-2026-001-2] " + k_title);
     CHECK(m->text.find("\nThis is revision 2 of OSFS-SA-2026-001: the 2.16 fix was incomplete") !=
           std::string::npos);
+  }
+  SECTION("the date line is in English whatever the locale, the day in two digits, in UTC") {
+    Event e = notice();
+    e.time = 1'796'342'340;  // 2026-12-03T23:59:00Z
+    const char* was = std::setlocale(LC_TIME, nullptr);
+    const std::string saved = was ? was : "C";
+    std::setlocale(LC_TIME, "");  // whatever the environment says, as the daemon would
+    auto m = s.templates.render_mail("security.notice", mail_context(e, s.dest()));
+    std::setlocale(LC_TIME, saved.c_str());
+    REQUIRE(m);
+    CHECK(m->text.find("\nDecember 03, 2026\n----") != std::string::npos);
   }
   SECTION("chat channels get the id, severity, title and link, escaped as the channel needs") {
     Event e = notice();

@@ -31,7 +31,11 @@ FILE.json ("-" for stdin) holds the notice's fields:
    "cves": ["CVE-2026-1234"], "affected_versions": ["2.15.0 - 2.15.6"],
    "affected_branches": ["2.15"], "fixed": [{"branch": "2.15", "version": "2.15.7"}],
    "patches": [{"ticket": "LU-17000", "url": "https://review.whamcloud.com/...",
-                "summary": "..."}], "credits": ["..."], "url": "https://..."}
+                "summary": "..."}],
+   "patch_list": [{"release": "2.15.7", "ticket": "LU-17000"}],
+   "credits": ["..."], "url": "https://..."}
+patch_list cites entries of the supported critical-patch list (herald patches
+list): each must be on its release's list, and is copied into the notice.
 TIME is RFC 3339 in UTC (2026-12-01T15:00:00Z) or Unix seconds.
 The token comes from --token-file or $HERALD_ADMIN_TOKEN_FILE; the daemon's
 address from --url, $HERALD_URL, or the [http] listen of --config.
@@ -107,6 +111,10 @@ void print_notice(const nlohmann::json& n) {
   for (const auto& p : f.value("patches", nlohmann::json::array()))
     std::printf("patch        %s %s %s\n", str(p, "ticket").c_str(), str(p, "url").c_str(),
                 str(p, "summary").c_str());
+  for (const auto& p : f.value("patch_list", nlohmann::json::array()))
+    std::printf("listed       %s %s %s %s %s\n", str(p, "release").c_str(),
+                str(p, "ticket").c_str(), str(p, "severity").c_str(),
+                str(p, "change_url").c_str(), str(p, "summary").c_str());
   std::printf("credits      %s\n", list("credits").c_str());
   if (!str(f, "revision_reason").empty())
     std::printf("reason       %s\n", str(f, "revision_reason").c_str());

@@ -12,6 +12,7 @@
 #include "daemon/admin/auth.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/notices/notice.hpp"
+#include "daemon/patches/patch_list.hpp"
 #include "daemon/store.hpp"
 #include "daemon/util.hpp"
 
@@ -31,7 +32,7 @@ InboundResponse store_error(const Error& e) {
 class NoticeApi {
  public:
   NoticeApi(const Config& cfg, Store& store, const Clock& clock, std::function<void()> wake)
-      : m_rule(cfg.security), m_auth(cfg.admins), m_store(store), m_clock(clock),
+      : m_cfg(cfg), m_rule(cfg.security), m_auth(cfg.admins), m_store(store), m_clock(clock),
         m_wake(std::move(wake)) {}
 
   void list(const InboundRequest& req, const Respond& respond) {
@@ -52,6 +53,7 @@ class NoticeApi {
     if (!body->contains("notice")) return respond(error(400, "the body needs 'notice'"));
     auto fields = notice_fields((*body)["notice"]);
     if (!fields) return respond(error(400, fields.error().message));
+    if (!cite_patch_list(*fields, respond)) return;
     auto embargo = embargo_of(*body, respond);
     if (!embargo) return;
     const int64_t now = m_clock.now();
@@ -181,6 +183,38 @@ class NoticeApi {
     return *t <= now ? int64_t{0} : *t;
   }
 
+  // Checks each of the fields' patch_list citations against the supported
+  // list as it is now and copies the entry into the notice: what is approved
+  // and sent is the entry as it was cited, even if it leaves the list later.
+  // False once the refusal (400 naming the citation, or 503) was answered.
+  bool cite_patch_list(nlohmann::json& fields, const Respond& respond) {
+    auto& cited = fields["patch_list"];
+    for (size_t i = 0; i < cited.size(); ++i) {
+      auto& c = cited[i];
+      const std::string release = c["release"], ticket = c["ticket"];
+      auto listed = m_store.patches().supported(release);
+      if (!listed) {
+        respond(store_error(listed.error()));
+        return false;
+      }
+      const PatchEntry* entry = nullptr;
+      if (*listed)
+        for (const auto& e : **listed)
+          if (e.ticket == ticket) entry = &e;
+      if (!entry) {
+        respond(error(400, "'patch_list'[" + std::to_string(i) + "]: " + ticket +
+                               " is not on the approved list of Lustre " + release));
+        return false;
+      }
+      c["change_url"] = entry->change_url;
+      c["severity"] = entry->severity;
+      c["summary"] = entry->summary;
+      // A path alone is no use in a mail: without [web] base_url, no link.
+      c["page_url"] = m_cfg.web.base_url.empty() ? "" : patch_page_url(m_cfg, release);
+    }
+    return true;
+  }
+
   std::optional<Notice> find(const std::string& name, const Respond& respond) {
     auto n = m_store.notices().find(name);
     if (!n) {
@@ -243,6 +277,7 @@ class NoticeApi {
     if (!body.contains("notice")) return respond(error(400, "revise needs 'notice'"));
     auto fields = notice_fields(body["notice"]);
     if (!fields) return respond(error(400, fields.error().message));
+    if (!cite_patch_list(*fields, respond)) return;
     auto embargo = embargo_of(body, respond);
     if (!embargo) return;
     const int64_t now = m_clock.now();
@@ -294,6 +329,7 @@ class NoticeApi {
     respond(InboundResponse::json(status, notice_json(**n, m_rule)));
   }
 
+  const Config m_cfg;
   SecurityConfig m_rule;
   AdminAuth m_auth;
   Store& m_store;

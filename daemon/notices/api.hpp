@@ -3,7 +3,10 @@
 //
 //   GET  /api/v1/admin/notices        every notice and revision          read
 //   POST /api/v1/admin/notices        {"notice": {...}, "embargo": T}    draft
-//        a new advisory, a draft: 201 with its id (OSFS-SA-2026-001-1)
+//        a new advisory, a draft: 201 with its id (OSFS-SA-2026-001-1); its
+//        patch_list citations are checked against the supported critical-patch
+//        list (400 naming the one not on it) and the entries copied in, here
+//        and at revise
 //   GET  /api/v1/admin/notices/ID     one (ID with or without -REVISION) read
 //   POST /api/v1/admin/notices/ID     {"action": ...}:
 //        approve                                                          approve

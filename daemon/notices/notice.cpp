@@ -4,6 +4,7 @@
 #include <set>
 
 #include "daemon/admin/approval.hpp"
+#include "daemon/patches/patch_list.hpp"
 #include "daemon/util.hpp"
 
 namespace herald {
@@ -66,8 +67,8 @@ Expected<nlohmann::json> notice_fields(const nlohmann::json& in) {
   if (!in.is_object()) return bad_input("'notice' must be an object of the notice's fields");
   static const std::set<std::string> known = {
       "severity", "title",   "summary", "details", "cves",           "affected_versions",
-      "affected_branches",   "fixed",   "patches", "credits",        "url",
-      "revision_reason"};
+      "affected_branches",   "fixed",   "patches", "patch_list",     "credits",
+      "url",                 "revision_reason"};
   for (const auto& [k, v] : in.items())
     if (!known.count(k)) return bad_input("unknown field '" + k + "'");
   nlohmann::json out = nlohmann::json::object();
@@ -137,6 +138,36 @@ Expected<nlohmann::json> notice_fields(const nlohmann::json& in) {
       if (!url.empty() && url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0)
         return bad_input(at + ": 'url' must start with https:// or http://");
       out["patches"].push_back(entry);
+    }
+  }
+  // Citations of the supported critical-patch list, by release and ticket.
+  // The rest of an entry (what a notice shown by the API carries, copied from
+  // the list) may come back in a revision; it is copied again from the list
+  // by the API (cite_patch_list), never taken from the body.
+  out["patch_list"] = nlohmann::json::array();
+  if (in.contains("patch_list")) {
+    const auto& p = in["patch_list"];
+    if (!p.is_array() || p.size() > k_max_items)
+      return bad_input(
+          "'patch_list' must be a list of {\"release\": \"2.15.7\", \"ticket\": \"LU-17000\"}");
+    std::set<std::pair<std::string, std::string>> seen;
+    for (size_t i = 0; i < p.size(); ++i) {
+      const std::string at = "'patch_list'[" + std::to_string(i) + "]";
+      const auto& c = p[i];
+      if (!c.is_object() || !c.contains("release") || !c["release"].is_string() ||
+          !c.contains("ticket") || !c["ticket"].is_string())
+        return bad_input(at + " must be {\"release\": \"2.15.7\", \"ticket\": \"LU-17000\"}");
+      for (const auto& [k, v] : c.items())
+        if (k != "release" && k != "ticket" && k != "change_url" && k != "severity" &&
+            k != "summary" && k != "page_url")
+          return bad_input(at + ": unknown field '" + k + "' (release and ticket cite an entry)");
+      const std::string release = c["release"], t = c["ticket"];
+      if (!valid_release(release))
+        return bad_input(at + ": '" + one_line(release) + "' is not a release (2.15.7)");
+      if (!valid_ticket(t)) return bad_input(at + ": '" + one_line(t) + "' is not an LU ticket");
+      if (!seen.insert({release, t}).second)
+        return bad_input(at + ": " + t + " of Lustre " + release + " is cited twice");
+      out["patch_list"].push_back({{"release", release}, {"ticket", t}});
     }
   }
   return out;

@@ -10,6 +10,13 @@
 //   affected_branches  ["2.15", "2.16"]
 //   fixed              [{"branch": "2.15", "version": "2.15.7"}, ...]
 //   patches            [{"ticket": "LU-17000", "url": "https://...", "summary": "..."}]
+//   patch_list         [{"release": "2.15.7", "ticket": "LU-17000"}]: entries of
+//                      the supported critical-patch list. Each must be on the
+//                      release's list when the notice is created or revised;
+//                      its change_url, severity, summary and page_url (the
+//                      release's page) are then copied into the notice, so
+//                      that what is approved and sent never changes, even if
+//                      the entry leaves the list later.
 //   credits            ["Jane Doe (Example Lab)", ...]
 //   url                the advisory's page, if it has one
 //

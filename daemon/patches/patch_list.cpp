@@ -126,7 +126,9 @@ std::string patch_page_url(const Config& cfg, const std::string& release) {
 
 Event supported_patch_event(const Config& cfg, const PatchEntry& entry, int64_t now) {
   Event e;
+  // One event per applied addition: a re-addition is news again.
   e.key = patch_subject(entry.release, entry.ticket);
+  if (entry.change_id) e.key += ":" + std::to_string(entry.change_id);
   e.kind = "patch.supported";
   e.source = "patches";
   e.time = now;

@@ -28,8 +28,9 @@ Expected<PatchEntry> patch_entry_from_json(const nlohmann::json& body);
 // path alone when base_url is not set.
 std::string patch_page_url(const Config& cfg, const std::string& release);
 
-// The patch.supported event of an applied addition; its url is the
-// release's page when [web] base_url is set, else empty.
+// The patch.supported event of an applied addition; its key is
+// patch:RELEASE:TICKET:CHANGE (the change applying it, entry.change_id), its
+// url the release's page when [web] base_url is set, else empty.
 Event supported_patch_event(const Config& cfg, const PatchEntry& entry, int64_t now);
 
 // Release numbers in order, newest first (2.16.1 before 2.15.10 before 2.15.9).

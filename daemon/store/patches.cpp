@@ -159,11 +159,14 @@ void apply_locked(const Database& db, PatchChange& c, const PatchStore::Announce
     c.entry.state = "supported";
     c.entry.applied_at = now;
     if (announce) {
-      // Unrouted: the next routing pass sends it. A re-added entry keeps its
-      // first announcement (the key is taken), so a removal and re-addition
-      // does not announce the same patch twice.
+      // Unrouted: the next routing pass sends it. Its key names this change,
+      // so an entry removed and added again (another change) is announced
+      // again, while this change, applied once in this transaction, is
+      // announced once.
       EventInserter events(db);
+      c.entry.change_id = c.id;
       events.insert({announce(c.entry)}, nullptr, now);
+      c.entry.change_id = 0;
     }
   } else {
     Stmt st(

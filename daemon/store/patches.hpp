@@ -32,6 +32,9 @@ struct PatchEntry {
   std::string proposed_by;
   int64_t proposed_at = 0;
   int64_t applied_at = 0;  // when it became supported (or was removed)
+  // The change that is applying it, while announce() runs; 0 otherwise (an
+  // entry read from the list does not keep it).
+  int64_t change_id = 0;
 };
 
 // A proposed change to the list, with the admins who approved it.
@@ -46,7 +49,8 @@ struct PatchChange {
   std::vector<std::string> approvals;
 };
 
-// "patch:2.15.7:LU-17000": the audit log's subject and the event's key.
+// "patch:2.15.7:LU-17000": the audit log's subject. The announcement's key
+// adds the applied change's id (supported_patch_event).
 std::string patch_subject(const std::string& release, const std::string& ticket);
 
 nlohmann::json to_json(const PatchEntry& e);

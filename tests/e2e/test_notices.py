@@ -43,12 +43,12 @@ token_file = "{alice}"
 [[admin]]
 name = "bob"
 token_file = "{bob}"
-may = ["approve", "read"]
+may = ["approve", "patches", "read"]
 
 [[admin]]
 name = "carol"
 token_file = "{carol}"
-may = ["approve", "publish", "read"]
+may = ["approve", "publish", "patches", "read"]
 
 [security]
 approvals = 2
@@ -148,6 +148,34 @@ class Notices(unittest.TestCase):
         self.assertEqual(actions, [["alice", "create"], ["alice", "refused"], ["bob", "approve"],
                                    ["carol", "approve"], ["carol", "publish"],
                                    ["herald", "published"]])
+
+    def test_cite_the_patch_list(self):
+        out = harness.herald("patches", "add", "2.15.8", "LU-17000", "--summary",
+                             "lnet: check the peer before routing",
+                             "--change-url",
+                             "https://review.whamcloud.com/c/fs/lustre-release/+/55555",
+                             "--severity", "critical", "--config", self.cfg,
+                             "--token-file", self.tokens["alice"])
+        self.assertEqual(out.returncode, 0, out.stdout.decode() + out.stderr.decode())
+        change = out.stdout.decode().split("herald patches approve ")[1].split()[0]
+        for who in ("bob", "carol"):
+            r = harness.herald("patches", "approve", change, "--config", self.cfg,
+                               "--token-file", self.tokens[who])
+            self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        path = self.work.file("cites.json")
+        for ticket, code in (("LU-17001", 1), ("LU-17000", 0)):
+            with open(path, "w") as f:
+                json.dump(dict(NOTICE, patch_list=[{"release": "2.15.8", "ticket": ticket}]), f)
+            out = self.notice("alice", "create", path, code=code)
+        # The refusal was the first; the second was accepted.
+        nid = out.split(":")[0].strip()
+        show = self.notice("bob", "show", nid)
+        self.assertIn("listed       2.15.8 LU-17000 critical https://review.whamcloud.com/"
+                      "c/fs/lustre-release/+/55555 lnet: check the peer before routing", show)
+        with open(path, "w") as f:
+            json.dump(dict(NOTICE, patch_list=[{"release": "2.15.8", "ticket": "LU-17001"}]), f)
+        self.assertIn("400: 'patch_list'[0]: LU-17001 is not on the approved list of Lustre 2.15.8",
+                      self.notice("alice", "create", path, code=1))
 
     def notice_stdin(self, who, code=0):
         import subprocess
