@@ -552,23 +552,17 @@ void DigestRunner::collect_for_subscribers(const Scheduled& d,
     if (content.empty()) continue;
     std::vector<Subscriber> readers;
     for (size_t i : members) readers.push_back((*subs)[i]);
-    auto tokens = m_store.subscribers().manage_tokens(readers);
-    if (!tokens) {
+    auto recipients = personal_recipients(m_store.subscribers(), m_cfg.web.base_url, readers);
+    if (!recipients) {
       ++batch.failures;
       spdlog::error("digest {}: cannot read the subscribers' links: {}", name,
-                    tokens.error().message);
+                    recipients.error().message);
       return;
     }
-    std::vector<PersonalRecipient> recipients;
-    for (size_t i = 0; i < readers.size(); ++i)
-      recipients.push_back(
-          {readers[i].address,
-           {{"unsubscribe_url", m_cfg.web.base_url + "/unsubscribe/" + (*tokens)[i]},
-            {"preferences_url", m_cfg.web.base_url + "/preferences/" + (*tokens)[i]}}});
     nlohmann::json context = digest_context(content, *dest);
     context["topic"] = titles;
     auto mails = render_personal_for(
-        RenderInput{m_cfg, m_templates, *dest, "digest", context, nullptr, key, now}, recipients);
+        RenderInput{m_cfg, m_templates, *dest, "digest", context, nullptr, key, now}, *recipients);
     if (!mails) {
       ++batch.failures;
       spdlog::error("digest {}: cannot render for {} subscribers: {}", name, readers.size(),

@@ -229,22 +229,15 @@ Status Pipeline::route_to_topic(const Event& e, const std::string& topic_name,
   // Personal copies go to the outbox k_fanout_batch at a time, so that memory
   // stays bounded however large the audience. A batch stored before the
   // event is marked routed is harmless: routing again makes the same keys.
-  std::vector<PersonalRecipient> recipients;
   size_t made = 0;
   for (size_t first = 0; first < audience.size(); first += k_fanout_batch) {
     const std::vector<Subscriber> part(
         audience.begin() + static_cast<std::ptrdiff_t>(first),
         audience.begin() + static_cast<std::ptrdiff_t>(std::min(audience.size(), first + k_fanout_batch)));
-    auto tokens = m_store.subscribers().manage_tokens(part);
-    if (!tokens) return tokens.error();
-    recipients.clear();
-    for (size_t i = 0; i < part.size(); ++i)
-      recipients.push_back(
-          {part[i].address,
-           {{"unsubscribe_url", m_cfg.web.base_url + "/unsubscribe/" + (*tokens)[i]},
-            {"preferences_url", m_cfg.web.base_url + "/preferences/" + (*tokens)[i]}}});
+    auto recipients = personal_recipients(m_store.subscribers(), m_cfg.web.base_url, part);
+    if (!recipients) return recipients.error();
     Status stored = ok_status();
-    auto rendered = render_personal_for(in, recipients, [&](NewDelivery d) -> Status {
+    auto rendered = render_personal_for(in, *recipients, [&](NewDelivery d) -> Status {
       d.priority = priority;
       out.push_back(std::move(d));
       ++made;

@@ -44,4 +44,18 @@ std::vector<Subscriber> topic_audience(const std::vector<Subscriber>& subscriber
   return out;
 }
 
+Expected<std::vector<PersonalRecipient>> personal_recipients(SubscriberStore& store,
+                                                             const std::string& base_url,
+                                                             const std::vector<Subscriber>& subs) {
+  auto tokens = store.manage_tokens(subs);
+  if (!tokens) return tokens.error();
+  std::vector<PersonalRecipient> out;
+  out.reserve(subs.size());
+  for (size_t i = 0; i < subs.size(); ++i)
+    out.push_back({subs[i].address,
+                   {{"unsubscribe_url", base_url + "/unsubscribe/" + (*tokens)[i]},
+                    {"preferences_url", base_url + "/preferences/" + (*tokens)[i]}}});
+  return out;
+}
+
 }  // namespace herald

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "daemon/config.hpp"
+#include "daemon/destination.hpp"
 #include "daemon/event.hpp"
 #include "daemon/store/subscribers.hpp"
 
@@ -28,5 +29,12 @@ bool branch_filter_takes(const Subscriber& s, const Event& e);
 std::vector<Subscriber> topic_audience(const std::vector<Subscriber>& subscribers,
                                        const TopicConfig& topic, const Event& e,
                                        const std::string& mode = "immediate");
+
+// Each subscriber as the recipient of a personal copy: their address and the
+// links of their mail (unsubscribe_url, preferences_url under base_url), from
+// their manage tokens.
+Expected<std::vector<PersonalRecipient>> personal_recipients(SubscriberStore& store,
+                                                             const std::string& base_url,
+                                                             const std::vector<Subscriber>& subs);
 
 }  // namespace herald

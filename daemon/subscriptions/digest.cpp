@@ -117,8 +117,8 @@ Status SubscriberDigests::run_mode(const std::string& mode, int64_t now, RunRepo
   }
   std::vector<NewDelivery> deliveries;
   if (!readers.empty()) {
-    auto tokens = m_store.subscribers().manage_tokens(readers);
-    if (!tokens) return tokens.error();
+    auto recipients = personal_recipients(m_store.subscribers(), m_cfg.web.base_url, readers);
+    if (!recipients) return recipients.error();
     const std::string key = "subscription-digest:" + mode + ":" + std::to_string(until);
     for (size_t i = 0; i < readers.size(); ++i) {
       nlohmann::json ctx = {{"mode", mode},
@@ -128,11 +128,7 @@ Status SubscriberDigests::run_mode(const std::string& mode, int64_t now, RunRepo
                             {"count", contents[i].size()},
                             {"herald_version", HERALD_VERSION}};
       RenderInput in{m_cfg, m_templates, *dest, "subscription.digest", ctx, nullptr, key, now};
-      const std::string& token = (*tokens)[i];
-      auto mail = render_personal_for(
-          in, {{readers[i].address,
-                {{"unsubscribe_url", m_cfg.web.base_url + "/unsubscribe/" + token},
-                 {"preferences_url", m_cfg.web.base_url + "/preferences/" + token}}}});
+      auto mail = render_personal_for(in, {(*recipients)[i]});
       if (!mail) {
         ++report.render_failures;
         spdlog::error("subscriber digests ({}): cannot render for subscriber #{}: {}", mode,
