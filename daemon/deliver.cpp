@@ -82,6 +82,9 @@ bool owner_is_gone(const std::string& owner, const std::string& host) {
 // when its own is on disk.
 class Recorder {
  public:
+  static constexpr auto k_group_linger = std::chrono::microseconds(1000);
+  static constexpr size_t k_group_size = 32;
+
   Recorder(Store& store, const Clock& clock, std::function<void(const std::string&)> on_state)
       : m_store(store), m_clock(clock), m_on_state(std::move(on_state)) {}
   ~Recorder() { close(); }
@@ -154,6 +157,11 @@ class Recorder {
     for (;;) {
       m_cv.wait(lock, [&] { return m_closed || !m_queue.empty(); });
       if (m_queue.empty()) return;  // closed and nothing left
+      // Group commit: a commit costs about as much for one outcome as for
+      // dozens, so the first outcome waits a moment for the others in flight.
+      m_cv.wait_for(lock, k_group_linger, [&] {
+        return m_closed || m_abandon || m_queue.size() >= k_group_size;
+      });
       std::vector<Pending> batch;
       while (!m_queue.empty()) {
         batch.push_back(std::move(m_queue.front()));
