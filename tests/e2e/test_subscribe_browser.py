@@ -23,8 +23,11 @@ import harness  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 TOKEN = "e2e-api-token-0123456789"
@@ -77,6 +80,26 @@ def artifacts():
     return d
 
 
+def left_document(element):
+    """A wait condition: the element is no longer in the page, so the next
+    page has replaced it. ChromeDriver says so with a stale-element error, or,
+    while the old document is being torn down, with an inspector error that
+    the node does not belong to the document."""
+
+    def check(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e) or "No node with given id" in str(e):
+                return True
+            raise
+
+    return check
+
+
 class SubscribeInBrowser(unittest.TestCase):
     def setUp(self):
         self.work = harness.Workdir()
@@ -123,12 +146,12 @@ class SubscribeInBrowser(unittest.TestCase):
         """Presses the page's button and waits for the page that answers."""
         button = self.browser.find_element(By.CSS_SELECTOR, "button[type=submit]")
         button.click()
-        WebDriverWait(self.browser, 20).until(expected_conditions.staleness_of(button))
+        WebDriverWait(self.browser, 20).until(left_document(button))
 
     def follow(self, text):
         link = self.browser.find_element(By.LINK_TEXT, text)
         link.click()
-        WebDriverWait(self.browser, 20).until(expected_conditions.staleness_of(link))
+        WebDriverWait(self.browser, 20).until(left_document(link))
 
     def mails_to(self, address):
         out = []
