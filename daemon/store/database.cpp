@@ -14,8 +14,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "daemon/store/sqlite.hpp"
 
@@ -339,10 +343,100 @@ CREATE TABLE patch_change_approvals(
 
 }  // namespace
 
-Database::Database(sqlite3* db) : m_db(db) {}
+// Copies the WAL into the database from a connection of its own, in a thread
+// of its own, when a commit leaves the log past k_pages. SQLite's own
+// checkpoint runs inside the commit that crosses its threshold, with the
+// connection (and so every store) held meanwhile; a PASSIVE checkpoint here
+// neither waits for nor blocks a writer, and the writer restarts the log once
+// it is all copied. Started by the first commit that needs it, so a command
+// that writes little never starts it.
+class Checkpointer {
+ public:
+  static constexpr int k_pages = 1000;  // SQLite's default wal_autocheckpoint
+  static constexpr int k_bound = 3000;  // the log's bound (pages) when the writer never pauses
+
+  explicit Checkpointer(std::string path) : m_path(std::move(path)) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_stop = true;
+    }
+    m_cv.notify_all();
+    if (m_thread.joinable()) m_thread.join();
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // From a commit (the wal hook): false when the caller must checkpoint
+  // itself because this thread cannot (its connection did not open).
+  bool request() {
+    {
+      std::lock_guard lock(m_mutex);
+      if (m_failed) return false;
+      m_wanted = true;
+      if (!m_thread.joinable()) m_thread = std::thread([this] { loop(); });
+    }
+    m_cv.notify_one();
+    return true;
+  }
+
+ private:
+  void loop() {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(m_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      spdlog::warn("database {}: checkpoints run inline (a second connection did not open: {})",
+                   m_path, db ? sqlite3_errmsg(db) : "out of memory");
+      sqlite3_close_v2(db);
+      std::lock_guard lock(m_mutex);
+      m_failed = true;
+      return;
+    }
+    // The hook is per connection: this one's commits (none) never ask for more.
+    sqlite3_wal_autocheckpoint(db, 0);
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+      m_cv.wait(lock, [&] { return m_stop || m_wanted; });
+      if (m_stop) break;
+      m_wanted = false;
+      lock.unlock();
+      int log = 0, copied = 0;
+      const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                               &copied);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        spdlog::warn("database {}: checkpoint failed ({}); the next commit asks again", m_path,
+                     sqlite3_errmsg(db));
+      lock.lock();
+    }
+    lock.unlock();
+    sqlite3_close_v2(db);
+  }
+
+  const std::string m_path;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::thread m_thread;
+  bool m_wanted = false, m_stop = false, m_failed = false;
+};
+
+Database::Database(sqlite3* db, std::string path)
+    : m_db(db), m_checkpointer(std::make_unique<Checkpointer>(std::move(path))) {}
 Database::~Database() {
+  m_checkpointer.reset();  // its connection closes first: this one's close checkpoints what is left
   for (auto& [sql, stmt] : m_statements) sqlite3_finalize(stmt);
   sqlite3_close_v2(m_db);
+}
+
+int Database::on_commit(void* self, sqlite3* db, const char* name, int pages) {
+  if (pages < Checkpointer::k_pages) return SQLITE_OK;
+  auto* owner = static_cast<Database*>(self);
+  // The log restarts only when a write begins with all of it copied, which a
+  // writer that never pauses does not give the thread: past k_bound pages
+  // the commit copies what the thread has not (most of it is, by then).
+  if (pages >= Checkpointer::k_bound || !owner->m_checkpointer->request())
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  return SQLITE_OK;
 }
 
 sqlite3_stmt* Database::prepared(const std::string& sql) const {
@@ -372,7 +466,7 @@ Expected<std::unique_ptr<Database>> Database::open(const std::string& path) {
     sqlite3_close_v2(db);
     return permanent_error(open_failure(path, code, sys, msg));
   }
-  std::unique_ptr<Database> owner(new Database(db));
+  std::unique_ptr<Database> owner(new Database(db, path));
   // SQLite falls back to read-only when the file cannot be opened for writing;
   // herald must write, so that is the error, with its cause.
   if (sqlite3_db_readonly(db, "main") == 1)
@@ -386,6 +480,8 @@ Expected<std::unique_ptr<Database>> Database::open(const std::string& path) {
       run_sql(db, pragma, pragma);
     if (auto s = owner->migrate(); !s)
       return permanent_error("database " + path + ": " + s.error().message);
+    // Replaces SQLite's own checkpoint-in-commit (Checkpointer, above).
+    sqlite3_wal_hook(db, &Database::on_commit, owner.get());
   } catch (const SqliteError& e) {
     return permanent_error(open_failure(path, e.code, e.sys, e.what()));
   }

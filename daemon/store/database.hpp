@@ -1,6 +1,8 @@
 // The database owner: one SQLite connection (RAII), the mutex every store
 // over it takes, migrations, and the SQLITE_BUSY policy (wait for another
-// connection's write lock up to a bound, then a temporary error).
+// connection's write lock up to a bound, then a temporary error). WAL
+// checkpoints run on a second connection in a thread of their own, so that a
+// commit never copies the log into the database while every store waits.
 #pragma once
 
 #include <chrono>
@@ -15,6 +17,8 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace herald {
+
+class Checkpointer;
 
 // The schema version this herald writes; a database with a larger
 // PRAGMA user_version came from a newer herald and is refused.
@@ -49,14 +53,16 @@ class Database {
   sqlite3_stmt* prepared(const std::string& sql) const;
 
  private:
-  explicit Database(sqlite3* db);
+  explicit Database(sqlite3* db, std::string path);
   Status migrate();
+  static int on_commit(void* self, sqlite3* db, const char* name, int pages);
 
   mutable std::mutex m_mutex;
   sqlite3* m_db;
   std::chrono::milliseconds m_busy_wait{30'000};
   mutable std::unordered_map<std::string, sqlite3_stmt*> m_statements;
   int64_t m_data_version = -1;
+  std::unique_ptr<Checkpointer> m_checkpointer;  // after m_db: stops before it closes
 };
 
 }  // namespace herald
