@@ -401,9 +401,8 @@ class Checkpointer {
       if (m_stop) break;
       m_wanted = false;
       lock.unlock();
-      int log = 0, copied = 0;
-      const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                               &copied);
+      const int rc =
+          sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
       if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         spdlog::warn("database {}: checkpoint failed ({}); the next commit asks again", m_path,
                      sqlite3_errmsg(db));
@@ -466,7 +465,9 @@ Expected<std::unique_ptr<Database>> Database::open(const std::string& path) {
     sqlite3_close_v2(db);
     return permanent_error(open_failure(path, code, sys, msg));
   }
-  std::unique_ptr<Database> owner(new Database(db, path));
+  // The checkpoint thread opens the file SQLite resolved (an absolute path).
+  const char* resolved = sqlite3_db_filename(db, "main");
+  std::unique_ptr<Database> owner(new Database(db, resolved && *resolved ? resolved : path));
   // SQLite falls back to read-only when the file cannot be opened for writing;
   // herald must write, so that is the error, with its cause.
   if (sqlite3_db_readonly(db, "main") == 1)

@@ -2,7 +2,7 @@
 // over it takes, migrations, and the SQLITE_BUSY policy (wait for another
 // connection's write lock up to a bound, then a temporary error). WAL
 // checkpoints run on a second connection in a thread of their own, so that a
-// commit never copies the log into the database while every store waits.
+// commit seldom copies the log into the database while every store waits.
 #pragma once
 
 #include <chrono>
