@@ -237,6 +237,9 @@ struct Deliverer::Gate {
   int64_t paused_until_ms = 0;   // a Retry-After for the whole destination
   bool disabled = false;
   std::string why;
+  // Disables a lane has decided and not yet seen committed: until it has, the
+  // store not listing the destination does not mean an admin enabled it.
+  int disables_in_flight = 0;
 };
 
 const DestinationPolicy& Deliverer::policy(const std::string& destination) const {
@@ -386,7 +389,7 @@ std::vector<std::string> Deliverer::load_disabled() {
   }
   std::lock_guard lock(m_mutex);
   for (auto& [name, g] : m_gates) {
-    if (g->disabled && !disabled->count(name)) {
+    if (g->disabled && g->disables_in_flight == 0 && !disabled->count(name)) {
       g->disabled = false;
       g->why.clear();
       m_unconfigured_warned.erase(name);
@@ -608,6 +611,10 @@ bool Deliverer::send_chunk(Lane& lane, std::vector<OutboxItem> items) {
     unsettled.pop_front();
     const bool recorded = u.committed.get();
     const OutboxItem& item = items[u.index];
+    if (u.outcome.result.status == DeliveryResult::Status::disable) {
+      std::lock_guard lock(m_mutex);
+      --gate_locked(item.destination).disables_in_flight;
+    }
     {
       std::lock_guard lock(m_counts_mutex);
       if (!recorded) {
@@ -724,6 +731,7 @@ DeliveryOutcome Deliverer::classify(const OutboxItem& it, DeliveryResult result,
       first = !g.disabled;
       g.disabled = true;
       g.why = o.result.detail;
+      ++g.disables_in_flight;  // until the lane settles this outcome
     }
     if (first) {
       spdlog::error("destination {} is disabled: {}; its deliveries stay pending until an admin "
