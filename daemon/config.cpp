@@ -73,10 +73,12 @@ struct Ctx {
     return it == section_lines.end() ? 0 : it->second;
   }
 
-  void error(const toml::node& n, std::string msg) {
-    errors.push_back({file, static_cast<int>(n.source().begin.line), std::move(msg)});
+  // A message may quote a value with a line break in it (a TOML string can
+  // hold one): each error stays one line, as the parser's own do.
+  void error(const toml::node& n, const std::string& msg) {
+    errors.push_back({file, static_cast<int>(n.source().begin.line), one_line(msg)});
   }
-  void error_at(int line, std::string msg) { errors.push_back({file, line, std::move(msg)}); }
+  void error_at(int line, const std::string& msg) { errors.push_back({file, line, one_line(msg)}); }
   std::string path(const std::string& p) const {
     if (p.empty() || p.find("://") != std::string::npos) return p;
     std::filesystem::path fp(p);

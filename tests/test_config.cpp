@@ -341,3 +341,20 @@ TEST_CASE("config: a TOML syntax error is reported on one line", "[config]") {
   CHECK(text.find_first_of("\r\n") == std::string::npos);
   CHECK(text.rfind("h.toml:2: ", 0) == 0);
 }
+
+// Found by the configuration fuzz target: a value quoted in an error may hold
+// a line break of its own (a TOML string can), and an error is still one line.
+TEST_CASE("config: an error quoting a value with a line break is one line", "[config]") {
+  auto r = parse_config(
+      "[[destination]]\nname = \"list\"\nkind = \"mail\"\n"
+      "to = [\"lustre-devel@lists.lustre.o\\rg\"]\n",
+      "h.toml");
+  bool named = false;
+  for (const auto& e : r.errors) {
+    const std::string text = e.to_string();
+    INFO(text);
+    CHECK(text.find_first_of(std::string("\r\n\0", 3)) == std::string::npos);
+    if (e.line == 4 && text.find("is not a mail address") != std::string::npos) named = true;
+  }
+  CHECK(named);  // the address, at its line
+}

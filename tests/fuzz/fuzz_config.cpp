@@ -1,5 +1,5 @@
 // libFuzzer target: the configuration loader on any TOML text. Seeds:
-// tests/fuzz/seeds/config (the shipped configurations, copied). Besides
+// tests/fuzz/seeds/config (the shipped configurations, copied, and inputs it found). Besides
 // crashes, it stops when a result has both a configuration and errors (or
 // neither), or an error lacks its message or names a line outside the text.
 #include <algorithm>
